@@ -1,0 +1,34 @@
+# The two commands a newcomer needs are `make demo` and `make test`; each sets up the
+# workspace first (idempotent: a second run only rebuilds what changed).
+SHELL := /bin/bash
+IN_ENV := scripts/in_env
+
+.PHONY: setup build demo test test-package test-integration bench lint clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+setup:  ## create .venv with pinned dependencies and colcon build the workspace
+	@scripts/setup.sh
+
+build: setup  ## alias of setup
+
+demo: setup  ## run the demo mode for 15 s and show what it publishes
+	$(IN_ENV) hilserl launch demo duration:=15 preview_dir:=demo_output
+
+test: setup  ## colcon test (package tests and lint), then the integration tests
+	$(MAKE) --no-print-directory test-package test-integration
+
+test-package:  ## package unit tests and flake8/pep257 through colcon test
+	$(IN_ENV) colcon --log-base log test --base-paths src --event-handlers console_direct- \
+	  --pytest-args -q -p no:cacheprovider
+	$(IN_ENV) colcon --log-base log test-result --verbose
+
+test-integration:  ## real nodes in separate processes over DDS (tests/)
+	$(IN_ENV) python -m pytest tests
+
+bench: setup  ## run every benchmark under bench/ and print its key: value figures
+	@for script in bench/*.py; do echo "== $$script"; $(IN_ENV) python $$script || exit 1; done
+
+clean:  ## remove build products (keeps .venv)
+	rm -rf build install log demo_output

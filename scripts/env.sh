@@ -1,0 +1,16 @@
+# Source this file to use the pip-only workspace in a shell:
+#   source scripts/env.sh
+# It activates the virtualenv, sources the colcon install, and keeps DDS on this machine
+# unless you chose otherwise (see README, "Multi-machine").
+_hilserl_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck disable=SC1091
+source "${HILSERL_VENV:-$_hilserl_root/.venv}/bin/activate"
+# shellcheck disable=SC1091
+source "$_hilserl_root/install/setup.bash"
+export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
+export MUJOCO_GL=${MUJOCO_GL:-egl}
+# Large camera frames need Fast DDS's bigger shared-memory profile (config/fastdds_local.xml).
+if [ "$ROS_AUTOMATIC_DISCOVERY_RANGE" = LOCALHOST ] && [ -z "${FASTDDS_DEFAULT_PROFILES_FILE:-}${FASTRTPS_DEFAULT_PROFILES_FILE:-}" ]; then
+  export FASTDDS_DEFAULT_PROFILES_FILE="$_hilserl_root/config/fastdds_local.xml"
+fi
+unset _hilserl_root

@@ -1,0 +1,3 @@
+"""hilserl: human-in-the-loop sample-efficient RL for robot arms on ROS 2."""
+
+__version__ = '0.1.0'

@@ -1,0 +1,97 @@
+"""
+The node graph of each mode, described once as plain data; no ROS import.
+
+``launch/<mode>.launch.py`` turns a :class:`Mode` into launch_ros actions
+(:mod:`hilserl.launch_description`), and ``hilserl launch <mode>`` turns the
+same description into processes on machines without the launch package
+(:mod:`hilserl.runner`). Both read the parameter files under ``config/``.
+"""
+
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Mapping, Sequence, Tuple
+
+
+class GraphError(ValueError):
+    """A mode or argument that does not exist or does not fit."""
+
+
+@dataclass(frozen=True)
+class LaunchArgument:
+    """A ``name:=value`` argument of a mode, as ``DeclareLaunchArgument`` declares it."""
+
+    name: str
+    default: str
+    description: str
+    choices: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node process of a mode."""
+
+    executable: str
+    name: str
+    package: str = 'hilserl'
+    namespace: str = ''
+    # File names under the hilserl share directory's config/ folder, applied in order.
+    parameter_files: Tuple[str, ...] = ()
+    # Values applied after the files, e.g. from launch arguments.
+    parameters: Mapping[str, object] = field(default_factory=dict)
+    remappings: Tuple[Tuple[str, str], ...] = ()
+    # When a required node exits, the whole mode shuts down (launch's on_exit=Shutdown()).
+    required: bool = False
+
+    @property
+    def full_name(self) -> str:
+        """Return the node's fully qualified name, e.g. ``/front/camera``."""
+        namespace = self.namespace.strip('/')
+        return f'/{namespace}/{self.name}' if namespace else f'/{self.name}'
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A named set of nodes with the arguments that shape it."""
+
+    name: str
+    description: str
+    arguments: Tuple[LaunchArgument, ...]
+    build: Callable[[Dict[str, str]], List[NodeSpec]]
+
+    def resolve_arguments(self, given: Mapping[str, str]) -> Dict[str, str]:
+        """Return every argument's value: ``given`` ones checked, the rest defaulted."""
+        known = {argument.name: argument for argument in self.arguments}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise GraphError(
+                f"mode '{self.name}' has no argument {', '.join(unknown)}; "
+                f"it takes: {', '.join(known) or 'none'}")
+        values = {}
+        for name, argument in known.items():
+            value = str(given.get(name, argument.default))
+            if argument.choices and value not in argument.choices:
+                raise GraphError(f"{name}:={value} is not one of {', '.join(argument.choices)}")
+            values[name] = value
+        return values
+
+    def nodes(self, given: Mapping[str, str]) -> List[NodeSpec]:
+        """Return the mode's nodes for the given argument values."""
+        return self.build(self.resolve_arguments(given))
+
+
+def parse_assignments(words: Sequence[str]) -> Dict[str, str]:
+    """Parse ``name:=value`` words as ``ros2 launch`` does."""
+    values = {}
+    for word in words:
+        name, separator, value = word.partition(':=')
+        if not separator or not name:
+            raise GraphError(f"expected name:=value, got '{word}'")
+        values[name] = value
+    return values
+
+
+def argument_as_float(values: Mapping[str, str], name: str) -> float:
+    """Return argument ``name`` as a number, or a clear error."""
+    try:
+        return float(values[name])
+    except ValueError:
+        raise GraphError(f"{name}:={values[name]} is not a number") from None

@@ -1,0 +1,63 @@
+"""
+Turn a :mod:`hilserl.modes` mode into a launch_ros LaunchDescription.
+
+Imported only by ``launch/*.launch.py`` on a ROS install; the pip-only runner
+does not need the launch packages.
+"""
+
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import (DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable,
+                            Shutdown)
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from hilserl.dds import dds_environment
+from hilserl.graph import NodeSpec
+from hilserl.modes import MODES
+
+
+def config_path(file_name: str) -> str:
+    """Return the installed path of a parameter file under ``share/hilserl/config``."""
+    return os.path.join(get_package_share_directory('hilserl'), 'config', file_name)
+
+
+def launch_node(spec: NodeSpec) -> Node:
+    """Return the launch_ros Node action that starts ``spec``."""
+    parameters = [config_path(name) for name in spec.parameter_files]
+    if spec.parameters:
+        parameters.append(dict(spec.parameters))
+    return Node(
+        package=spec.package,
+        executable=spec.executable,
+        name=spec.name,
+        namespace=spec.namespace or None,
+        parameters=parameters,
+        remappings=list(spec.remappings),
+        output='screen',
+        emulate_tty=True,
+        on_exit=Shutdown(reason=f'{spec.full_name} exited') if spec.required else None,
+    )
+
+
+def generate_mode_launch_description(mode_name: str) -> LaunchDescription:
+    """Declare the mode's arguments and start its nodes once they are known."""
+    mode = MODES[mode_name]
+
+    def nodes_for_context(context):
+        values = {argument.name: LaunchConfiguration(argument.name).perform(context)
+                  for argument in mode.arguments}
+        return [launch_node(spec) for spec in mode.nodes(values)]
+
+    declarations = [
+        DeclareLaunchArgument(argument.name, default_value=argument.default,
+                              description=argument.description,
+                              **({'choices': list(argument.choices)} if argument.choices else {}))
+        for argument in mode.arguments]
+    config_dir = os.path.join(get_package_share_directory('hilserl'), 'config')
+    environment = [SetEnvironmentVariable(name, value)
+                   for name, value in dds_environment(config_dir).items()]
+    return LaunchDescription(
+        declarations + environment + [OpaqueFunction(function=nodes_for_context)])

@@ -1,0 +1,47 @@
+"""What every hilserl node's ``main()`` shares: start-up, clean errors, shutdown."""
+
+import re
+import sys
+
+import rclpy
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+
+_SNAKE_CASE = re.compile(r'^[a-z][a-z0-9_]*$')
+
+# Exit status of a node that refused its configuration (as sysexits' EX_CONFIG).
+EXIT_BAD_CONFIG = 78
+
+
+class StopNode(Exception):
+    """Raised from a callback when a node has finished its job; exits with status 0."""
+
+
+def valid_camera_name(name: str) -> bool:
+    """Return whether ``name`` can be used in topic and parameter names."""
+    return bool(_SNAKE_CASE.match(name))
+
+
+def run_node(node_class, args=None, **node_kwargs) -> None:
+    """
+    Create ``node_class`` and spin it until Ctrl-C or shutdown.
+
+    A bad configuration (a ValueError or a parameter error raised while the node
+    starts) is reported as one readable line and exit status 78, not a traceback.
+    """
+    rclpy.init(args=args)
+    node = None
+    try:
+        try:
+            node = node_class(**node_kwargs)
+        except (ValueError, ParameterException) as error:
+            name = getattr(node_class, '__name__', 'node')
+            print(f'[FATAL] {name}: bad configuration: {error}', file=sys.stderr, flush=True)
+            sys.exit(EXIT_BAD_CONFIG)
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException, StopNode):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
