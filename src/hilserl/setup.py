@@ -35,7 +35,7 @@ setup(
     maintainer_email='hilserl-dev@example.com',
     description='Human-in-the-loop sample-efficient RL for robot arms on ROS 2.',
     license='Apache-2.0',
-    tests_require=['pytest'],
+    extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
             'camera_publisher = hilserl.nodes.camera_publisher:main',

@@ -21,6 +21,9 @@ def dds_environment(config_dir: str, environ: Optional[Mapping[str, str]] = None
     discovery_range = environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE', '')
     fast_dds = environ.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp').startswith('rmw_fastrtps')
     user_profile = any(environ.get(name) for name in _PROFILE_VARIABLES)
+    profile = os.path.join(config_dir, LOCAL_PROFILE_FILE)
     if discovery_range == 'LOCALHOST' and fast_dds and not user_profile:
-        added['FASTDDS_DEFAULT_PROFILES_FILE'] = os.path.join(config_dir, LOCAL_PROFILE_FILE)
+        if not os.path.isfile(profile):
+            raise FileNotFoundError(f'{profile} is missing; rebuild the workspace (make setup)')
+        added['FASTDDS_DEFAULT_PROFILES_FILE'] = profile
     return added

@@ -41,6 +41,11 @@ def run_node(node_class, args=None, **node_kwargs) -> None:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException, StopNode):
         pass
+    except Exception:
+        # A callback that was running when Ctrl-C shut the context down fails on the
+        # closed context (e.g. publish raises); that is the shutdown, not a bug.
+        if rclpy.ok():
+            raise
     finally:
         if node is not None:
             node.destroy_node()
