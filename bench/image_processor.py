@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Image processor throughput: 2 cameras, 640x480 rgb8 in, 128x128 out.
+"""
+Image processor throughput: 2 cameras, 640x480 rgb8 in, 128x128 out.
 
 Prints `key: value` lines:
   image_processor_inprocess_fps        frames/s through conversion, crop and resize

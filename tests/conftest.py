@@ -1,4 +1,5 @@
-"""Fixtures for the integration tests: real nodes, separate processes, real DDS.
+"""
+Fixtures for the integration tests: real nodes, separate processes, real DDS.
 
 The session gets its own ROS domain ID (locked against other sessions on this
 machine) and keeps DDS on loopback; these variables are set before anything

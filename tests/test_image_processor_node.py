@@ -46,7 +46,8 @@ class Cameras:
             self.processed[name].wait_for_publishers()
 
     def send_until(self, camera, msg, predicate, what, timeout=15.0):
-        """Publish ``msg`` every 50 ms until a processed frame satisfies ``predicate``.
+        """
+        Publish ``msg`` every 50 ms until a processed frame satisfies ``predicate``.
 
         Sensor-data QoS is best effort, so a single frame may legitimately be lost;
         resending until the effect shows is what a camera stream does anyway.

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Send or receive hilserl_interfaces/Transition messages, for the transport test.
+"""
+Send or receive hilserl_interfaces/Transition messages, for the transport test.
 
     transition_peer.py talk --count 5
     transition_peer.py listen --count 5 --out received.json

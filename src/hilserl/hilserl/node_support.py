@@ -4,6 +4,7 @@ import re
 import sys
 
 import rclpy
+from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 
@@ -15,6 +16,17 @@ EXIT_BAD_CONFIG = 78
 
 class StopNode(Exception):
     """Raised from a callback when a node has finished its job; exits with status 0."""
+
+
+def declare(node, name: str, default, description: str, read_only: bool = True):
+    """
+    Declare a described parameter of ``node`` and return its value.
+
+    ``default`` may be a ``rclpy.Parameter.Type`` to declare a typed parameter
+    without a value (its value is then None unless a parameter file sets it).
+    """
+    descriptor = ParameterDescriptor(description=description, read_only=read_only)
+    return node.declare_parameter(name, default, descriptor).value
 
 
 def valid_camera_name(name: str) -> bool:

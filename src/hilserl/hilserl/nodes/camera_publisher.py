@@ -8,14 +8,13 @@ gives ``/front/image_raw``. A device that disappears is reopened, not fatal.
 
 import math
 
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
 from hilserl.camera_sources import ReconnectingSource, open_source
 from hilserl.image_conversion import array_to_image
-from hilserl.node_support import run_node
+from hilserl.node_support import declare, run_node
 
 
 def pinhole_camera_info(width: int, height: int, horizontal_fov_deg: float,
@@ -39,22 +38,17 @@ class CameraPublisherNode(Node):
     def __init__(self, **kwargs):
         """Declare parameters, open the source and start the frame timer."""
         super().__init__('camera', **kwargs)
-
-        def declare(name, default, description):
-            return self.declare_parameter(
-                name, default, ParameterDescriptor(description=description,
-                                                   read_only=True)).value
-
-        source = declare('source', 'test_pattern', "'test_pattern', a device index "
+        source = declare(self, 'source', 'test_pattern', "'test_pattern', a device index "
                          "('0'), a device path ('/dev/video0') or a video file.")
-        width = declare('width', 640, 'Frame width in pixels.')
-        height = declare('height', 480, 'Frame height in pixels.')
-        fps = declare('fps', 30.0, 'Frames per second.')
-        frame_id = declare('frame_id', 'camera_optical_frame', 'Frame of the optical centre.')
-        loop = declare('loop', True, 'Start a video file again when it ends.')
-        retry_interval_s = declare('retry_interval_s', 1.0,
+        width = declare(self, 'width', 640, 'Frame width in pixels.')
+        height = declare(self, 'height', 480, 'Frame height in pixels.')
+        fps = declare(self, 'fps', 30.0, 'Frames per second.')
+        frame_id = declare(self, 'frame_id', 'camera_optical_frame',
+                           'Frame of the optical centre.')
+        loop = declare(self, 'loop', True, 'Start a video file again when it ends.')
+        retry_interval_s = declare(self, 'retry_interval_s', 1.0,
                                    'Pause before reopening a device that failed.')
-        fov = declare('horizontal_fov_deg', 69.0,
+        fov = declare(self, 'horizontal_fov_deg', 69.0,
                       'Horizontal field of view used for camera_info.')
         if fps <= 0:
             raise ValueError(f'fps must be positive, got {fps}')

@@ -11,7 +11,6 @@ import time
 from typing import Dict
 
 import cv2
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from rclpy.time import Time
@@ -19,7 +18,7 @@ from sensor_msgs.msg import Image
 
 from hilserl.image_conversion import image_to_array
 from hilserl.image_processing import ImageProcessingError
-from hilserl.node_support import StopNode, run_node
+from hilserl.node_support import declare, run_node, StopNode
 
 
 class ImageMonitorNode(Node):
@@ -28,19 +27,13 @@ class ImageMonitorNode(Node):
     def __init__(self, **kwargs):
         """Declare parameters and subscribe to ``<camera>/<image_topic>`` per camera."""
         super().__init__('image_monitor', **kwargs)
-
-        def declare(name, default, description):
-            return self.declare_parameter(
-                name, default, ParameterDescriptor(description=description,
-                                                   read_only=True)).value
-
-        cameras = declare('camera_names', ['front'], 'Cameras to watch.')
-        topic = declare('image_topic', 'image_processed',
+        cameras = declare(self, 'camera_names', ['front'], 'Cameras to watch.')
+        topic = declare(self, 'image_topic', 'image_processed',
                         'Topic under each camera namespace to watch.')
-        self._preview_dir = declare('preview_dir', '',
+        self._preview_dir = declare(self, 'preview_dir', '',
                                     'Directory for <camera>.png previews; empty: none.')
-        report_period_s = declare('report_period_s', 1.0, 'Seconds between summaries.')
-        self._exit_after_s = declare('exit_after_s', 0.0,
+        report_period_s = declare(self, 'report_period_s', 1.0, 'Seconds between summaries.')
+        self._exit_after_s = declare(self, 'exit_after_s', 0.0,
                                      'Stop after this many seconds; 0 runs until shut down.')
         if report_period_s <= 0:
             raise ValueError(f'report_period_s must be positive, got {report_period_s}')

@@ -9,7 +9,7 @@ for every camera in ``camera_names``. Crops are ``<camera>.crop`` =
 
 from typing import Dict, Optional
 
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -19,7 +19,7 @@ from hilserl.image_conversion import array_to_image, image_to_array
 from hilserl.image_processing import (CropBox, ImageProcessingError, crop_and_resize,
                                       parse_size)
 from hilserl.log_throttle import LogThrottle
-from hilserl.node_support import run_node, valid_camera_name
+from hilserl.node_support import declare, run_node, valid_camera_name
 
 
 class ImageProcessorNode(Node):
@@ -28,19 +28,14 @@ class ImageProcessorNode(Node):
     def __init__(self, **kwargs):
         """Declare parameters, then create one subscription and publisher per camera."""
         super().__init__('image_processor', **kwargs)
-        camera_names = self.declare_parameter(
-            'camera_names', ['front'],
-            ParameterDescriptor(description='Cameras to process; each reads '
-                                '<camera>/image_raw and writes <camera>/image_processed.',
-                                read_only=True)).value
-        self._size = parse_size(self.declare_parameter(
-            'resize_size', [128, 128],
-            ParameterDescriptor(description='Output [height, width] in pixels.',
-                                read_only=True)).value)
-        throttle_s = self.declare_parameter(
-            'error_report_period_s', 5.0,
-            ParameterDescriptor(description='Repeated errors of one kind and camera are '
-                                'logged at most once per this many seconds.')).value
+        camera_names = declare(self, 'camera_names', ['front'],
+                               'Cameras to process; each reads <camera>/image_raw and '
+                               'writes <camera>/image_processed.')
+        self._size = parse_size(declare(self, 'resize_size', [128, 128],
+                                        'Output [height, width] in pixels.'))
+        throttle_s = declare(self, 'error_report_period_s', 5.0,
+                             'Repeated errors of one kind and camera are logged at most '
+                             'once per this many seconds.', read_only=False)
         self._throttle = LogThrottle(throttle_s)
         for name in camera_names:
             if not valid_camera_name(name):
@@ -48,10 +43,9 @@ class ImageProcessorNode(Node):
                                  '(letters, digits, underscores)')
         self._crops: Dict[str, Optional[CropBox]] = {}
         for name in camera_names:
-            value = self.declare_parameter(
-                f'{name}.crop', Parameter.Type.INTEGER_ARRAY,
-                ParameterDescriptor(description=f'[top, left, height, width] of {name} '
-                                    'before resizing; unset keeps the whole frame.')).value
+            value = declare(self, f'{name}.crop', Parameter.Type.INTEGER_ARRAY,
+                            f'[top, left, height, width] of {name} before resizing; unset '
+                            'keeps the whole frame.', read_only=False)
             self._crops[name] = None if value is None else CropBox.from_sequence(value)
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
