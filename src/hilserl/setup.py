@@ -41,6 +41,7 @@ setup(
             'camera_publisher = hilserl.nodes.camera_publisher:main',
             'image_monitor = hilserl.nodes.image_monitor:main',
             'image_processor = hilserl.nodes.image_processor:main',
+            'safety_filter = hilserl.nodes.safety_filter:main',
             'hilserl = hilserl.cli:main',
         ],
     },

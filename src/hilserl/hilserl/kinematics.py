@@ -1,0 +1,125 @@
+"""
+Forward and inverse kinematics of an arm from its URDF or MJCF; no ROS.
+
+Pinocchio builds the model; joints that are not arm joints (the gripper, the
+fingers) are locked, so IK moves only the arm. IK is damped least squares on
+the TCP position (and, when asked, orientation), with joint limits enforced at
+every iteration and a weak pull toward a rest posture that settles the
+redundant directions of under- or over-actuated arms:
+
+    Δq = Jᵀ (J Jᵀ + λ² I)⁻¹ e  +  (I − J⁺J) · k_rest · (q_rest − q)
+"""
+
+from dataclasses import dataclass
+import os
+from typing import Optional, Sequence
+
+import numpy as np
+import pinocchio as pin
+
+
+class KinematicsError(ValueError):
+    """A robot description, frame or joint that does not fit."""
+
+
+@dataclass
+class IKResult:
+    """The outcome of one inverse-kinematics solve."""
+
+    q: np.ndarray
+    position_error: float
+    rotation_error: float
+    iterations: int
+    converged: bool
+
+
+class Kinematics:
+    """FK and IK for the arm joints of a robot description."""
+
+    def __init__(self, description_path: str, tcp_frame: str, arm_joint_names: Sequence[str]):
+        """
+        Load ``description_path`` (.urdf or MJCF .xml) and keep ``arm_joint_names``.
+
+        ``tcp_frame`` names a URDF link/frame or an MJCF site or body.
+        """
+        if not os.path.isfile(description_path):
+            raise KinematicsError(f'robot description {description_path} does not exist')
+        try:
+            if description_path.endswith('.urdf'):
+                full = pin.buildModelFromUrdf(description_path)
+            else:
+                full = pin.buildModelFromMJCF(description_path)
+        except Exception as error:  # pinocchio raises plain RuntimeError/ValueError
+            raise KinematicsError(f'cannot parse {description_path}: {error}') from None
+        missing = [name for name in arm_joint_names if not full.existJointName(name)]
+        if missing:
+            known = [name for name in full.names[1:]]
+            raise KinematicsError(f'joints {missing} are not in {description_path} '
+                                  f'(it has {known})')
+        locked = [full.getJointId(name) for name in full.names[1:]
+                  if name not in arm_joint_names]
+        self.model = pin.buildReducedModel(full, locked, pin.neutral(full))
+        self.data = self.model.createData()
+        self.joint_names = [self.model.names[i] for i in range(1, self.model.njoints)]
+        if self.joint_names != list(arm_joint_names):
+            # Pinocchio orders joints by the tree; callers index by this order.
+            order = {name: i for i, name in enumerate(self.joint_names)}
+            raise KinematicsError(f'arm_joint_names must follow the kinematic tree order '
+                                  f'{sorted(arm_joint_names, key=order.get)}')
+        if self.model.nq != len(arm_joint_names):
+            raise KinematicsError('only single-DOF revolute or prismatic arm joints are supported')
+        if not self.model.existFrame(tcp_frame):
+            raise KinematicsError(f"TCP frame '{tcp_frame}' is not in {description_path}")
+        self.tcp_frame_id = self.model.getFrameId(tcp_frame)
+        self.lower = self.model.lowerPositionLimit.copy()
+        self.upper = self.model.upperPositionLimit.copy()
+
+    def forward(self, q: np.ndarray):
+        """Return the TCP ``(position (3,), rotation (3, 3))`` for joint positions ``q``."""
+        pin.framesForwardKinematics(self.model, self.data, np.asarray(q, dtype=float))
+        placement = self.data.oMf[self.tcp_frame_id]
+        return placement.translation.copy(), placement.rotation.copy()
+
+    def inverse(self, target_position: np.ndarray, q_seed: np.ndarray,
+                target_rotation: Optional[np.ndarray] = None,
+                q_rest: Optional[np.ndarray] = None, rotation_weight: float = 0.1,
+                max_iterations: int = 60, tolerance: float = 1e-4,
+                damping: float = 1e-3, rest_gain: float = 0.05) -> IKResult:
+        """
+        Return joint positions within limits that put the TCP at ``target_position``.
+
+        ``target_rotation`` (3×3) adds an orientation task weighted by
+        ``rotation_weight`` (metres per radian). Converged means the position is
+        within ``tolerance`` metres (and the orientation within 10·tolerance rad).
+        """
+        q = np.clip(np.asarray(q_seed, dtype=float), self.lower, self.upper)
+        q_rest = q if q_rest is None else np.asarray(q_rest, dtype=float)
+        target_position = np.asarray(target_position, dtype=float)
+        identity = np.eye(self.model.nv)
+        position_error = rotation_error = np.inf
+        for iteration in range(1, max_iterations + 1):
+            pin.computeJointJacobians(self.model, self.data, q)
+            pin.updateFramePlacements(self.model, self.data)
+            placement = self.data.oMf[self.tcp_frame_id]
+            jacobian = pin.getFrameJacobian(self.model, self.data, self.tcp_frame_id,
+                                            pin.LOCAL_WORLD_ALIGNED)
+            error = target_position - placement.translation
+            position_error = float(np.linalg.norm(error))
+            rows = jacobian[:3]
+            if target_rotation is not None:
+                # Orientation error as a rotation vector in the world frame.
+                rotation_vector = pin.log3(target_rotation @ placement.rotation.T)
+                rotation_error = float(np.linalg.norm(rotation_vector))
+                error = np.concatenate([error, rotation_weight * rotation_vector])
+                rows = np.vstack([rows, rotation_weight * jacobian[3:]])
+            else:
+                rotation_error = 0.0
+            if position_error < tolerance and rotation_error < 10 * tolerance:
+                return IKResult(q, position_error, rotation_error, iteration - 1, True)
+            # Damped least squares step, plus the rest-posture pull in the null space.
+            gram = rows @ rows.T + damping ** 2 * np.eye(rows.shape[0])
+            step = rows.T @ np.linalg.solve(gram, error)
+            pseudo_inverse = rows.T @ np.linalg.inv(gram)
+            step += (identity - pseudo_inverse @ rows) @ (rest_gain * (q_rest - q))
+            q = np.clip(q + step, self.lower, self.upper)
+        return IKResult(q, position_error, rotation_error, max_iterations, False)

