@@ -81,7 +81,7 @@ def test_commands_move_the_tcp_toward_the_bounds_and_stop_there(processes, probe
     np.testing.assert_allclose([tcp[0], tcp[2]], [BOUNDS_MAX[0], BOUNDS_MIN[2]], atol=0.01)
     assert targets[-1][5] == 0.0  # gripper closed
     pose = poses.wait_for_messages(1)[-1]
-    assert pose.header.frame_id == 'base'
+    assert pose.header.frame_id == 'base_link'
 
 
 def test_no_joint_moves_more_than_the_step_per_tick(processes, probe):

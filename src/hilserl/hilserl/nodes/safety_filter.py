@@ -77,7 +77,8 @@ class SafetyFilterNode(Node):
                                    'Arm joints moved by IK, in kinematic-tree order.')
         self._gripper_joint = declare(self, 'gripper_joint_name', 'gripper',
                                       'Gripper joint, appended to the command vector.')
-        self._base_frame = declare(self, 'base_frame', 'base', 'Frame of TCP pose and markers.')
+        self._base_frame = declare(self, 'base_frame', 'base_link',
+                                   'Frame of TCP pose and markers (the URDF root link).')
         rest = declare(self, 'rest_joint_positions', [0.0, -0.4, 0.6, 1.2, 0.0],
                        'Posture IK drifts toward in redundant directions.')
         bounds_min = declare(self, 'end_effector_bounds.min', [0.15, -0.15, 0.03],
