@@ -7,13 +7,13 @@ import numpy as np
 import pinocchio as pin
 import pytest
 
-from hilserl.robot_descriptions import package_assets
+from hilserl.robot_descriptions import asset_dir
 from hilserl.urdf_export import export_urdf, write_binary_stl
 
 
 @pytest.fixture(scope='module')
 def panda(tmp_path_factory):
-    model = mujoco.MjModel.from_xml_path(os.path.join(package_assets('gym_hil'), 'panda.xml'))
+    model = mujoco.MjModel.from_xml_path(os.path.join(asset_dir('gym_hil'), 'panda.xml'))
     mesh_dir = tmp_path_factory.mktemp('meshes')
     path = mesh_dir / 'panda.urdf'
     path.write_text(export_urdf(model, 'link0', 'panda', str(mesh_dir)))
