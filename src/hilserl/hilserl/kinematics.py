@@ -36,11 +36,16 @@ class IKResult:
 class Kinematics:
     """FK and IK for the arm joints of a robot description."""
 
-    def __init__(self, description_path: str, tcp_frame: str, arm_joint_names: Sequence[str]):
+    def __init__(self, description_path: str, tcp_frame: str, arm_joint_names: Sequence[str],
+                 tcp_offset: Sequence[float] = (0.0, 0.0, 0.0),
+                 tcp_rpy: Sequence[float] = (0.0, 0.0, 0.0)):
         """
         Load ``description_path`` (.urdf or MJCF .xml) and keep ``arm_joint_names``.
 
-        ``tcp_frame`` names a URDF link/frame or an MJCF site or body.
+        ``tcp_frame`` names a URDF link/frame or an MJCF site or body; the TCP is
+        ``tcp_offset`` metres from that frame's origin, along its axes, turned by
+        ``tcp_rpy`` so that, by the suite's convention, its z axis points out of
+        the gripper (the approach direction).
         """
         if not os.path.isfile(description_path):
             raise KinematicsError(f'robot description {description_path} does not exist')
@@ -70,7 +75,16 @@ class Kinematics:
             raise KinematicsError('only single-DOF revolute or prismatic arm joints are supported')
         if not self.model.existFrame(tcp_frame):
             raise KinematicsError(f"TCP frame '{tcp_frame}' is not in {description_path}")
-        self.tcp_frame_id = self.model.getFrameId(tcp_frame)
+        offset, rpy = (np.asarray(v, dtype=float) for v in (tcp_offset, tcp_rpy))
+        for name, value in (('tcp_offset', offset), ('tcp_rpy', rpy)):
+            if value.shape != (3,) or not np.all(np.isfinite(value)):
+                raise KinematicsError(f'{name} must be 3 finite numbers, got {value.tolist()}')
+        anchor = self.model.frames[self.model.getFrameId(tcp_frame)]
+        self.tcp_frame_id = self.model.addFrame(pin.Frame(
+            'hilserl_tcp', anchor.parentJoint, self.model.getFrameId(tcp_frame),
+            anchor.placement * pin.SE3(pin.rpy.rpyToMatrix(rpy), offset),
+            pin.FrameType.OP_FRAME))
+        self.data = self.model.createData()
         self.lower = self.model.lowerPositionLimit.copy()
         self.upper = self.model.upperPositionLimit.copy()
 

@@ -41,11 +41,20 @@ class SafetyConfig:
     end_effector_step_sizes: np.ndarray = field(
         default_factory=lambda: np.array([0.02, 0.02, 0.02]))
     rotation_step_size: float = 0.1
+    # Which TCP orientation IK holds while moving: 'initial' (as at start or reset),
+    # 'down' (TCP z axis, the approach direction, straight down; yaw as at start) or
+    # 'free' (position only). Rotation commands turn the held orientation.
+    hold_orientation: str = 'initial'
+    # Metres of position error worth one radian of orientation error in IK.
+    orientation_weight: float = 0.2
     max_joint_step: float = 0.05
     gripper_open: float = 1.0
     gripper_closed: float = 0.0
     max_gripper_step: float = 0.2
     command_timeout_s: float = 0.5
+    # Moves are relative to the previous TCP target while the arm tracks it within this
+    # distance, and relative to the measured TCP once it lags further (blocked, pushed).
+    reanchor_distance: float = 0.03
     # Accept components up to this far outside [-1, 1] (float noise), then clip.
     command_tolerance: float = 1e-3
 
@@ -61,10 +70,15 @@ class SafetyConfig:
         if np.any(self.bounds_min >= self.bounds_max):
             raise ValueError(f'end_effector_bounds min {self.bounds_min.tolist()} must be '
                              f'below max {self.bounds_max.tolist()} on every axis')
+        if self.hold_orientation not in ('initial', 'down', 'free'):
+            raise ValueError(f"hold_orientation must be 'initial', 'down' or 'free', got "
+                             f"'{self.hold_orientation}'")
+        if self.orientation_weight <= 0:
+            raise ValueError('orientation_weight must be positive')
         if np.any(self.end_effector_step_sizes <= 0):
             raise ValueError('end_effector_step_sizes must be positive')
         for name in ('max_joint_step', 'max_gripper_step', 'command_timeout_s',
-                     'rotation_step_size'):
+                     'rotation_step_size', 'reanchor_distance'):
             if not getattr(self, name) > 0:
                 raise ValueError(f'{name} must be positive, got {getattr(self, name)}')
 
@@ -104,6 +118,16 @@ def validate_command(delta_xyz: Sequence[float], gripper: int,
     return Command(np.clip(delta, -1.0, 1.0), gripper, rotation)
 
 
+def pointing_down(rotation: np.ndarray) -> np.ndarray:
+    """Return the rotation with its z axis straight down and its x axis nearest ``rotation``'s."""
+    z_axis = np.array([0.0, 0.0, -1.0])
+    x_axis = rotation[:, 0] - (rotation[:, 0] @ z_axis) * z_axis
+    if np.linalg.norm(x_axis) < 1e-6:  # x was vertical: fall back on y for the yaw
+        x_axis = np.cross(rotation[:, 1], z_axis)
+    x_axis /= np.linalg.norm(x_axis)
+    return np.column_stack([x_axis, np.cross(z_axis, x_axis), z_axis])
+
+
 def rotation_from_rpy(rpy: np.ndarray) -> np.ndarray:
     """Return the rotation matrix of roll, pitch, yaw about fixed x, y, z axes."""
     roll, pitch, yaw = rpy
@@ -133,6 +157,7 @@ class SafetyFilter:
         self.gripper_target = float(np.clip(initial_gripper, gripper_low, gripper_high))
         self.gripper_goal = self.gripper_target
         self.tcp_target: Optional[np.ndarray] = None
+        self.rotation_target = self._held_rotation(q)
         self.last_command_time: Optional[float] = None
         self.rejected = 0
         self.accepted = 0
@@ -143,8 +168,11 @@ class SafetyFilter:
         """
         Take a command; return None if accepted, else the reason it was rejected.
 
-        The move is relative to the TCP at the measured joint positions, so a
-        blocked arm does not wind up a target far from where it really is.
+        The move starts from the previous TCP target while the measured TCP is
+        within ``reanchor_distance`` of it: a position servo that sags under
+        gravity would otherwise drift a little lower with every zero command.
+        Further away (the arm is blocked or was pushed) it starts from the
+        measured TCP, so no target winds up far from where the arm really is.
         """
         try:
             cmd = validate_command(delta_xyz, gripper, delta_rotation,
@@ -156,14 +184,20 @@ class SafetyFilter:
             self.rejected += 1
             return str(error)
         position, rotation = self.kinematics.forward(measured)
-        target = position + cmd.delta_xyz * self.config.end_effector_step_sizes
+        reference = position
+        if (self.tcp_target is not None and np.linalg.norm(position - self.tcp_target)
+                <= self.config.reanchor_distance):
+            reference = self.tcp_target
+        target = reference + cmd.delta_xyz * self.config.end_effector_step_sizes
         self.tcp_target = np.clip(target, self.config.bounds_min, self.config.bounds_max)
-        target_rotation = None
         if cmd.delta_rotation is not None and np.any(cmd.delta_rotation):
-            target_rotation = rotation_from_rpy(
-                cmd.delta_rotation * self.config.rotation_step_size) @ rotation
-        result = self.kinematics.inverse(self.tcp_target, measured,
-                                         target_rotation=target_rotation, q_rest=self.rest_q)
+            self.rotation_target = rotation_from_rpy(
+                cmd.delta_rotation * self.config.rotation_step_size) @ self.rotation_target
+        free = self.config.hold_orientation == 'free' and cmd.delta_rotation is None
+        result = self.kinematics.inverse(
+            self.tcp_target, measured, q_rest=self.rest_q,
+            rotation_weight=self.config.orientation_weight,
+            target_rotation=None if free else self.rotation_target)
         self.arm_goal = result.q  # within joint limits by construction
         if cmd.gripper == Gripper.OPEN:
             self.gripper_goal = self.config.gripper_open
@@ -193,11 +227,16 @@ class SafetyFilter:
                                             *self._gripper_range))
         return self.arm_target.copy(), self.gripper_target
 
+    def _held_rotation(self, arm_q: np.ndarray) -> np.ndarray:
+        rotation = self.kinematics.forward(arm_q)[1]
+        return pointing_down(rotation) if self.config.hold_orientation == 'down' else rotation
+
     def reset(self, arm_q: np.ndarray, gripper: float) -> None:
         """Jump the targets to a pose (after a reset-to-home move) and hold it."""
         q = np.clip(np.asarray(arm_q, dtype=float), self.kinematics.lower, self.kinematics.upper)
         self.arm_target, self.arm_goal = q.copy(), q.copy()
         self.gripper_target = self.gripper_goal = float(np.clip(gripper, *self._gripper_range))
         self.tcp_target = None
+        self.rotation_target = self._held_rotation(q)
         self.last_command_time = None
         self.holding = True

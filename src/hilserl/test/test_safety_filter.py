@@ -41,7 +41,7 @@ def run(filter_, commands, dt=0.1):
 
 
 def test_target_is_clipped_to_the_bounds_box():
-    f = make_filter()
+    f = make_filter(hold_orientation='free')  # the box corner is reachable in position only
     run(f, [([1.0, 1.0, 1.0], Gripper.STAY)] * 40)
     np.testing.assert_allclose(f.tcp_target, [0.35, 0.15, 0.25])
     position, _ = KINEMATICS.forward(f.arm_target)
@@ -90,6 +90,26 @@ def test_gripper_commands_move_toward_open_or_closed_within_its_step():
     assert gripper_positions[-1] == 0.0
     gripper_positions = [g for _, g in run(f, [([0, 0, 0], Gripper.STAY)] * 2)]
     assert set(gripper_positions) == {0.0}
+
+
+def test_held_orientation_points_down_when_asked():
+    f = make_filter(hold_orientation='down')
+    np.testing.assert_allclose(f.rotation_target[:, 2], [0.0, 0.0, -1.0], atol=1e-12)
+    run(f, [([0.0, 0.0, -1.0], Gripper.STAY)] * 5)
+    _, rotation = KINEMATICS.forward(f.arm_target)
+    assert rotation[:, 2] @ f.rotation_target[:, 2] > np.cos(np.radians(20))
+
+
+def test_moves_start_from_the_measured_tcp_when_the_arm_lags_far_behind():
+    f = make_filter()
+    f.command([0.0, 0.0, 1.0], Gripper.STAY, HOME, 0.0)
+    first = f.tcp_target.copy()
+    blocked = HOME.copy()  # the arm did not move at all
+    f.command([0.0, 0.0, 1.0], Gripper.STAY, blocked, 0.1)
+    np.testing.assert_allclose(f.tcp_target, first + [0, 0, 0.02])  # within 3 cm: accumulate
+    f.command([0.0, 0.0, 1.0], Gripper.STAY, blocked, 0.2)  # 4 cm ahead of the arm now
+    start, _ = KINEMATICS.forward(HOME)
+    np.testing.assert_allclose(f.tcp_target, start + [0, 0, 0.02])  # re-anchored
 
 
 def test_bad_configuration_is_refused():

@@ -24,6 +24,9 @@ Region = Tuple[Tuple[float, ...], Tuple[float, ...]]
 PAD_FRICTION = (1.5, 0.02, 0.0001)
 PAD_CONDIM = 4
 
+# The SO-101 TCP between the jaw pads, in the gripper body (URDF 'gripper_link') frame.
+SO101_TCP_OFFSET = (0.0185, -0.0002, -0.094)
+
 
 @dataclass(frozen=True)
 class RobotDescription:
@@ -107,6 +110,11 @@ def _customise_so101(spec: mujoco.MjSpec) -> None:
     """
     for name in ('fixed_jaw_pad', 'moving_jaw_pad'):
         _set_pad(spec.geom(name))
+    # The shipped 'gripperframe' site sits on the fixed jaw; the suite's TCP is the point
+    # between the pads where a grasped cube's centre ends up, so that moving the TCP onto
+    # the cube lines the jaws up around it. Kinematics uses the same point: URDF link
+    # 'gripper_link' (= this body) with tcp_offset SO101_TCP_OFFSET.
+    spec.body('gripper').add_site(name='hilserl_tcp', pos=list(SO101_TCP_OFFSET), group=3)
 
 
 # Position gains of the Panda joints (N m / rad) and their damping (N m s / rad), in
@@ -157,7 +165,7 @@ SO101 = RobotDescription(
     # cube without sweeping the whole table); the lower limit squeezes shut.
     gripper_open=1.0,
     gripper_closed=-0.17453,
-    tcp_site='gripperframe',
+    tcp_site='hilserl_tcp',
     finger_bodies=(('gripper',), ('moving_jaw_so101_v1',)),
     wrist_camera_body='gripper',
     # Gripper body frame: -z runs along the jaws to the tips (~0.1 m out), +x from the
