@@ -42,6 +42,7 @@ setup(
             'image_monitor = hilserl.nodes.image_monitor:main',
             'image_processor = hilserl.nodes.image_processor:main',
             'safety_filter = hilserl.nodes.safety_filter:main',
+            'sim_arm = hilserl.nodes.sim_arm:main',
             'hilserl = hilserl.cli:main',
         ],
     },

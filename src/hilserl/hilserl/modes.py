@@ -42,4 +42,31 @@ DEMO = Mode(
     build=demo_nodes,
 )
 
-MODES = {mode.name: mode for mode in (DEMO,)}
+def sim_nodes(args: Dict[str, str]) -> List[NodeSpec]:
+    """A simulated arm behind the safety filter, with its cameras processed for the policy."""
+    robot_file = f"sim_{args['robot']}.yaml"
+    overrides = {'task': args['task'], 'lock_step': args['lock_step'] == 'true'}
+    return [
+        NodeSpec('sim_arm', 'sim_arm', parameter_files=(robot_file,), parameters=overrides),
+        NodeSpec('safety_filter', 'safety_filter', parameter_files=(robot_file,),
+                 parameters={'tick_on_joint_states': args['lock_step'] == 'true'}),
+        NodeSpec('image_processor', 'image_processor',
+                 parameter_files=('sim_image_processor.yaml',)),
+    ]
+
+
+SIM = Mode(
+    name='sim',
+    description='A MuJoCo arm (SO-101 or Panda) behind the safety filter: send '
+                'end_effector_command, watch joint_states, cameras and sim/ground_truth.',
+    arguments=(
+        LaunchArgument('robot', 'so101', 'Which simulated arm.', ('so101', 'panda')),
+        LaunchArgument('task', 'pick_lift', 'Which task.', ('reach', 'push', 'pick_lift')),
+        LaunchArgument('lock_step', 'false',
+                       'Step the physics once per joint command instead of in real time.',
+                       ('true', 'false')),
+    ),
+    build=sim_nodes,
+)
+
+MODES = {mode.name: mode for mode in (DEMO, SIM)}

@@ -54,7 +54,7 @@ class SafetyConfig:
     command_timeout_s: float = 0.5
     # Moves are relative to the previous TCP target while the arm tracks it within this
     # distance, and relative to the measured TCP once it lags further (blocked, pushed).
-    reanchor_distance: float = 0.03
+    reanchor_distance: float = 0.05
     # Accept components up to this far outside [-1, 1] (float noise), then clip.
     command_tolerance: float = 1e-3
 

