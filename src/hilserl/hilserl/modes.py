@@ -42,6 +42,7 @@ DEMO = Mode(
     build=demo_nodes,
 )
 
+
 def sim_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     """A simulated arm behind the safety filter, with its cameras processed for the policy."""
     robot_file = f"sim_{args['robot']}.yaml"

@@ -28,6 +28,19 @@ KINEMATICS = {
 }
 
 
+# Safety filter settings per simulated arm, as config/sim_<robot>.yaml mirror them.
+SIM_SAFETY = {
+    'so101': dict(bounds_min=(0.12, -0.2, 0.005), bounds_max=(0.36, 0.2, 0.12),
+                  end_effector_step_sizes=(0.02, 0.02, 0.02), max_joint_step=0.05,
+                  hold_orientation='down', orientation_weight=0.2),
+    'panda': dict(bounds_min=(0.25, -0.3, 0.005), bounds_max=(0.7, 0.3, 0.45),
+                  end_effector_step_sizes=(0.025, 0.025, 0.025), max_joint_step=0.05,
+                  hold_orientation='down', orientation_weight=0.2),
+}
+# Control period of the simulated arms: 17 physics steps of 2 ms, about 30 Hz.
+CONTROL_DT = 0.034
+
+
 def sim_kinematics(arm: SimArm) -> Kinematics:
     """Return the kinematics of ``arm``'s robot from its shipped description."""
     spec = KINEMATICS[arm.config.robot]
@@ -54,6 +67,13 @@ def make_filter(arm: SimArm, kinematics: Kinematics, bounds_min, bounds_max,
                           gripper_closed=arm.gripper_closed_position, **limits)
     q = arm.joint_positions()
     return SafetyFilter(kinematics, config, q[:-1], q[-1], rest_q=q[:-1])
+
+
+def sim_filter(arm: SimArm, kinematics: Optional[Kinematics] = None,
+               **overrides) -> SafetyFilter:
+    """Return the safety filter of ``SIM_SAFETY`` for ``arm``'s robot, with ``overrides``."""
+    settings = {**SIM_SAFETY[arm.config.robot], **overrides}
+    return make_filter(arm, kinematics or sim_kinematics(arm), **settings)
 
 
 def run_episode(arm: SimArm, safety: SafetyFilter, policy: Callable, seed: int,
