@@ -2,12 +2,18 @@
 Forward and inverse kinematics of an arm from its URDF or MJCF; no ROS.
 
 Pinocchio builds the model; joints that are not arm joints (the gripper, the
-fingers) are locked, so IK moves only the arm. IK is damped least squares on
-the TCP position (and, when asked, orientation), with joint limits enforced at
-every iteration and a weak pull toward a rest posture that settles the
-redundant directions of under- or over-actuated arms:
+fingers) are locked, so IK moves only the arm. IK is damped least squares with
+task priorities, joint limits enforced at every iteration: the TCP position
+comes first, the orientation (when asked) is kept as well as the position task
+leaves room for, and a weak pull toward a rest posture settles what is left:
 
-    Δq = Jᵀ (J Jᵀ + λ² I)⁻¹ e  +  (I − J⁺J) · k_rest · (q_rest − q)
+    J⁺ = Jᵀ (J Jᵀ + λ² I)⁻¹                     (damped pseudo-inverse)
+    Δq₁ = J_p⁺ e_p,   N₁ = I − J_p⁺ J_p          (position)
+    Δq₂ = (J_r N₁)⁺ (e_r − J_r Δq₁)              (orientation, inside N₁)
+    Δq = Δq₁ + N₁ Δq₂ + N₁ N₂ k_rest (q_rest − q)
+
+So an orientation the arm cannot hold (a 5-joint SO-101 pointing down high
+above the table) bends the orientation, never the commanded position.
 """
 
 from dataclasses import dataclass
@@ -31,6 +37,12 @@ class IKResult:
     rotation_error: float
     iterations: int
     converged: bool
+
+
+def damped_pinv(jacobian: np.ndarray, damping: float) -> np.ndarray:
+    """Return Jᵀ (J Jᵀ + λ² I)⁻¹, which stays bounded near singularities."""
+    gram = jacobian @ jacobian.T + damping ** 2 * np.eye(jacobian.shape[0])
+    return jacobian.T @ np.linalg.inv(gram)
 
 
 class Kinematics:
@@ -94,46 +106,81 @@ class Kinematics:
         placement = self.data.oMf[self.tcp_frame_id]
         return placement.translation.copy(), placement.rotation.copy()
 
+    @staticmethod
+    def _prioritised_step(jacobian, error_p, to_rest, error_r, rotation_weight, damping,
+                          rest_gain):
+        """Return Δq for the position task, then orientation, then rest (module docstring)."""
+        jacobian_p, jacobian_r = jacobian[:3], jacobian[3:]
+        identity = np.eye(jacobian.shape[1])
+        pinv_p = damped_pinv(jacobian_p, damping)
+        step = pinv_p @ error_p
+        null = identity - pinv_p @ jacobian_p
+        if error_r is not None:
+            projected = jacobian_r @ null
+            pinv_r = damped_pinv(projected, damping)
+            # rotation_weight scales how much of the orientation error one iteration
+            # corrects; the position task is never traded for it.
+            step += null @ (pinv_r @ (rotation_weight * error_r - jacobian_r @ step))
+            null = null @ (identity - pinv_r @ projected)
+        return step + null @ (rest_gain * to_rest)
+
     def inverse(self, target_position: np.ndarray, q_seed: np.ndarray,
                 target_rotation: Optional[np.ndarray] = None,
-                q_rest: Optional[np.ndarray] = None, rotation_weight: float = 0.1,
-                max_iterations: int = 60, tolerance: float = 1e-4,
+                q_rest: Optional[np.ndarray] = None, rotation_weight: float = 0.5,
+                max_iterations: int = 30, tolerance: float = 1e-4,
                 damping: float = 1e-3, rest_gain: float = 0.05) -> IKResult:
         """
         Return joint positions within limits that put the TCP at ``target_position``.
 
-        ``target_rotation`` (3×3) adds an orientation task weighted by
-        ``rotation_weight`` (metres per radian). Converged means the position is
+        ``target_rotation`` (3×3) adds an orientation task below the position task;
+        ``rotation_weight`` in (0, 1] is the share of the orientation error one
+        iteration corrects (1 is fastest, lower is smoother). Converged means the position is
         within ``tolerance`` metres (and the orientation within 10·tolerance rad).
+        An arm with fewer than six joints cannot match every orientation: the solve
+        also ends, converged, once the position is reached and the orientation error
+        stops shrinking.
         """
         q = np.clip(np.asarray(q_seed, dtype=float), self.lower, self.upper)
         q_rest = q if q_rest is None else np.asarray(q_rest, dtype=float)
         target_position = np.asarray(target_position, dtype=float)
-        identity = np.eye(self.model.nv)
         position_error = rotation_error = np.inf
+        previous_position_error = previous_rotation_error = np.inf
         for iteration in range(1, max_iterations + 1):
             pin.computeJointJacobians(self.model, self.data, q)
             pin.updateFramePlacements(self.model, self.data)
             placement = self.data.oMf[self.tcp_frame_id]
             jacobian = pin.getFrameJacobian(self.model, self.data, self.tcp_frame_id,
                                             pin.LOCAL_WORLD_ALIGNED)
-            error = target_position - placement.translation
-            position_error = float(np.linalg.norm(error))
-            rows = jacobian[:3]
+            error_p = target_position - placement.translation
+            position_error = float(np.linalg.norm(error_p))
+            rotation_error = 0.0
             if target_rotation is not None:
                 # Orientation error as a rotation vector in the world frame.
-                rotation_vector = pin.log3(target_rotation @ placement.rotation.T)
-                rotation_error = float(np.linalg.norm(rotation_vector))
-                error = np.concatenate([error, rotation_weight * rotation_vector])
-                rows = np.vstack([rows, rotation_weight * jacobian[3:]])
-            else:
-                rotation_error = 0.0
-            if position_error < tolerance and rotation_error < 10 * tolerance:
+                error_r = pin.log3(target_rotation @ placement.rotation.T)
+                rotation_error = float(np.linalg.norm(error_r))
+            # Done when the position is there and the orientation is, or has stopped
+            # improving: the best a short-of-six-joints arm can do.
+            rotation_stuck = previous_rotation_error - rotation_error < 1e-4
+            if position_error < tolerance and (rotation_error < 10 * tolerance or rotation_stuck):
                 return IKResult(q, position_error, rotation_error, iteration - 1, True)
-            # Damped least squares step, plus the rest-posture pull in the null space.
-            gram = rows @ rows.T + damping ** 2 * np.eye(rows.shape[0])
-            step = rows.T @ np.linalg.solve(gram, error)
-            pseudo_inverse = rows.T @ np.linalg.inv(gram)
-            step += (identity - pseudo_inverse @ rows) @ (rest_gain * (q_rest - q))
-            q = np.clip(q + step, self.lower, self.upper)
-        return IKResult(q, position_error, rotation_error, max_iterations, False)
+            if previous_position_error - position_error < 1e-6 and rotation_stuck:
+                break  # out of reach (joint limits): nothing improves any more
+            previous_position_error, previous_rotation_error = position_error, rotation_error
+            free = np.ones(self.model.nv, dtype=bool)
+            for _ in range(2):
+                # A joint the step would push past its limit is pinned there and the
+                # step is solved again without it, so the other joints make up for it.
+                step = self._prioritised_step(jacobian * free, error_p, q_rest - q,
+                                              None if target_rotation is None else error_r,
+                                              rotation_weight, damping, rest_gain)
+                past = ((q + step < self.lower) | (q + step > self.upper)) & free
+                if not past.any():
+                    break
+                free &= ~past
+            q_next = np.clip(q + step, self.lower, self.upper)
+            stalled = np.max(np.abs(q_next - q)) < 1e-4  # rad: well below a servo tick
+            q = q_next
+            if stalled:
+                break
+        return IKResult(q, position_error, rotation_error, iteration,
+                        position_error < tolerance and target_rotation is None)

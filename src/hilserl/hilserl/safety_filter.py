@@ -45,8 +45,9 @@ class SafetyConfig:
     # 'down' (TCP z axis, the approach direction, straight down; yaw as at start) or
     # 'free' (position only). Rotation commands turn the held orientation.
     hold_orientation: str = 'initial'
-    # Metres of position error worth one radian of orientation error in IK.
-    orientation_weight: float = 0.2
+    # Share of the orientation error each IK iteration corrects, in (0, 1]; the
+    # commanded position always comes first (hilserl.kinematics).
+    orientation_weight: float = 0.5
     max_joint_step: float = 0.05
     gripper_open: float = 1.0
     gripper_closed: float = 0.0
@@ -73,8 +74,9 @@ class SafetyConfig:
         if self.hold_orientation not in ('initial', 'down', 'free'):
             raise ValueError(f"hold_orientation must be 'initial', 'down' or 'free', got "
                              f"'{self.hold_orientation}'")
-        if self.orientation_weight <= 0:
-            raise ValueError('orientation_weight must be positive')
+        if not 0 < self.orientation_weight <= 1:
+            raise ValueError('orientation_weight must be in (0, 1], got '
+                             f'{self.orientation_weight}')
         if np.any(self.end_effector_step_sizes <= 0):
             raise ValueError('end_effector_step_sizes must be positive')
         for name in ('max_joint_step', 'max_gripper_step', 'command_timeout_s',

@@ -118,8 +118,9 @@ class SafetyFilterNode(Node):
                                       'target by more than this (m).'),
             hold_orientation=declare(self, 'hold_orientation', 'initial',
                                      "TCP orientation IK keeps: 'initial', 'down' or 'free'."),
-            orientation_weight=declare(self, 'orientation_weight', 0.2,
-                                       'Metres of position error worth one radian.'))
+            orientation_weight=declare(self, 'orientation_weight', 0.5,
+                                       'Share of the orientation error each IK iteration '
+                                       'corrects, (0, 1]; position always comes first.'))
         rate = declare(self, 'control_rate_hz', 30.0, 'Ticks per second of the joint targets.')
         self._tick_on_joint_states = declare(
             self, 'tick_on_joint_states', False,

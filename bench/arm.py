@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 """
-Simulation core throughput (hilserl.sim.SimArm), no ROS.
+Arm layer speed: IK, the safety filter, and the simulation core; no ROS.
 
 Prints `key: value` lines:
+  ik_solve_p99_ms        IK for a 2 cm move from the current pose (as every command asks),
+                         99th percentile; SO-101 (5 joints, position + held orientation)
+  safety_filter_tick_p99_ms  one control cycle of the filter with a fresh command each
+                         cycle (validation, FK, IK, rate limiting), 99th percentile; SO-101
+  ik_solve_p99_ms_panda, safety_filter_tick_p99_ms_panda   the same for the Panda
   sim_steps_per_s        control steps per second (each one control_dt = 0.1 s of physics
                          at the MJCF's timestep), arm moving, no rendering; SO-101
   sim_render_fps         frame sets per second, one set = the front and the wrist camera
@@ -13,7 +18,7 @@ Prints `key: value` lines:
                          simplified, model compiled, first reset)
   sim_build_s_panda
 
-Run inside the workspace: `make bench` or `scripts/in_env python bench/sim.py`.
+Run inside the workspace: `make bench` or `scripts/in_env python bench/arm.py`.
 Set MUJOCO_GL (egl or osmesa) on a headless machine; EGL is the default here.
 """
 
@@ -62,6 +67,38 @@ def render_fps(arm, seconds: float) -> float:
     return done / (time.perf_counter() - start)
 
 
+def kinematics_figures(robot: str, samples: int = 2000) -> dict:
+    """Time IK solves and filter cycles for small moves around reachable poses."""
+    from hilserl.safety_filter import Gripper
+    from hilserl.sim import SimArm, SimArmConfig
+    from hilserl.sim.closed_loop import make_filter, sim_kinematics
+    arm = SimArm(SimArmConfig(robot=robot, cameras={}))
+    kinematics = sim_kinematics(arm)
+    home = arm.joint_positions()[:-1]
+    rng = np.random.default_rng(0)
+    solve_ms = []
+    for _ in range(samples):
+        q = home + rng.uniform(-0.3, 0.3, home.shape)
+        position, rotation = kinematics.forward(q)
+        target = position + rng.uniform(-0.02, 0.02, 3)
+        start = time.perf_counter()
+        kinematics.inverse(target, q, target_rotation=rotation, rotation_weight=0.2)
+        solve_ms.append((time.perf_counter() - start) * 1e3)
+    tcp, _ = kinematics.forward(home)
+    safety = make_filter(arm, kinematics, tcp - 0.1, tcp + 0.1, hold_orientation='down')
+    tick_ms, measured, now = [], home.copy(), 0.0
+    for step in range(samples):
+        start = time.perf_counter()
+        safety.command(rng.uniform(-1, 1, 3), Gripper.STAY, measured, now)
+        arm_target, _ = safety.tick(now)
+        tick_ms.append((time.perf_counter() - start) * 1e3)
+        measured, now = arm_target, now + 0.033
+    arm.close()
+    suffix = '' if robot == 'so101' else f'_{robot}'
+    return {f'ik_solve_p99_ms{suffix}': float(np.percentile(solve_ms, 99)),
+            f'safety_filter_tick_p99_ms{suffix}': float(np.percentile(tick_ms, 99))}
+
+
 def main() -> None:
     """Measure both robots and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -69,6 +106,8 @@ def main() -> None:
     args = parser.parse_args()
     from hilserl.sim import SimArm, SimArmConfig
     for robot in ('so101', 'panda'):
+        for key, value in kinematics_figures(robot).items():
+            print(f'{key}: {value:.3f}', flush=True)
         suffix = '' if robot == 'so101' else f'_{robot}'
         start = time.perf_counter()
         arm = SimArm(SimArmConfig(robot=robot, task='pick_lift',
