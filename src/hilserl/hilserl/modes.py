@@ -13,7 +13,7 @@ DEMO_CAMERAS = ('front', 'wrist')
 
 
 def demo_nodes(args: Dict[str, str]) -> List[NodeSpec]:
-    """Two test-pattern cameras, the image processor and a monitor of its output."""
+    """Return two test-pattern cameras, the image processor and a monitor of its output."""
     duration_s = argument_as_float(args, 'duration')
     cameras = [
         NodeSpec('camera_publisher', 'camera', namespace=camera,
@@ -44,7 +44,7 @@ DEMO = Mode(
 
 
 def sim_nodes(args: Dict[str, str]) -> List[NodeSpec]:
-    """A simulated arm behind the safety filter, with its cameras processed for the policy."""
+    """Return a simulated arm behind the safety filter, its cameras processed for the policy."""
     robot_file = f"sim_{args['robot']}.yaml"
     overrides = {'task': args['task'], 'lock_step': args['lock_step'] == 'true'}
     return [
