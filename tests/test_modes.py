@@ -91,3 +91,12 @@ def test_camera_publisher_keeps_retrying_a_missing_device(processes, probe):
     assert 'cannot open device /nonexistent/video0' in output
     wait_for_output(camera, 'retrying', timeout=30)
     assert camera.alive() and 'Traceback' not in camera.output()
+
+
+def test_optional_nodes_that_are_not_installed_are_skipped_with_a_notice():
+    result = subprocess.run([sys.executable, '-m', 'hilserl', 'launch', 'sim', 'rviz:=true',
+                             '--show-args'], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for package in ('robot_state_publisher', 'rviz2'):
+        assert (f'skipped, {package} is not installed' in result.stdout
+                or f'/{package}: /' in result.stdout)

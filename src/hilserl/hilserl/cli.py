@@ -41,14 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _launch(options) -> int:
     # Imported here so that `hilserl --help` works before the workspace is sourced.
-    from hilserl.runner import node_command, run_mode
+    from hilserl.runner import is_installed, node_command, run_mode
     mode = MODES[options.mode]
     arguments = parse_assignments(options.arguments)
     if options.show_args:
         print(_describe_modes())
         print(f'\nnodes of {mode.name}:')
         for spec in mode.nodes(arguments):
-            print(f'  {spec.full_name}: ' + ' '.join(node_command(spec)))
+            if spec.optional and not is_installed(spec.package):
+                print(f'  {spec.full_name}: skipped, {spec.package} is not installed')
+            else:
+                print(f'  {spec.full_name}: ' + ' '.join(node_command(spec)))
         return 0
     return run_mode(mode, arguments)
 

@@ -38,8 +38,13 @@ class NodeSpec:
     # Values applied after the files, e.g. from launch arguments.
     parameters: Mapping[str, object] = field(default_factory=dict)
     remappings: Tuple[Tuple[str, str], ...] = ()
+    # Command-line arguments before --ros-args (e.g. rviz2's -d <config>).
+    arguments: Tuple[str, ...] = ()
     # When a required node exits, the whole mode shuts down (launch's on_exit=Shutdown()).
     required: bool = False
+    # An optional node (rviz2, robot_state_publisher) is skipped with a notice when its
+    # package is not installed; the suite never needs it.
+    optional: bool = False
 
     @property
     def full_name(self) -> str:

@@ -7,10 +7,11 @@ does not need the launch packages.
 
 import os
 
-from ament_index_python.packages import get_package_share_directory
+from ament_index_python.packages import (get_package_prefix, get_package_share_directory,
+                                         PackageNotFoundError)
 from launch import LaunchDescription
-from launch.actions import (DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable,
-                            Shutdown)
+from launch.actions import (DeclareLaunchArgument, LogInfo, OpaqueFunction,
+                            SetEnvironmentVariable, Shutdown)
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -24,8 +25,13 @@ def config_path(file_name: str) -> str:
     return os.path.join(get_package_share_directory('hilserl'), 'config', file_name)
 
 
-def launch_node(spec: NodeSpec) -> Node:
-    """Return the launch_ros Node action that starts ``spec``."""
+def launch_node(spec: NodeSpec):
+    """Return the launch_ros Node action that starts ``spec`` (a notice if it is skipped)."""
+    if spec.optional:
+        try:
+            get_package_prefix(spec.package)
+        except PackageNotFoundError:
+            return LogInfo(msg=f'skipping {spec.full_name}: {spec.package} is not installed')
     parameters = [config_path(name) for name in spec.parameter_files]
     if spec.parameters:
         parameters.append(dict(spec.parameters))
@@ -36,6 +42,7 @@ def launch_node(spec: NodeSpec) -> Node:
         namespace=spec.namespace or None,
         parameters=parameters,
         remappings=list(spec.remappings),
+        arguments=list(spec.arguments),
         output='screen',
         emulate_tty=True,
         on_exit=Shutdown(reason=f'{spec.full_name} exited') if spec.required else None,

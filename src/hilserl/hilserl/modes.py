@@ -7,9 +7,17 @@ launch files and the pip-only runner both start exactly these nodes.
 
 from typing import Dict, List
 
+import os
+
 from hilserl.graph import LaunchArgument, Mode, NodeSpec, argument_as_float
 
 DEMO_CAMERAS = ('front', 'wrist')
+
+
+def config_file(name: str) -> str:
+    """Return the installed path of a file under share/hilserl/config."""
+    from ament_index_python.packages import get_package_share_directory
+    return os.path.join(get_package_share_directory('hilserl'), 'config', name)
 
 
 def demo_nodes(args: Dict[str, str]) -> List[NodeSpec]:
@@ -47,12 +55,28 @@ def sim_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     """Return a simulated arm behind the safety filter, its cameras processed for the policy."""
     robot_file = f"sim_{args['robot']}.yaml"
     overrides = {'task': args['task'], 'lock_step': args['lock_step'] == 'true'}
-    return [
+    nodes = [
         NodeSpec('sim_arm', 'sim_arm', parameter_files=(robot_file,), parameters=overrides),
         NodeSpec('safety_filter', 'safety_filter', parameter_files=(robot_file,),
                  parameters={'tick_on_joint_states': args['lock_step'] == 'true'}),
         NodeSpec('image_processor', 'image_processor',
                  parameter_files=('sim_image_processor.yaml',)),
+    ]
+    if args['rviz'] == 'true':
+        nodes += visualisation_nodes(args['robot'])
+    return nodes
+
+
+def visualisation_nodes(robot: str) -> List[NodeSpec]:
+    """Return robot_state_publisher and rviz2 with the suite's layout, both optional."""
+    # Imported here: building the URDF loads the robot model, needed only with rviz.
+    from hilserl.sim.description import robot_description_for
+    return [
+        NodeSpec('robot_state_publisher', 'robot_state_publisher',
+                 package='robot_state_publisher', optional=True,
+                 parameters={'robot_description': robot_description_for(robot)}),
+        NodeSpec('rviz2', 'rviz2', package='rviz2', optional=True,
+                 arguments=('-d', config_file('hilserl.rviz'))),
     ]
 
 
@@ -65,6 +89,9 @@ SIM = Mode(
         LaunchArgument('task', 'pick_lift', 'Which task.', ('reach', 'push', 'pick_lift')),
         LaunchArgument('lock_step', 'false',
                        'Step the physics once per joint command instead of in real time.',
+                       ('true', 'false')),
+        LaunchArgument('rviz', 'false',
+                       'Start robot_state_publisher and rviz2 (when installed).',
                        ('true', 'false')),
     ),
     build=sim_nodes,

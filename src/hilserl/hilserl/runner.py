@@ -40,10 +40,19 @@ def executable_path(package: str, executable: str) -> str:
     return path
 
 
+def is_installed(package: str) -> bool:
+    """Return whether ``package`` is in the ament index."""
+    try:
+        get_package_prefix(package)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
 def node_command(spec: NodeSpec) -> List[str]:
     """Return the command line that starts ``spec`` with its name, parameters and remappings."""
     config_dir = os.path.join(get_package_share_directory('hilserl'), 'config')
-    command = [executable_path(spec.package, spec.executable), '--ros-args',
+    command = [executable_path(spec.package, spec.executable), *spec.arguments, '--ros-args',
                '-r', f'__node:={spec.name}']
     if spec.namespace:
         command += ['-r', f"__ns:=/{spec.namespace.strip('/')}"]
@@ -92,7 +101,12 @@ class GraphRunner:
         """Resolve every node's command now, so a bad graph fails before anything starts."""
         self.mode = mode
         self._output = output
-        self._specs = mode.nodes(arguments)
+        self._specs = []
+        for spec in mode.nodes(arguments):
+            if spec.optional and not is_installed(spec.package):
+                self._say(f'skipping {spec.full_name}: package {spec.package} is not installed')
+                continue
+            self._specs.append(spec)
         self._commands = [node_command(spec) for spec in self._specs]
         config_dir = os.path.join(get_package_share_directory('hilserl'), 'config')
         # Colour and unbuffered logs, as `ros2 launch` gives with emulate_tty.

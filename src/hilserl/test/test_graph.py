@@ -43,3 +43,14 @@ def test_demo_mode_graph():
     monitor = nodes[-1]
     assert monitor.required and monitor.parameters['exit_after_s'] == 3.0
     assert all(spec.parameter_files for spec in nodes)
+
+
+def test_sim_mode_swaps_arms_by_parameter_file_and_adds_optional_rviz():
+    so101 = MODES['sim'].nodes({'robot': 'so101'})
+    panda = MODES['sim'].nodes({'robot': 'panda', 'lock_step': 'true'})
+    assert [s.full_name for s in so101] == ['/sim_arm', '/safety_filter', '/image_processor']
+    assert so101[0].parameter_files == ('sim_so101.yaml',)
+    assert panda[0].parameter_files == panda[1].parameter_files == ('sim_panda.yaml',)
+    assert panda[0].parameters['lock_step'] and panda[1].parameters['tick_on_joint_states']
+    with pytest.raises(GraphError, match='robot:=ur5 is not one of so101, panda'):
+        MODES['sim'].nodes({'robot': 'ur5'})

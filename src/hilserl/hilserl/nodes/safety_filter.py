@@ -153,7 +153,7 @@ class SafetyFilterNode(Node):
         self.create_service(Trigger, 'reset', self._on_reset)
         self.get_logger().info(
             f'bounds {list(bounds_min)}..{list(bounds_max)} m, steps '
-            f'{list(config.end_effector_step_sizes)} m, joints {self._arm_joints} + '
+            f'{config.end_effector_step_sizes.tolist()} m, joints {self._arm_joints} + '
             f'{self._gripper_joint}')
 
     def _now(self) -> float:

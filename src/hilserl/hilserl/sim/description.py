@@ -42,3 +42,14 @@ def robot_description(robot: str, model=None) -> str:
             raise ValueError(f'the {robot} URDF is exported from its simulation model; pass it')
         return export_urdf(model, EXPORT_ROOT_BODY[robot], robot, os.path.join(CACHE_DIR, robot))
     raise ValueError(f"no robot description for '{robot}'")
+
+
+def robot_description_for(robot: str) -> str:
+    """Return the URDF of ``robot`` without a running simulation (loads its MJCF if needed)."""
+    if robot in SHIPPED_URDF:
+        return robot_description(robot)
+    import mujoco
+    from hilserl.sim.robots import ROBOTS
+    description = ROBOTS[robot]
+    model = mujoco.MjModel.from_xml_path(asset_file(description.package, description.mjcf))
+    return robot_description(robot, model)
