@@ -1,0 +1,27 @@
+"""
+ROS-free learning core of hilserl (HIL-SERL, Luo et al. 2024).
+
+Modules: ``config`` (AgentConfig), ``losses`` (every RL equation), ``networks``,
+``encoders``, ``agent`` (SACAgent), ``gripper`` (discrete grasp actions),
+``normalizer``, ``batch``, ``replay_buffer`` (frame-once ring, RLPD mixing), ``checkpoint`` and
+``serialization`` (safetensors + JSON, no pickle), ``training`` (offline / online loops),
+``runtime`` (threads and allocator of a CPU learner process).
+Nothing here imports rclpy.
+"""
+
+from .agent import SACAgent
+from .batch import Batch
+from .checkpoint import load_checkpoint, restore_checkpoint, save_checkpoint
+from .config import AgentConfig
+from .replay_buffer import add_transition, ReplayBuffer, sample_mixed
+from .runtime import configure_torch
+from .serialization import CheckpointError
+from .training import fit_normalizer, online_step, pretrain_offline
+
+__version__ = '0.1.0'
+
+__all__ = [
+    'AgentConfig', 'Batch', 'CheckpointError', 'ReplayBuffer', 'SACAgent', 'add_transition',
+    'configure_torch', 'fit_normalizer', 'load_checkpoint', 'online_step', 'pretrain_offline',
+    'restore_checkpoint', 'sample_mixed', 'save_checkpoint',
+]

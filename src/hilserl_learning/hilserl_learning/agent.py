@@ -1,0 +1,250 @@
+"""
+SAC agent as HIL-SERL uses it: continuous xyz actor-critic plus a discrete grasp critic.
+
+One critic update (``update_critic``) trains, on the same batch:
+  * the critic ensemble (and the trainable encoder: only the critic loss updates it),
+  * the grasp critic (double DQN on detached features),
+  * then Polyak-averages all target networks.
+An actor update (``update_actor``) trains the actor on detached features and the temperature.
+``update`` runs ``utd_ratio`` critic updates per learner step and an actor update every
+``policy_update_freq`` critic updates. The equations themselves live in ``losses.py``.
+"""
+
+import copy
+import math
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import nn, Tensor
+
+from .batch import Batch
+from .config import AgentConfig
+from .encoders import FrozenResNet10, ObservationEncoder, random_shift
+from .gripper import command_to_index, index_to_command, NUM_GRASP_ACTIONS
+from .losses import (actor_loss, critic_loss, grasp_critic_loss, grasp_critic_target,
+                     polyak_update, sac_critic_target, temperature_loss, toggle_penalty)
+from .networks import CriticEnsemble, GraspCritic, TanhGaussianActor
+from .normalizer import Normalizer
+
+Metrics = Dict[str, float]
+
+
+def _adam(params: List[Tensor], lr: float) -> torch.optim.Adam:
+    """Return Adam with the fused kernel (one op per step instead of ~10 per tensor)."""
+    return torch.optim.Adam(params, lr=lr, fused=True)
+
+
+class SACAgent(nn.Module):
+    """Networks, target networks, temperature and optimizers of one HIL-SERL learner."""
+
+    def __init__(self, config: AgentConfig, device: str = 'cpu') -> None:
+        """Build every network from `config`; targets start as exact copies."""
+        super().__init__()
+        self.config = config
+        self.device = torch.device(device)
+        self.normalizer = Normalizer(config.state_dim)
+        self.frozen_encoder: Optional[FrozenResNet10] = None
+        if config.num_cameras > 0 and config.image_encoder == 'frozen':
+            self.frozen_encoder = FrozenResNet10()
+            if config.frozen_weights_path:
+                self.frozen_encoder.load_weights(config.frozen_weights_path)
+        self.encoder = ObservationEncoder(config)
+        feature_dim = self.encoder.output_dim
+        self.critic = CriticEnsemble(config.critic_ensemble_size, feature_dim, config.action_dim,
+                                     config.hidden_dims, config.layer_norm)
+        self.actor = TanhGaussianActor(feature_dim, config.action_dim, config.hidden_dims,
+                                       config.layer_norm, config.log_std_min, config.log_std_max)
+        self.grasp_critic: Optional[GraspCritic] = None
+        if config.use_grasp_critic:
+            self.grasp_critic = GraspCritic(feature_dim, config.grasp_hidden_dims,
+                                            NUM_GRASP_ACTIONS, config.layer_norm)
+        self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
+        self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
+        self.target_grasp_critic = copy.deepcopy(self.grasp_critic)
+        if self.target_grasp_critic is not None:
+            self.target_grasp_critic.requires_grad_(False)
+        self.log_alpha = nn.Parameter(torch.tensor(math.log(config.temperature_init)))
+        self.to(self.device)
+
+        self._critic_params = list(self.encoder.parameters()) + list(self.critic.parameters())
+        self._actor_params = list(self.actor.parameters())
+        online = [self.encoder, self.critic, self.grasp_critic]
+        target = [self.target_encoder, self.target_critic, self.target_grasp_critic]
+        self._online_params = [p for m in online if m is not None for p in m.parameters()]
+        self._target_params = [p for m in target if m is not None for p in m.parameters()]
+        self.optimizers: Dict[str, torch.optim.Optimizer] = {
+            'critic': _adam(self._critic_params, config.critic_lr),
+            'actor': _adam(self._actor_params, config.actor_lr),
+            'temperature': _adam([self.log_alpha], config.temperature_lr),
+        }
+        if self.grasp_critic is not None:
+            self.optimizers['grasp_critic'] = _adam(list(self.grasp_critic.parameters()),
+                                                    config.grasp_critic_lr)
+        self.num_critic_updates = 0
+        self.num_actor_updates = 0
+
+    @property
+    def temperature(self) -> float:
+        """Return the current entropy temperature alpha."""
+        return float(self.log_alpha.detach().exp())
+
+    # --- observations ------------------------------------------------------------------------
+    @torch.no_grad()
+    def encode_frames(self, pixels: Tensor) -> Tensor:
+        """
+        Compute frozen-encoder features of uint8 frames [..., N, C, H, W] -> [..., N, 512].
+
+        Call once per stored frame to fill a replay buffer's feature cache.
+        """
+        if self.frozen_encoder is None:
+            raise RuntimeError('encode_frames needs image_encoder="frozen" and cameras')
+        pixels = torch.as_tensor(pixels, device=self.device)
+        flat = pixels.reshape(-1, *pixels.shape[-3:])
+        return self.frozen_encoder(flat).view(*pixels.shape[:-3], -1)
+
+    def preprocess(self, observations: Dict[str, Tensor], augment: bool = False
+                   ) -> Dict[str, Tensor]:
+        """Normalise the state, fill in frozen features if missing, apply DrQ shifts if asked."""
+        prepared = dict(observations)
+        prepared['state'] = self.normalizer(observations['state'])
+        mode = self.encoder.mode
+        if mode == 'frozen' and 'features' not in prepared:
+            prepared['features'] = self.encode_frames(observations['pixels'])
+        if mode == 'cnn' and augment:
+            pixels = observations['pixels']
+            prepared['pixels'] = random_shift(pixels.flatten(0, 1),
+                                              self.config.drq_pad).view_as(pixels)
+        return prepared
+
+    # --- acting ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def act(self, observations: Dict[str, Tensor], deterministic: bool = False,
+            grasp_epsilon: float = 0.0) -> Tensor:
+        """
+        Return actions [B, action_dim (+1)] for a batch of observations.
+
+        The continuous part is tanh-Gaussian (its mode when deterministic); the gripper
+        command is argmax_a Q_g(s, a) mapped to -1/0/+1, random with prob. grasp_epsilon.
+        """
+        features = self.encoder(self.preprocess(observations))
+        actions = self.actor.mode(features) if deterministic else self.actor.sample(features)[0]
+        if self.grasp_critic is None:
+            return actions
+        grasp_index = self.grasp_critic(features).argmax(dim=1)
+        if grasp_epsilon > 0.0:
+            explore = torch.rand(grasp_index.shape, device=self.device) < grasp_epsilon
+            random_index = torch.randint_like(grasp_index, NUM_GRASP_ACTIONS)
+            grasp_index = torch.where(explore, random_index, grasp_index)
+        return torch.cat([actions, index_to_command(grasp_index).unsqueeze(1)], dim=1)
+
+    def select_action(self, observation: Dict[str, np.ndarray], deterministic: bool = False,
+                      grasp_epsilon: float = 0.0) -> np.ndarray:
+        """Return the action (numpy, [action_dim (+1)]) for one unbatched observation."""
+        batch = {key: torch.as_tensor(np.asarray(value), device=self.device).unsqueeze(0)
+                 for key, value in observation.items()}
+        return self.act(batch, deterministic, grasp_epsilon)[0].cpu().numpy()
+
+    # --- learning ----------------------------------------------------------------------------
+    def update(self, sample_batch: Callable[[], Batch]) -> Metrics:
+        """Run one learner step: utd_ratio critic updates, actor updates as scheduled."""
+        metrics: Metrics = {}
+        for _ in range(self.config.utd_ratio):
+            critic_metrics, features = self.update_critic(sample_batch())
+            metrics.update(critic_metrics)
+            if self.num_critic_updates % self.config.policy_update_freq == 0:
+                metrics.update(self.update_actor(features))
+        return metrics
+
+    def update_critic(self, batch: Batch) -> Tuple[Metrics, Tensor]:
+        """
+        Update critic ensemble, encoder and grasp critic on one batch; step the targets.
+
+        Returns metrics and the batch's detached (pre-update) features, reused by the actor.
+        """
+        config = self.config
+        observations = self.preprocess(batch.observations, augment=True)
+        next_observations = self.preprocess(batch.next_observations, augment=True)
+        actions = batch.actions[:, :config.action_dim].clamp(-1.0, 1.0)
+        with torch.no_grad():
+            next_features = self.encoder(next_observations)
+            target_features = self.target_encoder(next_observations)
+            next_actions, next_log_probs = self.actor.sample(next_features)
+            target_qs = self.target_critic(target_features, next_actions)
+            if config.critic_subsample_size is not None:
+                subset = torch.randperm(config.critic_ensemble_size, device=self.device)
+                target_qs = target_qs[subset[:config.critic_subsample_size]]
+            targets = sac_critic_target(
+                batch.rewards, batch.terminated, target_qs, config.discount,
+                next_log_probs if config.backup_entropy else None, self.log_alpha.exp())
+        features = self.encoder(observations)
+        qs = self.critic(features, actions)
+        loss = critic_loss(qs, targets)
+        self._optimize(loss, 'critic', self._critic_params)
+        metrics = {'critic_loss': loss.item(), 'q_mean': qs.mean().item()}
+        features = features.detach()
+        if self.grasp_critic is not None:
+            metrics['grasp_critic_loss'] = self._update_grasp_critic(
+                batch, features, next_features, target_features)
+        polyak_update(self._target_params, self._online_params, config.tau)
+        self.num_critic_updates += 1
+        return metrics, features
+
+    def _update_grasp_critic(self, batch: Batch, features: Tensor, next_features: Tensor,
+                             target_features: Tensor) -> float:
+        """Take one double-DQN step of the grasp critic (features are all detached)."""
+        config = self.config
+        grasp_actions = command_to_index(batch.actions[:, config.action_dim],
+                                         config.gripper_deadband)
+        with torch.no_grad():
+            penalties = toggle_penalty(batch.gripper_toggled, config.grasp_penalty)
+            targets = grasp_critic_target(
+                batch.rewards, penalties, batch.terminated, self.grasp_critic(next_features),
+                self.target_grasp_critic(target_features), config.discount)
+        loss = grasp_critic_loss(self.grasp_critic(features), grasp_actions, targets)
+        self._optimize(loss, 'grasp_critic', list(self.grasp_critic.parameters()))
+        return loss.item()
+
+    def update_actor(self, features: Tensor) -> Metrics:
+        """Update the actor on detached features, then the temperature."""
+        actions, log_probs = self.actor.sample(features)
+        qs = self.critic(features, actions)
+        loss = actor_loss(log_probs, qs, self.log_alpha.detach().exp())
+        # Gradients for the actor only: the critic's weights get none (and cost nothing).
+        grads = torch.autograd.grad(loss, self._actor_params)
+        for param, grad in zip(self._actor_params, grads):
+            param.grad = grad
+        self._clip_and_step('actor', self._actor_params)
+        log_probs = log_probs.detach()
+        alpha_loss = temperature_loss(self.log_alpha, log_probs,
+                                      self.config.resolved_target_entropy)
+        self._optimize(alpha_loss, 'temperature', [self.log_alpha])
+        self.num_actor_updates += 1
+        return {'actor_loss': loss.item(), 'entropy': -log_probs.mean().item(),
+                'temperature': self.temperature}
+
+    def _optimize(self, loss: Tensor, name: str, params: List[Tensor]) -> None:
+        """Backpropagate `loss` into `params` and step optimizer `name`."""
+        self.optimizers[name].zero_grad(set_to_none=True)
+        loss.backward()
+        self._clip_and_step(name, params)
+
+    def _clip_and_step(self, name: str, params: List[Tensor]) -> None:
+        """Clip the gradient norm (if configured) and step optimizer `name`."""
+        if self.config.max_grad_norm is not None:
+            clip_grad_norm(params, self.config.max_grad_norm)
+        self.optimizers[name].step()
+
+
+@torch.no_grad()
+def clip_grad_norm(params: List[Tensor], max_norm: float) -> Tensor:
+    """
+    Scale gradients so their global L2 norm is at most max_norm; return the norm before.
+
+    g <- g * min(1, max_norm / (||g||_2 + 1e-6)), ||g||_2 over all params jointly. Same rule
+    as ``nn.utils.clip_grad_norm_``, in four fused list ops (it is called 3x per update).
+    """
+    grads = [p.grad for p in params if p.grad is not None]
+    total_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    torch._foreach_mul_(grads, (max_norm / (total_norm + 1e-6)).clamp_(max=1.0))
+    return total_norm

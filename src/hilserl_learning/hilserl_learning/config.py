@@ -1,0 +1,129 @@
+"""Configuration of the HIL-SERL agent, one dataclass with documented defaults."""
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Dict, Optional, Tuple
+
+IMAGE_ENCODERS = ('cnn', 'frozen')
+
+
+@dataclass
+class AgentConfig:
+    """
+    Hyperparameters of the SAC agent, its grasp critic and its observation encoder.
+
+    Defaults follow HIL-SERL (Luo et al. 2024) where the paper or its code gives one.
+    """
+
+    # --- observation and action spaces -------------------------------------------------------
+    state_dim: int = 20
+    """Length of the proprioceptive state vector (normalised with demonstration statistics)."""
+    action_dim: int = 3
+    """Continuous action dimensions (end-effector xyz deltas in [-1, 1])."""
+    use_grasp_critic: bool = True
+    """Append one gripper command to the action and learn it with a discrete grasp critic."""
+    num_cameras: int = 0
+    """Number of camera images in each observation (0 = state only)."""
+    image_channels: int = 3
+    """Channels of each uint8 [C, H, W] camera image."""
+    image_size: int = 128
+    """Height and width of each (square) camera image."""
+
+    # --- image encoder -------------------------------------------------------------------------
+    image_encoder: str = 'frozen'
+    """'cnn': small CNN trained end to end with DrQ shifts; 'frozen': cached frozen ResNet-10."""
+    frozen_weights_path: Optional[str] = None
+    """Local safetensors file with the frozen encoder's weights (None: seeded random weights)."""
+    image_bottleneck_dim: int = 128
+    """Per-camera feature size after the trainable projection (Linear, LayerNorm, tanh)."""
+    cnn_channels: Tuple[int, int, int] = (16, 32, 32)
+    """Channels of the three conv layers of the end-to-end CNN (8x8/4, 4x4/2, 3x3/1)."""
+    drq_pad: int = 4
+    """Maximum random shift in pixels for DrQ augmentation (end-to-end CNN only)."""
+
+    # --- networks ------------------------------------------------------------------------------
+    hidden_dims: Tuple[int, ...] = (256, 256)
+    """Hidden layer sizes of the actor and of every critic in the ensemble."""
+    critic_ensemble_size: int = 2
+    """Number of Q-functions, evaluated together in one batched pass."""
+    critic_subsample_size: Optional[int] = None
+    """Take the target min over a random subset of this many critics (None: all, as SAC)."""
+    layer_norm: bool = True
+    """Use LayerNorm after every hidden layer of actor and critics (HIL-SERL default)."""
+    log_std_min: float = -5.0
+    """Lower clamp of the actor's log standard deviation."""
+    log_std_max: float = 2.0
+    """Upper clamp of the actor's log standard deviation."""
+    grasp_hidden_dims: Tuple[int, ...] = (128, 128)
+    """Hidden layer sizes of the discrete grasp critic."""
+
+    # --- optimisation --------------------------------------------------------------------------
+    discount: float = 0.97
+    """Discount factor gamma."""
+    tau: float = 0.005
+    """Polyak rate of the target networks: target <- (1 - tau) target + tau online."""
+    actor_lr: float = 3e-4
+    """Adam learning rate of the actor."""
+    critic_lr: float = 3e-4
+    """Adam learning rate of the critic ensemble and the (trainable) encoder."""
+    temperature_lr: float = 3e-4
+    """Adam learning rate of log(alpha)."""
+    grasp_critic_lr: float = 3e-4
+    """Adam learning rate of the grasp critic."""
+    temperature_init: float = 0.01
+    """Initial entropy temperature alpha."""
+    target_entropy: Optional[float] = None
+    """Entropy the temperature steers towards (None: -action_dim / 2)."""
+    backup_entropy: bool = False
+    """Subtract alpha * log pi(a'|s') in the critic target (HIL-SERL: off)."""
+    utd_ratio: int = 1
+    """Critic updates per learner step (update-to-data ratio)."""
+    policy_update_freq: int = 1
+    """Update actor and temperature once every this many critic updates."""
+    max_grad_norm: Optional[float] = 10.0
+    """Clip each network's gradient to this global norm (None: no clipping)."""
+
+    # --- gripper -------------------------------------------------------------------------------
+    grasp_penalty: float = -0.02
+    """Reward added for the grasp critic on steps where the gripper command toggles its state."""
+    gripper_deadband: float = 0.5
+    """A continuous gripper command within +-deadband means 'stay'."""
+
+    def __post_init__(self) -> None:
+        """Check values that would otherwise fail deep inside the networks."""
+        if self.num_cameras > 0 and self.image_encoder not in IMAGE_ENCODERS:
+            raise ValueError(f'image_encoder must be one of {IMAGE_ENCODERS}, '
+                             f'got {self.image_encoder!r}')
+        if self.critic_subsample_size is not None and not (
+                1 <= self.critic_subsample_size <= self.critic_ensemble_size):
+            raise ValueError('critic_subsample_size must lie in [1, critic_ensemble_size]')
+        if self.utd_ratio < 1 or self.policy_update_freq < 1:
+            raise ValueError('utd_ratio and policy_update_freq must be >= 1')
+        self.hidden_dims = tuple(self.hidden_dims)
+        self.grasp_hidden_dims = tuple(self.grasp_hidden_dims)
+        self.cnn_channels = tuple(self.cnn_channels)
+
+    @property
+    def resolved_target_entropy(self) -> float:
+        """Return the target entropy, defaulting to -action_dim / 2 as in HIL-SERL."""
+        if self.target_entropy is None:
+            return -self.action_dim / 2.0
+        return self.target_entropy
+
+    @property
+    def full_action_dim(self) -> int:
+        """Return the length of the action vector sent to the robot (xyz [+ gripper])."""
+        return self.action_dim + int(self.use_grasp_critic)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Return a JSON-friendly dict (tuples become lists)."""
+        return {key: list(value) if isinstance(value, tuple) else value
+                for key, value in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: Dict[str, Any]) -> 'AgentConfig':
+        """Build a config from `to_dict` output, rejecting unknown keys."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f'unknown AgentConfig keys: {unknown}')
+        return cls(**values)
