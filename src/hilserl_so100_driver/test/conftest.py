@@ -1,0 +1,61 @@
+"""Fixtures: an emulated bus served on a thread and the real Feetech SDK connected to it."""
+
+import os
+import sys
+
+import pytest
+
+# Import the package from this source tree when it is not installed (plain pytest runs).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from hilserl_so100_driver.bus_emulator import BusEmulator  # noqa: E402
+
+IDS = (1, 2, 3, 4, 5, 6)
+
+
+class Sdk:
+    """The SDK objects a driver holds: port, packet handler, and the bus behind them."""
+
+    def __init__(self, bus):
+        import scservo_sdk as scs
+        self.scs = scs
+        self.bus = bus
+        self.port = scs.PortHandler(bus.port)
+        assert self.port.openPort(), f'cannot open {bus.port}'
+        assert self.port.setBaudRate(1_000_000)
+        self.ph = scs.PacketHandler(0)
+
+    def close(self):
+        if self.port.is_open:
+            try:
+                self.port.closePort()
+            except Exception:
+                pass
+
+
+@pytest.fixture
+def bus():
+    """Six STS3215 at 2048, served on a thread."""
+    with BusEmulator(IDS) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def connect():
+    """Return a function that connects the real SDK to a bus; all closed at teardown."""
+    pytest.importorskip('scservo_sdk')
+    handles = []
+
+    def _connect(bus):
+        handles.append(Sdk(bus))
+        return handles[-1]
+
+    yield _connect
+    for handle in handles:
+        handle.close()
+
+
+@pytest.fixture
+def sdk(bus, connect):
+    """Connect the real SDK to the emulator's pty."""
+    return connect(bus)
