@@ -6,10 +6,16 @@ It speaks the policy's language (an end-effector move with each axis in
 filter above all, is exercised exactly as by a learned policy or a human. It
 proves each task solvable in this action space before any learning, records
 demonstrations, and plays the human who intervenes in simulation.
+
+The filter adds each move to its previous TCP target, so the commands
+integrate, and the arm follows its targets with a lag (a soft servo that also
+sags under gravity). A proportional command on the measured TCP over such a
+plant overshoots if it waits for nothing; so every phase that ends at a point
+also waits until the TCP has settled there before the next phase begins.
 """
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -18,26 +24,34 @@ from hilserl.safety_filter import Gripper
 
 @dataclass
 class ScriptedConfig:
-    """Geometry and gains of the scripted controller (metres)."""
+    """Geometry and gains of the scripted controller (metres, per policy step)."""
 
+    # The safety filter's end_effector_step_sizes: a command of 1 moves this far.
     step_sizes: Tuple[float, float, float] = (0.02, 0.02, 0.02)
     # Fraction of the remaining distance asked for per step: below 1 because the arm
     # is still catching up with the previous target when the next command comes.
     gain: float = 0.6
     cube_half_size: float = 0.02
+    # A phase ending at a point ends once the TCP moved less than this in one step.
+    settle_speed: float = 0.004
     # pick_lift: hover above the cube, grasp with the TCP this far above its centre.
     hover_height: float = 0.06
     grasp_height: float = 0.0
     xy_tolerance: float = 0.008
     z_tolerance: float = 0.006
     close_steps: int = 4
-    lift_height: float = 0.12
-    # push: stand this far behind the cube's far face, TCP at this height.
+    # Aim this far above the lift point: a held cube hangs a little below the TCP.
+    lift_margin: float = 0.015
+    # Steps in a row without contact on both fingers before a lift counts as dropped.
+    drop_steps: int = 2
+    # push: stand this far behind the cube's face, TCP at this height.
     push_standoff: float = 0.025
     push_height: float = 0.015
     push_contact_gap: float = 0.005
     push_lead: float = 0.03
     line_tolerance: float = 0.012
+    # Clearance of the TCP over the cube's top while moving around it.
+    clearance: float = 0.03
 
 
 def move_toward(tcp: np.ndarray, goal: np.ndarray, step_sizes, gain: float = 1.0) -> np.ndarray:
@@ -55,51 +69,84 @@ class ScriptedController:
         self.task = task
         self.config = config
         self.phase = 'start'
-        self._closing = 0
+        self._count = 0
+        self._previous_tcp: Optional[np.ndarray] = None
+        self._speed = np.inf
+        self._lift_xy: Optional[np.ndarray] = None
+        self._grasp_z = 0.0
 
     def act(self, tcp: np.ndarray, cube: np.ndarray, target: np.ndarray, grasped: bool):
         """Return ``(delta_xyz, gripper)`` for the current ground truth."""
         tcp, cube, target = (np.asarray(v, dtype=float) for v in (tcp, cube, target))
+        self._speed = (np.inf if self._previous_tcp is None
+                       else float(np.linalg.norm(tcp - self._previous_tcp)))
+        self._previous_tcp = tcp.copy()
         if self.task == 'reach':
             self.phase = 'reach'
-            return move_toward(tcp, target, self.config.step_sizes, self.config.gain), Gripper.STAY
+            return self._move(tcp, target), Gripper.STAY
         if self.task == 'pick_lift':
-            return self._pick_lift(tcp, cube, grasped)
+            return self._pick_lift(tcp, cube, target, grasped)
         return self._push(tcp, cube, target)
 
-    def _pick_lift(self, tcp, cube, grasped):
+    def _move(self, tcp, goal):
+        return move_toward(tcp, goal, self.config.step_sizes, self.config.gain)
+
+    def _settled(self) -> bool:
+        return self._speed < self.config.settle_speed
+
+    # ----- pick_lift ------------------------------------------------------------------
+
+    def _pick_lift(self, tcp, cube, target, grasped):
         c = self.config
-        if self.phase in ('lift', 'close') and (grasped or self._closing < c.close_steps):
-            self._closing += 1
-            if self._closing >= c.close_steps and grasped:
-                self.phase = 'lift'
-                goal = np.array([cube[0], cube[1], cube[2] + c.lift_height])
-                return move_toward(tcp, goal, c.step_sizes, c.gain), Gripper.CLOSE
-            self.phase = 'close'
-            return np.zeros(3), Gripper.CLOSE
-        # Not holding the cube: line up above it with the jaws open, then go down.
-        self._closing = 0
-        grasp_point = cube + np.array([0.0, 0.0, c.grasp_height])
-        xy_error = np.linalg.norm(tcp[:2] - cube[:2])
-        if xy_error > c.xy_tolerance and tcp[2] < cube[2] + c.hover_height * 0.5:
-            self.phase = 'rise'  # too low to slide sideways: could knock the cube away
-            goal = np.array([tcp[0], tcp[1], cube[2] + c.hover_height])
-        elif xy_error > c.xy_tolerance:
+        if self.phase == 'close':
+            # Keep the TCP at the grasp height while the jaws close (the arm is still
+            # settling from the descent), then lift if they hold the cube.
+            self._count += 1
+            if self._count < c.close_steps:
+                goal = np.array([tcp[0], tcp[1], self._grasp_z])
+                return self._move(tcp, goal), Gripper.CLOSE
+            self.phase, self._count = ('lift', 0) if grasped else ('release', 0)
+        if self.phase == 'lift':
+            self._count = 0 if grasped else self._count + 1
+            if self._count < c.drop_steps:
+                goal = np.array([*self._lift_xy, target[2] + c.lift_margin])
+                return self._move(tcp, goal), Gripper.CLOSE
+            self.phase, self._count = 'release', 0
+        if self.phase == 'release':
+            # Missed or dropped it: open and back up over the cube before trying again.
+            self._count += 1
+            if self._count < 3:
+                goal = np.array([tcp[0], tcp[1], cube[2] + c.hover_height])
+                return self._move(tcp, goal), Gripper.OPEN
             self.phase = 'align'
-            goal = np.array([cube[0], cube[1], cube[2] + c.hover_height])
-        elif tcp[2] - grasp_point[2] > c.z_tolerance:
-            self.phase = 'descend'
-            goal = grasp_point
-        else:
-            self.phase = 'close'
-            self._closing = 1
-            return np.zeros(3), Gripper.CLOSE
-        return move_toward(tcp, goal, c.step_sizes, c.gain), Gripper.OPEN
+        grasp_point = cube + np.array([0.0, 0.0, c.grasp_height])
+        hover = np.array([cube[0], cube[1], cube[2] + c.hover_height])
+        xy_error = float(np.linalg.norm(tcp[:2] - cube[:2]))
+        if self.phase == 'descend' and xy_error > 2 * c.xy_tolerance:
+            self.phase = 'align'  # the cube moved, or the arm swung past it: line up again
+        if self.phase != 'descend':
+            if xy_error <= c.xy_tolerance and self._settled():
+                self.phase = 'descend'
+            elif xy_error > c.xy_tolerance and tcp[2] < cube[2] + c.hover_height * 0.5:
+                self.phase = 'rise'  # too low to slide sideways: could knock the cube away
+                goal = np.array([tcp[0], tcp[1], hover[2]])
+                return self._move(tcp, goal), Gripper.OPEN
+            else:
+                self.phase = 'align'
+                return self._move(tcp, hover), Gripper.OPEN
+        if tcp[2] - grasp_point[2] > c.z_tolerance:
+            return self._move(tcp, grasp_point), Gripper.OPEN
+        self.phase, self._count = 'close', 0
+        self._lift_xy = tcp[:2].copy()
+        self._grasp_z = float(grasp_point[2])
+        return self._move(tcp, np.array([tcp[0], tcp[1], self._grasp_z])), Gripper.CLOSE
+
+    # ----- push -----------------------------------------------------------------------
 
     def _push(self, tcp, cube, goal):
         c = self.config
         direction = goal[:2] - cube[:2]
-        distance = np.linalg.norm(direction)
+        distance = float(np.linalg.norm(direction))
         if distance < 1e-6:
             return np.zeros(3), Gripper.CLOSE
         direction /= distance
@@ -108,24 +155,28 @@ class ScriptedController:
         relative = tcp[:2] - cube[:2]
         along = float(relative @ direction)
         across = float(abs(relative[0] * direction[1] - relative[1] * direction[0]))
-        safe_height = cube[2] + c.cube_half_size + 0.03
-        lined_up = along < -c.cube_half_size and across < c.line_tolerance
-        if (self.phase == 'push' and along < 0 and across < 2 * c.line_tolerance) or (
-                lined_up and abs(tcp[2] - c.push_height) < 2 * c.z_tolerance):
+        safe_height = cube[2] + c.cube_half_size + c.clearance
+        if self.phase == 'push' and (
+                along > -c.cube_half_size or across > 2 * c.line_tolerance
+                or tcp[2] > c.push_height + 2 * c.z_tolerance + 0.01):
+            self.phase = 'rise'  # lost the cube (slipped past, off the line or rode up)
+        if self.phase == 'lower' and np.linalg.norm(tcp[:2] - behind) > 2 * c.xy_tolerance:
+            self.phase = 'rise'
+        if self.phase == 'lower' and tcp[2] - c.push_height < c.z_tolerance:
+            self.phase = 'push'
+        if self.phase == 'push':
             # Aim just ahead of the contact point on the line from the cube to the goal:
             # as the cube moves, the point moves with it, which both pushes and steers.
-            self.phase = 'push'
             contact = cube[:2] - direction * (c.cube_half_size + c.push_contact_gap)
             xy = contact + direction * c.push_lead
-            return move_toward(tcp, np.array([xy[0], xy[1], c.push_height]),
-                               c.step_sizes, c.gain), Gripper.CLOSE
-        if np.linalg.norm(tcp[:2] - behind) < c.xy_tolerance:
+            return self._move(tcp, np.array([xy[0], xy[1], c.push_height])), Gripper.CLOSE
+        if self.phase in ('start', 'approach') and (
+                np.linalg.norm(tcp[:2] - behind) < c.xy_tolerance and self._settled()):
             self.phase = 'lower'
-            goal3 = np.array([behind[0], behind[1], c.push_height])
-        elif tcp[2] < safe_height - c.z_tolerance and not lined_up:
+        if self.phase == 'lower':
+            return self._move(tcp, np.array([*behind, c.push_height])), Gripper.CLOSE
+        if self.phase in ('start', 'rise') and tcp[2] < safe_height - c.z_tolerance:
             self.phase = 'rise'
-            goal3 = np.array([tcp[0], tcp[1], safe_height])
-        else:
-            self.phase = 'approach'
-            goal3 = np.array([behind[0], behind[1], safe_height])
-        return move_toward(tcp, goal3, c.step_sizes, c.gain), Gripper.CLOSE
+            return self._move(tcp, np.array([tcp[0], tcp[1], safe_height])), Gripper.CLOSE
+        self.phase = 'approach'
+        return self._move(tcp, np.array([*behind, safe_height])), Gripper.CLOSE

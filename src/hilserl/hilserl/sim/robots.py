@@ -26,6 +26,8 @@ PAD_CONDIM = 4
 
 # The SO-101 TCP between the jaw pads, in the gripper body (URDF 'gripper_link') frame.
 SO101_TCP_OFFSET = (0.0185, -0.0002, -0.094)
+# Roll, pitch, yaw (fixed axes) of the TCP frame in that body: z along the approach.
+SO101_TCP_RPY = (np.pi, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class RobotDescription:
     goal_region: Region
     table_center: Tuple[float, float]
     table_half_size: Tuple[float, float]
+    # pick_lift: how far the cube's centre must rise (metres).
+    lift_height: float
     # Grid pitch (metres) of the vertex clustering that makes the render meshes.
     render_mesh_cell: float
     customise: Optional[Callable[[mujoco.MjSpec], None]] = field(default=None, compare=False)
@@ -112,9 +116,14 @@ def _customise_so101(spec: mujoco.MjSpec) -> None:
         _set_pad(spec.geom(name))
     # The shipped 'gripperframe' site sits on the fixed jaw; the suite's TCP is the point
     # between the pads where a grasped cube's centre ends up, so that moving the TCP onto
-    # the cube lines the jaws up around it. Kinematics uses the same point: URDF link
-    # 'gripper_link' (= this body) with tcp_offset SO101_TCP_OFFSET.
-    spec.body('gripper').add_site(name='hilserl_tcp', pos=list(SO101_TCP_OFFSET), group=3)
+    # the cube lines the jaws up around it. Kinematics uses the same frame: URDF link
+    # 'gripper_link' (= this body) with tcp_offset SO101_TCP_OFFSET and tcp_rpy
+    # SO101_TCP_RPY, which turns the site's z axis onto the approach direction (the
+    # body's -z, along the jaws to their tips) as the suite's TCP convention has it.
+    quat = np.zeros(4)
+    mujoco.mju_euler2Quat(quat, np.asarray(SO101_TCP_RPY), 'XYZ')
+    spec.body('gripper').add_site(name='hilserl_tcp', pos=list(SO101_TCP_OFFSET),
+                                  quat=list(quat), group=3)
 
 
 # Position gains of the Panda joints (N m / rad) and their damping (N m s / rad), in
@@ -180,10 +189,16 @@ SO101 = RobotDescription(
     front_camera_fovy=55.0,
     home_joint_positions=(0.0, -0.275, 0.15, 1.55, 0.0, 1.0),
     cube_region=((0.18, -0.08), (0.28, 0.08)),
-    target_region=((0.15, -0.12, 0.04), (0.28, 0.12, 0.18)),
+    # The 30 cm arm keeps its gripper pointing down (as the safety filter holds it, for
+    # grasping) only up to a TCP height of about 10 cm: higher, wrist_flex reaches its
+    # limit and the inverse kinematics cannot follow (closed_loop.SIM_SAFETY stops the
+    # TCP at 12 cm). Reach targets therefore go up to 10 cm, not 18 cm.
+    target_region=((0.15, -0.12, 0.04), (0.28, 0.12, 0.10)),
     goal_region=((0.16, -0.12), (0.30, 0.12)),
     table_center=(0.2, 0.0),
     table_half_size=(0.35, 0.35),
+    # For the same reason the cube rises 8 cm (its centre to 10 cm), not 10 cm.
+    lift_height=0.08,
     render_mesh_cell=0.003,
     customise=_customise_so101,
 )
@@ -213,11 +228,17 @@ PANDA = RobotDescription(
     front_camera_lookat=(0.35, 0.0, 0.2),
     front_camera_fovy=50.0,
     home_joint_positions=(0.0, -0.2535, 0.0, -2.4383, 0.0, 2.1848, 0.785, 0.0),
-    cube_region=((0.3, -0.15), (0.5, 0.15)),
-    target_region=((0.3, -0.2, 0.1), (0.55, 0.2, 0.4)),
-    goal_region=((0.3, -0.2), (0.55, 0.2)),
+    # With the gripper pointing down the TCP gets no closer than about 0.29 m to the
+    # base at table height (joint4 folds to its limit), so the safety box starts at
+    # x = 0.3. A push needs the TCP 4.5 cm behind the cube, so the cube and goal regions
+    # start at x = 0.35, where the TCP can get behind a cube pushed in any direction;
+    # reach targets too, to keep 5 cm inside the box.
+    cube_region=((0.35, -0.15), (0.55, 0.15)),
+    target_region=((0.35, -0.2, 0.1), (0.6, 0.2, 0.4)),
+    goal_region=((0.35, -0.2), (0.6, 0.2)),
     table_center=(0.35, 0.0),
     table_half_size=(0.55, 0.6),
+    lift_height=0.1,
     render_mesh_cell=0.006,
     customise=_customise_panda,
 )

@@ -46,7 +46,7 @@ class SimArmConfig:
     cube_region: Optional[Tuple[Tuple[float, float], Tuple[float, float]]] = None
     target_region: Optional[Tuple[Tuple[float, float, float], Tuple[float, float, float]]] = None
     goal_region: Optional[Tuple[Tuple[float, float], Tuple[float, float]]] = None
-    lift_height: float = 0.1
+    lift_height: Optional[float] = None
     reach_tolerance: float = 0.02
     goal_tolerance: float = 0.03
     goal_min_distance: float = 0.06
@@ -66,6 +66,8 @@ class SimArmConfig:
             cube_region=_region('cube_region', self.cube_region or robot.cube_region, 2),
             target_region=_region('target_region', self.target_region or robot.target_region, 3),
             goal_region=_region('goal_region', self.goal_region or robot.goal_region, 2),
+            lift_height=float(robot.lift_height if self.lift_height is None
+                              else self.lift_height),
             home_joint_positions=tuple(float(q) for q in (
                 robot.home_joint_positions if self.home_joint_positions is None
                 else self.home_joint_positions)),
