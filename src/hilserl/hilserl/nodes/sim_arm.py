@@ -49,8 +49,9 @@ class SimArmNode(Node):
         camera_fps = declare(self, 'camera_fps', 10.0, 'Rendered frames per second.')
         home = declare(self, 'home_joint_positions', [0.0],
                        'Joint positions reset returns to ([0.0] = the robot default).')
-        lift_height = declare(self, 'lift_height', 0.1,
-                              'pick_lift succeeds when the cube rose this much (m).')
+        lift_height = declare(self, 'lift_height', 0.0,
+                              'pick_lift succeeds when the cube rose this much (m); 0 keeps '
+                              'the robot default (0.08 SO-101, 0.1 Panda).')
         self._lock_step = declare(self, 'lock_step', False,
                                   'Step once per joint command instead of in real time.')
         self._frame_id = declare(self, 'base_frame', 'base_link',
@@ -61,7 +62,7 @@ class SimArmNode(Node):
         control_dt = max(1, round(1.0 / rate / physics_dt)) * physics_dt
         config = SimArmConfig(robot=robot, task=task, seed=self._seed,
                               cameras={name: (width, height) for name in cameras},
-                              control_dt=control_dt, lift_height=lift_height,
+                              control_dt=control_dt, lift_height=lift_height or None,
                               home_joint_positions=None if list(home) == [0.0] else home)
         self._arm = SimArm(config)
         self._episode = 0
