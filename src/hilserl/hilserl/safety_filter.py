@@ -163,6 +163,7 @@ class SafetyFilter:
         self.last_command_time: Optional[float] = None
         self.rejected = 0
         self.accepted = 0
+        self.ik_refused = 0
         self.holding = True
 
     def command(self, delta_xyz, gripper, measured_arm_q, now: float,
@@ -200,7 +201,15 @@ class SafetyFilter:
             self.tcp_target, measured, q_rest=self.rest_q,
             rotation_weight=self.config.orientation_weight,
             target_rotation=None if free else self.rotation_target)
-        self.arm_goal = result.q  # within joint limits by construction
+        # IK that ends at a joint limit can land far from the target (a folded posture);
+        # a goal worse than the current one is not taken: the arm stays on course.
+        reached, _ = self.kinematics.forward(result.q)
+        current, _ = self.kinematics.forward(self.arm_goal)
+        if (np.linalg.norm(reached - self.tcp_target)
+                <= np.linalg.norm(current - self.tcp_target) + 1e-4):
+            self.arm_goal = result.q  # within joint limits by construction
+        else:
+            self.ik_refused += 1
         if cmd.gripper == Gripper.OPEN:
             self.gripper_goal = self.config.gripper_open
         elif cmd.gripper == Gripper.CLOSE:

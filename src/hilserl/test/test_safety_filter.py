@@ -113,6 +113,24 @@ def test_moves_start_from_the_measured_tcp_when_the_arm_lags_far_behind():
     np.testing.assert_allclose(f.tcp_target, start + [0, 0, 0.02])  # re-anchored
 
 
+def test_an_ik_result_worse_than_the_current_goal_is_not_taken():
+    """Random walks into the far corners of the box meet IK results that fold the arm."""
+    f = make_filter(hold_orientation='down', bounds_min=[0.12, -0.2, 0.01],
+                    bounds_max=[0.36, 0.2, 0.12])
+    rng = np.random.default_rng(0)
+    measured, now = f.arm_target.copy(), 0.0
+    for _ in range(300):
+        goal_before = f.arm_goal.copy()
+        f.command(rng.choice([-1.0, 0.0, 1.0], 3), Gripper.STAY, measured, now)
+        before, _ = KINEMATICS.forward(goal_before)
+        after, _ = KINEMATICS.forward(f.arm_goal)
+        assert (np.linalg.norm(after - f.tcp_target)
+                <= np.linalg.norm(before - f.tcp_target) + 1e-4)
+        measured, _ = f.tick(now)
+        now += 0.033
+    assert f.ik_refused > 0  # the walk did meet such results, and they were refused
+
+
 def test_bad_configuration_is_refused():
     with pytest.raises(ValueError, match='must be below max'):
         config(bounds_min=[0.3, 0, 0], bounds_max=[0.2, 1, 1])

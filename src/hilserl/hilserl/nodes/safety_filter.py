@@ -204,11 +204,15 @@ class SafetyFilterNode(Node):
             self._report('no joint_states', 'command ignored: no joint_states received yet')
             return
         rotation = list(msg.delta_rotation) if msg.has_rotation else None
+        refused_before = self._filter.ik_refused
         reason = self._filter.command(list(msg.delta_xyz), msg.gripper, self._measured_arm,
                                       self._now(), rotation)
         if reason is not None:
             self._report('rejected',
                          f'command rejected ({self._filter.rejected} so far): {reason}')
+        elif self._filter.ik_refused > refused_before:
+            self._report('ik', f'target {self._filter.tcp_target.round(3).tolist()} is out of '
+                         'reach in the held orientation; keeping the previous goal')
 
     def _tick(self) -> None:
         if self._filter is None:
