@@ -39,10 +39,24 @@ class IKResult:
     converged: bool
 
 
+_EYE3 = np.eye(3)
+
+
 def damped_pinv(jacobian: np.ndarray, damping: float) -> np.ndarray:
-    """Return Jᵀ (J Jᵀ + λ² I)⁻¹, which stays bounded near singularities."""
-    gram = jacobian @ jacobian.T + damping ** 2 * np.eye(jacobian.shape[0])
-    return jacobian.T @ np.linalg.inv(gram)
+    """Return Jᵀ (J Jᵀ + λ² I)⁻¹ of a 3-row J; it stays bounded near singularities."""
+    gram = jacobian @ jacobian.T + damping ** 2 * _EYE3
+    return np.linalg.solve(gram, jacobian).T  # the Gram matrix is symmetric
+
+
+_IDENTITIES = {}
+
+
+def _identity(size: int) -> np.ndarray:
+    """Return a cached (read-only) identity matrix; IK calls this thousands of times."""
+    if size not in _IDENTITIES:
+        _IDENTITIES[size] = np.eye(size)
+        _IDENTITIES[size].flags.writeable = False
+    return _IDENTITIES[size]
 
 
 class Kinematics:
@@ -111,7 +125,7 @@ class Kinematics:
                           rest_gain):
         """Return Δq for the position task, then orientation, then rest (module docstring)."""
         jacobian_p, jacobian_r = jacobian[:3], jacobian[3:]
-        identity = np.eye(jacobian.shape[1])
+        identity = _identity(jacobian.shape[1])
         pinv_p = damped_pinv(jacobian_p, damping)
         step = pinv_p @ error_p
         null = identity - pinv_p @ jacobian_p
@@ -146,11 +160,9 @@ class Kinematics:
         position_error = rotation_error = np.inf
         previous_position_error = previous_rotation_error = np.inf
         for iteration in range(1, max_iterations + 1):
-            pin.computeJointJacobians(self.model, self.data, q)
-            pin.updateFramePlacements(self.model, self.data)
+            jacobian = pin.computeFrameJacobian(self.model, self.data, q, self.tcp_frame_id,
+                                                pin.LOCAL_WORLD_ALIGNED)
             placement = self.data.oMf[self.tcp_frame_id]
-            jacobian = pin.getFrameJacobian(self.model, self.data, self.tcp_frame_id,
-                                            pin.LOCAL_WORLD_ALIGNED)
             error_p = target_position - placement.translation
             position_error = float(np.linalg.norm(error_p))
             rotation_error = 0.0
