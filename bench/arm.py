@@ -3,7 +3,7 @@
 Arm layer speed: IK, the safety filter, and the simulation core; no ROS.
 
 Prints `key: value` lines:
-  ik_solve_p99_ms        IK for a 2 cm move from the current pose (as every command asks),
+  ik_solve_p99_ms        local IK for a 2 cm move from the current pose (as every command asks),
                          99th percentile; SO-101 (5 joints, position + held orientation)
   safety_filter_tick_p99_ms  one control cycle of the filter with a fresh command each
                          cycle (validation, FK, IK, rate limiting), 99th percentile; SO-101
@@ -82,7 +82,7 @@ def kinematics_figures(robot: str, samples: int = 2000) -> dict:
         position, rotation = kinematics.forward(q)
         target = position + rng.uniform(-0.02, 0.02, 3)
         start = time.perf_counter()
-        kinematics.inverse(target, q, target_rotation=rotation, rotation_weight=0.2)
+        kinematics.solve_from(target, q, target_rotation=rotation, rotation_weight=0.2)
         solve_ms.append((time.perf_counter() - start) * 1e3)
     tcp, _ = kinematics.forward(home)
     safety = make_filter(arm, kinematics, tcp - 0.1, tcp + 0.1, hold_orientation='down')

@@ -113,6 +113,10 @@ class Kinematics:
         self.data = self.model.createData()
         self.lower = self.model.lowerPositionLimit.copy()
         self.upper = self.model.upperPositionLimit.copy()
+        # Fixed (seeded) postures across the joint ranges, for retries; fixed so that
+        # the same target always gives the same answer.
+        fractions = np.random.default_rng(0).uniform(0.15, 0.85, (4, self.model.nq))
+        self._spread_seeds = self.lower + fractions * (self.upper - self.lower)
 
     def forward(self, q: np.ndarray):
         """Return the TCP ``(position (3,), rotation (3, 3))`` for joint positions ``q``."""
@@ -145,6 +149,35 @@ class Kinematics:
                 damping: float = 1e-3, rest_gain: float = 0.05) -> IKResult:
         """
         Return joint positions within limits that put the TCP at ``target_position``.
+
+        Solves from ``q_seed``; a local solve that ends short of the target (stuck at
+        a joint limit) is retried from the rest posture, the middle of the joint
+        ranges and a few fixed spread-out postures, and the result closest to the
+        target is returned. See :meth:`solve_from` for the other arguments.
+        """
+        arguments = dict(target_rotation=target_rotation, q_rest=q_rest,
+                         rotation_weight=rotation_weight, max_iterations=max_iterations,
+                         tolerance=tolerance, damping=damping, rest_gain=rest_gain)
+        best = self.solve_from(target_position, q_seed, **arguments)
+        if best.position_error < tolerance:
+            return best
+        for seed in (q_rest, (self.lower + self.upper) / 2, *self._spread_seeds):
+            if seed is None:
+                continue
+            result = self.solve_from(target_position, seed, **arguments)
+            if result.position_error < best.position_error:
+                best = result
+            if best.position_error < tolerance:
+                break
+        return best
+
+    def solve_from(self, target_position: np.ndarray, q_seed: np.ndarray,
+                   target_rotation: Optional[np.ndarray] = None,
+                   q_rest: Optional[np.ndarray] = None, rotation_weight: float = 0.5,
+                   max_iterations: int = 30, tolerance: float = 1e-4,
+                   damping: float = 1e-3, rest_gain: float = 0.05) -> IKResult:
+        """
+        Solve IK locally from ``q_seed`` for the TCP at ``target_position``, within limits.
 
         ``target_rotation`` (3×3) adds an orientation task below the position task;
         ``rotation_weight`` in (0, 1] is the share of the orientation error one

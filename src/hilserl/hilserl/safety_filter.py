@@ -197,7 +197,8 @@ class SafetyFilter:
             self.rotation_target = rotation_from_rpy(
                 cmd.delta_rotation * self.config.rotation_step_size) @ self.rotation_target
         free = self.config.hold_orientation == 'free' and cmd.delta_rotation is None
-        result = self.kinematics.inverse(
+        # A local solve: small moves stay on the arm's current branch, never jump across.
+        result = self.kinematics.solve_from(
             self.tcp_target, measured, q_rest=self.rest_q,
             rotation_weight=self.config.orientation_weight,
             target_rotation=None if free else self.rotation_target)
