@@ -14,11 +14,8 @@ and is not published while the port is lost.  During ``reset_to_home``
 commands are ignored.
 """
 
-import threading
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String
@@ -26,60 +23,20 @@ from std_srvs.srv import Trigger
 
 from hilserl.log_throttle import LogThrottle
 from hilserl.node_support import declare, run_node
-from hilserl_so100_driver.calibration import (ArmCalibration, CalibrationError,
-                                              load_calibration, SO101_JOINTS)
-from hilserl_so100_driver.driver_core import (DriverConfig, DriverCore, ERROR,
-                                              LEVEL_NAMES, OK, SdkBus, WARN)
+from hilserl_so100_driver.driver_core import DriverConfig
+from hilserl_so100_driver.nodes.bus_node import ServoBusNode
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
-_LEVEL_BYTES = {OK: DiagnosticStatus.OK, WARN: DiagnosticStatus.WARN,
-                ERROR: DiagnosticStatus.ERROR}
 
 
-def diagnostic_array(core: DriverCore, port: str, prefix: str) -> DiagnosticArray:
-    """Return one DiagnosticStatus per servo of ``core`` (hold its lock while calling)."""
-    array = DiagnosticArray()
-    for health in core.health:
-        level = health.level
-        message = health.summary()
-        if core.fault and level == OK:
-            level, message = WARN, f'motion stopped: {core.fault}'
-        values = {
-            'servo id': health.id,
-            'position': health.position_raw,
-            'voltage': health.voltage,
-            'temperature': health.temperature,
-            'load': health.load,
-            'error bits': f'0x{health.error_bits:02x}',
-            'failed reads': health.failed_reads,
-            'consecutive failures': health.consecutive_failures,
-            'retries': health.retries,
-            'torque': 'on' if core.torque_on else 'off',
-        }
-        array.status.append(DiagnosticStatus(
-            level=_LEVEL_BYTES[level], name=f'{prefix}: {health.name}',
-            message=f'{LEVEL_NAMES[level]}: {message}', hardware_id=f'{port} id {health.id}',
-            values=[KeyValue(key=k, value='' if v is None else str(v))
-                    for k, v in values.items()]))
-    return array
-
-
-class FollowerDriver(Node):
+class FollowerDriver(ServoBusNode):
     """ROS shell around the driver core; see the module docstring."""
 
     def __init__(self, **kwargs):
         """Read parameters, load the calibration, open the bus and start the loop."""
         super().__init__('so100_follower', **kwargs)
-        port = declare(self, 'port', '/dev/ttyACM0', 'Serial port of the servo bus adapter.')
-        baud = declare(self, 'baud', 1000000, 'Bus bit rate (the STS3215 default: 1000000).')
-        ids = declare(self, 'ids', [1, 2, 3, 4, 5, 6],
-                      'Servo ids in joint_names order (used without a calibration file).')
-        names = declare(self, 'joint_names', list(SO101_JOINTS),
-                        'Joint names, arm joints then the gripper (command order).')
-        calibration_file = declare(
-            self, 'calibration_file', '',
-            "Calibration JSON, ours or LeRobot's ('' = full range, no offset).")
+        port, baud, calibration = self._declare_bus('/dev/ttyACM0')
         rate = declare(self, 'control_rate_hz', 30.0, 'Control loop (and joint_states) rate.')
         step = declare(self, 'max_joint_step', 0.05,
                        'Largest goal change per control tick, rad (gripper: same servo angle).')
@@ -101,47 +58,23 @@ class FollowerDriver(Node):
                             'Time between attempts to reopen a lost port.')
         self._robot = declare(self, 'robot', 'so101',
                               "robot_description to publish ('so101', '' = none).")
-        self._diagnostics_period = 1.0 / declare(self, 'diagnostics_rate_hz', 2.0,
-                                                 'Rate of /diagnostics.')
-        if calibration_file:
-            try:
-                calibration = load_calibration(calibration_file).select(names)
-            except CalibrationError as error:
-                raise ValueError(str(error)) from None
-        else:
-            calibration = ArmCalibration.default(names, ids)
+        diagnostics_rate = declare(self, 'diagnostics_rate_hz', 2.0, 'Rate of /diagnostics.')
         config = DriverConfig(
             control_rate_hz=rate, max_joint_step=step, command_timeout_s=timeout,
             home_positions=None if list(home) == [0.0] else list(home), home_speed=home_speed,
             max_failed_ticks=max_failed, on_fault=on_fault, on_shutdown=on_shutdown,
             acceleration=acceleration, p_coefficient=p_gain, reconnect_period_s=reconnect)
-        self._port = port
-        self._names = calibration.names
-        self._lock = threading.Lock()
-        self._core = DriverCore(SdkBus(port, baud), calibration, config, log=self._log)
         self._throttle = LogThrottle(5.0)
 
         self._state_publisher = self.create_publisher(JointState, 'joint_states', 10)
-        self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._description = self.create_publisher(String, 'robot_description', LATCHED)
         self._publish_description()
         self.create_subscription(Float64MultiArray, 'joint_commands', self._on_command, 10)
         self.create_service(Trigger, 'reset_to_home', self._on_reset)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name='so100-bus', daemon=True)
-        self._thread.start()
+        self._start_bus(port, baud, calibration, config, diagnostics_rate)
         self.get_logger().info(
             f'SO100 follower on {port}: joints {self._names}, servos {calibration.ids}, '
-            f'{rate:g} Hz, calibration {calibration_file or "(none: full range)"}')
-
-    def _log(self, level, text) -> None:
-        logger = self.get_logger()
-        if level >= 40:
-            logger.error(text)
-        elif level >= 30:
-            logger.warning(text)
-        else:
-            logger.info(text)
+            f'{rate:g} Hz, calibration {self._calibration_file or "(none: full range)"}')
 
     def _publish_description(self) -> None:
         if not self._robot:
@@ -174,51 +107,10 @@ class FollowerDriver(Node):
         response.success, response.message = result or (False, 'timed out')
         return response
 
-    def _loop(self) -> None:
-        period = self._core.config.period
-        next_tick = time.monotonic()
-        next_diagnostics = next_tick
-        while not self._stop.is_set():
-            with self._lock:
-                self._core.tick()
-                positions = self._core.positions() if self._core.connected else None
-            try:
-                if positions is not None:
-                    state = JointState(name=self._names, position=positions)
-                    state.header.stamp = self.get_clock().now().to_msg()
-                    self._state_publisher.publish(state)
-                now = time.monotonic()
-                if now >= next_diagnostics:
-                    next_diagnostics = now + self._diagnostics_period
-                    self._publish_diagnostics()
-            except Exception:  # the context is shutting down under the thread
-                if self._stop.is_set():
-                    return
-                raise
-            next_tick += period
-            delay = next_tick - time.monotonic()
-            if delay < -period:  # overran (a bus time-out): do not try to catch up
-                next_tick = time.monotonic()
-            self._stop.wait(max(0.0, delay))
-
-    def _publish_diagnostics(self) -> None:
-        with self._lock:
-            array = diagnostic_array(self._core, self._port, 'so100_follower')
-        array.header.stamp = self.get_clock().now().to_msg()
-        self._diagnostics.publish(array)
-
-    def destroy_node(self):
-        """Stop the loop and leave the servos as on_shutdown says."""
-        # rclpy also destroys a node whose __init__ failed half-way (bad configuration).
-        stop, thread = getattr(self, '_stop', None), getattr(self, '_thread', None)
-        if stop is not None:
-            stop.set()
-        if thread is not None and thread.is_alive():
-            thread.join(timeout=5.0)
-        if getattr(self, '_core', None) is not None:
-            with self._lock:
-                self._core.shutdown()
-        return super().destroy_node()
+    def _publish_positions(self, positions, stamp) -> None:
+        state = JointState(name=self._names, position=positions)
+        state.header.stamp = stamp
+        self._state_publisher.publish(state)
 
 
 def main(args=None):
