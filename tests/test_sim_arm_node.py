@@ -58,6 +58,25 @@ def test_contract_topics_and_reset(processes, probe):
                                   after.goal_position.z])  # a new layout
 
 
+def test_reset_draws_the_cube_from_the_configured_region_reproducibly(processes, probe):
+    region = {'cube_region.min': [0.20, -0.03], 'cube_region.max': [0.24, 0.03]}
+    processes.start_node(sim_spec(task='pick_lift', camera_names=['front'], seed=7, **region))
+    truth = probe.subscribe(SimGroundTruth, '/sim/ground_truth', 10)
+    cubes = []
+    for _ in range(3):
+        truth.messages.clear()
+        cubes.append(truth.wait_for_messages(1, timeout=60)[-1].object_pose.position)
+        assert call(probe, '/reset_to_home').success
+    for cube in cubes:
+        assert 0.20 <= cube.x <= 0.24 and -0.03 <= cube.y <= 0.03
+    first_layouts = [(c.x, c.y) for c in cubes]
+    processes.stop_all()
+    processes.start_node(sim_spec(task='pick_lift', camera_names=['front'], seed=7, **region))
+    truth.messages.clear()
+    again = truth.wait_for_messages(1, timeout=60)[-1].object_pose.position
+    assert (again.x, again.y) == pytest.approx(first_layouts[0], abs=1e-3)  # same seed
+
+
 def test_joint_commands_are_tracked_and_bad_ones_refused(processes, probe):
     sim = processes.start_node(sim_spec())
     states = probe.subscribe(JointState, '/joint_states', 10)

@@ -15,6 +15,7 @@ import math
 
 from hilserl_interfaces.msg import SimGroundTruth
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import (DurabilityPolicy, qos_profile_sensor_data, QoSProfile,
                        ReliabilityPolicy)
 from sensor_msgs.msg import CameraInfo, Image, JointState
@@ -52,6 +53,16 @@ class SimArmNode(Node):
         lift_height = declare(self, 'lift_height', 0.0,
                               'pick_lift succeeds when the cube rose this much (m); 0 keeps '
                               'the robot default (0.08 SO-101, 0.1 Panda).')
+        regions = {}
+        for name, axes in (('cube_region', 'x, y'), ('goal_region', 'x, y'),
+                           ('target_region', 'x, y, z')):
+            low = declare(self, f'{name}.min', Parameter.Type.DOUBLE_ARRAY,
+                          f'Lowest {axes} (m) a reset draws from; unset: the robot default.')
+            high = declare(self, f'{name}.max', Parameter.Type.DOUBLE_ARRAY,
+                           f'Highest {axes} (m) a reset draws from.')
+            if (low is None) != (high is None):
+                raise ValueError(f'set both {name}.min and {name}.max, or neither')
+            regions[name] = None if low is None else (tuple(low), tuple(high))
         self._lock_step = declare(self, 'lock_step', False,
                                   'Step once per joint command instead of in real time.')
         self._frame_id = declare(self, 'base_frame', 'base_link',
@@ -63,7 +74,8 @@ class SimArmNode(Node):
         config = SimArmConfig(robot=robot, task=task, seed=self._seed,
                               cameras={name: (width, height) for name in cameras},
                               control_dt=control_dt, lift_height=lift_height or None,
-                              home_joint_positions=None if list(home) == [0.0] else home)
+                              home_joint_positions=None if list(home) == [0.0] else home,
+                              **regions)
         self._arm = SimArm(config)
         self._episode = 0
         self._arm.reset(seed=self._seed)
