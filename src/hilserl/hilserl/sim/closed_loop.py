@@ -51,10 +51,10 @@ KINEMATICS = {
 SIM_SAFETY = {
     'so101': dict(bounds_min=(0.12, -0.2, 0.01), bounds_max=(0.36, 0.2, 0.12),
                   end_effector_step_sizes=(0.02, 0.02, 0.02), max_joint_step=0.05,
-                  max_gripper_step=0.3, hold_orientation='down', orientation_weight=0.2),
+                  max_gripper_step=0.3, hold_orientation='down', orientation_weight=0.5),
     'panda': dict(bounds_min=(0.3, -0.3, 0.005), bounds_max=(0.7, 0.3, 0.45),
                   end_effector_step_sizes=(0.025, 0.025, 0.025), max_joint_step=0.05,
-                  max_gripper_step=0.3, hold_orientation='down', orientation_weight=0.2),
+                  max_gripper_step=0.3, hold_orientation='down', orientation_weight=0.5),
 }
 # Scripted controller settings per arm (hilserl.scripted_policy.ScriptedConfig), on top
 # of the step sizes above.
