@@ -125,3 +125,20 @@ def test_leader_arm_publishes_with_torque_off(processes, probe, tmp_path):
                                atol=1e-6)
     ready = diagnostics.wait_for(lambda m: levels(m) == [DiagnosticStatus.OK] * 6, timeout=10)
     assert {v.key: v.value for v in ready.status[0].values}['torque'] == 'off'
+
+
+def test_bad_driver_configuration_is_one_clear_line(processes, tmp_path):
+    broken = tmp_path / 'calibration.json'
+    broken.write_text('{"shoulder_pan": {"id": 1}}')
+    for parameters, message in (
+            ({'calibration_file': str(tmp_path / 'missing.json')}, 'missing.json'),
+            ({'calibration_file': str(broken)}, 'calibration.json'),
+            ({'on_fault': 'explode'}, 'on_fault')):
+        node = processes.start_node(NodeSpec('so100_follower', 'so100_follower',
+                                             package='hilserl_so100_driver',
+                                             parameters={'port': str(tmp_path / 'no_tty'),
+                                                         **parameters}))
+        assert node.wait(timeout=60) == 78, node.output()
+        output = node.output()
+        assert 'bad configuration' in output and message in output
+        assert 'Traceback' not in output
