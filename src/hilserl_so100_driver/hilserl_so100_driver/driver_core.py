@@ -138,6 +138,10 @@ class SdkBus:
             # serial.SerialException is an OSError; ValueError
             # come from pyserial on a port that was closed under it.
             raise self._failed(error) from None
+        finally:
+            # The SDK leaves the port marked busy when a call raises; free it always.
+            if self._port is not None:
+                self._port.is_using = False
 
     def sync_read(self, address: int, length: int, ids) -> dict:
         """Return {id: bytes} for the servos that answered a sync read."""
@@ -151,11 +155,7 @@ class SdkBus:
                 self._flush_input()
             return {servo_id: bytes(reader.data_dict[servo_id]) for servo_id in ids
                     if len(reader.data_dict.get(servo_id) or ()) == length}
-        try:
-            return self._call(run)
-        finally:
-            if self._port is not None:
-                self._port.is_using = False
+        return self._call(run)
 
     def read(self, servo_id: int, address: int, length: int):
         """Return the bytes read from one servo, or None when it did not answer."""
@@ -166,11 +166,7 @@ class SdkBus:
                 self._flush_input()
                 return None
             return bytes(data)
-        try:
-            return self._call(run)
-        finally:
-            if self._port is not None:
-                self._port.is_using = False
+        return self._call(run)
 
     def write(self, servo_id: int, address: int, data: bytes) -> bool:
         """Write one servo; return whether it acknowledged."""
@@ -180,11 +176,7 @@ class SdkBus:
             if result != self._scs.COMM_SUCCESS:
                 self._flush_input()
             return result == self._scs.COMM_SUCCESS
-        try:
-            return self._call(run)
-        finally:
-            if self._port is not None:
-                self._port.is_using = False
+        return self._call(run)
 
     def sync_write(self, address: int, length: int, data_by_id: dict) -> None:
         """Write several servos in one packet (no replies)."""
@@ -195,11 +187,7 @@ class SdkBus:
             result = writer.txPacket()
             if result != self._scs.COMM_SUCCESS:
                 raise OSError(f'sync write failed: {self._ph.getTxRxResult(result)}')
-        try:
-            self._call(run)
-        finally:
-            if self._port is not None:
-                self._port.is_using = False
+        self._call(run)
 
 
 @dataclass

@@ -12,6 +12,7 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
+from sensor_msgs.msg import JointState
 
 from hilserl.node_support import declare
 from hilserl_so100_driver.calibration import (ArmCalibration, CalibrationError,
@@ -75,8 +76,9 @@ class ServoBusNode(Node):
         return port, baud, calibration
 
     def _start_bus(self, port: str, baud: int, calibration: ArmCalibration,
-                   config: DriverConfig, diagnostics_rate_hz: float) -> None:
-        """Open the bus with ``config`` and start the loop thread."""
+                   config: DriverConfig, diagnostics_rate_hz: float, states_topic: str) -> None:
+        """Open the bus with ``config``, publish positions on ``states_topic``, start the loop."""
+        self._states = self.create_publisher(JointState, states_topic, 10)
         self._port = port
         self._names = calibration.names
         self._diagnostics_period = 1.0 / diagnostics_rate_hz
@@ -98,8 +100,9 @@ class ServoBusNode(Node):
             logger.info(text)
 
     def _publish_positions(self, positions, stamp) -> None:
-        """Publish one tick's joint positions (subclasses say where)."""
-        raise NotImplementedError
+        state = JointState(name=self._names, position=positions)
+        state.header.stamp = stamp
+        self._states.publish(state)
 
     def _loop(self) -> None:
         period = self._core.config.period

@@ -17,7 +17,6 @@ commands are ignored.
 import time
 
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
 
@@ -66,12 +65,11 @@ class FollowerDriver(ServoBusNode):
             acceleration=acceleration, p_coefficient=p_gain, reconnect_period_s=reconnect)
         self._throttle = LogThrottle(5.0)
 
-        self._state_publisher = self.create_publisher(JointState, 'joint_states', 10)
         self._description = self.create_publisher(String, 'robot_description', LATCHED)
         self._publish_description()
         self.create_subscription(Float64MultiArray, 'joint_commands', self._on_command, 10)
         self.create_service(Trigger, 'reset_to_home', self._on_reset)
-        self._start_bus(port, baud, calibration, config, diagnostics_rate)
+        self._start_bus(port, baud, calibration, config, diagnostics_rate, 'joint_states')
         self.get_logger().info(
             f'SO100 follower on {port}: joints {self._names}, servos {calibration.ids}, '
             f'{rate:g} Hz, calibration {self._calibration_file or "(none: full range)"}')
@@ -106,11 +104,6 @@ class FollowerDriver(ServoBusNode):
                 result = self._core.homing_result
         response.success, response.message = result or (False, 'timed out')
         return response
-
-    def _publish_positions(self, positions, stamp) -> None:
-        state = JointState(name=self._names, position=positions)
-        state.header.stamp = stamp
-        self._state_publisher.publish(state)
 
 
 def main(args=None):

@@ -7,8 +7,6 @@ and never switches torque on.  Bus faults and an unplugged adapter are handled
 as in the follower (see :mod:`hilserl_so100_driver.driver_core`).
 """
 
-from sensor_msgs.msg import JointState
-
 from hilserl.node_support import declare, run_node
 from hilserl_so100_driver.driver_core import DriverConfig
 from hilserl_so100_driver.nodes.bus_node import ServoBusNode
@@ -29,15 +27,10 @@ class LeaderArm(ServoBusNode):
         diagnostics_rate = declare(self, 'diagnostics_rate_hz', 1.0, 'Rate of /diagnostics.')
         config = DriverConfig(control_rate_hz=rate, max_failed_ticks=max_failed,
                               reconnect_period_s=reconnect, passive=True)
-        self._states = self.create_publisher(JointState, 'leader/joint_states', 10)
-        self._start_bus(port, baud, calibration, config, diagnostics_rate)
+        self._start_bus(port, baud, calibration, config, diagnostics_rate,
+                        'leader/joint_states')
         self.get_logger().info(f'SO100 leader on {port}: joints {self._names}, torque off, '
                                f'{rate:g} Hz')
-
-    def _publish_positions(self, positions, stamp) -> None:
-        state = JointState(name=self._names, position=positions)
-        state.header.stamp = stamp
-        self._states.publish(state)
 
 
 def main(args=None):
