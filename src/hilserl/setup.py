@@ -39,9 +39,16 @@ setup(
     entry_points={
         'console_scripts': [
             'camera_publisher = hilserl.nodes.camera_publisher:main',
+            'episode_recorder = hilserl.nodes.episode_recorder:main',
+            'find_joint_limits = hilserl.nodes.joint_limit_finder:main',
             'image_monitor = hilserl.nodes.image_monitor:main',
             'image_processor = hilserl.nodes.image_processor:main',
+            'joy_publisher = hilserl.nodes.joy_publisher:main',
+            'joy_teleop = hilserl.nodes.joy_teleop:main',
+            'keyboard_teleop = hilserl.nodes.keyboard_teleop:main',
+            'leader_teleop = hilserl.nodes.leader_teleop:main',
             'safety_filter = hilserl.nodes.safety_filter:main',
+            'scripted_human = hilserl.nodes.scripted_human:main',
             'sim_arm = hilserl.nodes.sim_arm:main',
             'hilserl = hilserl.cli:main',
         ],

@@ -23,6 +23,7 @@ setup(
     entry_points={
         'console_scripts': [
             'servo_bus_emulator = hilserl_so100_driver.bus_emulator:main',
+            'so100_calibrate = hilserl_so100_driver.calibrate_cli:main',
             'so100_follower = hilserl_so100_driver.nodes.follower_driver:main',
             'so100_leader = hilserl_so100_driver.nodes.leader_arm:main',
         ],

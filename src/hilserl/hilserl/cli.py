@@ -4,6 +4,7 @@ import argparse
 import sys
 from typing import List, Optional
 
+from hilserl.commands import CommandError, register_all
 from hilserl.graph import GraphError, parse_assignments
 from hilserl.modes import MODES
 
@@ -36,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help='mode arguments, as with ros2 launch')
     launch.add_argument('--show-args', action='store_true',
                         help="list the mode's nodes and arguments and exit")
+    launch.set_defaults(run=_launch)
+    register_all(commands)
     return parser
 
 
@@ -60,9 +63,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the ``hilserl`` command; errors are one line on stderr and exit status 2."""
     options = build_parser().parse_args(argv)
     try:
-        if options.command == 'launch':
-            return _launch(options)
-    except GraphError as error:
-        print(f'hilserl: error: {error}', file=sys.stderr)
+        return options.run(options)
+    except (GraphError, CommandError) as error:
+        print(f'hilserl {options.command}: error: {error}', file=sys.stderr)
         return 2
-    return 0
+    except KeyboardInterrupt:
+        print(f'hilserl {options.command}: interrupted', file=sys.stderr)
+        return 130
