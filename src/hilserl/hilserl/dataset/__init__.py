@@ -1,0 +1,1 @@
+"""Recorded demonstrations: rosbag2 (MCAP) episodes, written and read without ROS."""
