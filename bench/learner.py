@@ -7,10 +7,12 @@ Keys (targets on a 2-core CPU in brackets):
   sac_image_cached_updates_per_s   2 cameras 128x128, cached frozen features      [>= 150]
   sac_image_e2e_updates_per_s      2 cameras 128x128, end-to-end CNN with DrQ     [record]
   replay_bytes_per_transition      2 cameras 128x128 uint8 + state                [<= 100000]
+  classifier_infer_ms_p50          reward classifier, 2 cameras 128x128, batch 1  [<= 5]
 Each rate is one learner update (critic + grasp critic + actor + temperature, utd_ratio 1)
 on a batch mixed 50/50 from an online and a demonstration buffer, sampling included; the
 reported value is the median over 1-second windows (robust to other load on the machine).
-classifier_infer_ms_p50 is not measured here (the reward classifier lives elsewhere).
+The classifier figure is the median latency of one inference (torch.inference_mode, after
+warm-up) of the default reward classifier (small CNN, spatial softmax).
 """
 
 import argparse
@@ -28,6 +30,7 @@ except ImportError:  # plain checkout: use the package source next to this scrip
 from hilserl_learning.agent import SACAgent  # noqa: E402
 from hilserl_learning.config import AgentConfig  # noqa: E402
 from hilserl_learning.replay_buffer import ReplayBuffer, sample_mixed  # noqa: E402
+from hilserl_learning.reward_classifier import ClassifierConfig, RewardClassifier  # noqa: E402
 from hilserl_learning.runtime import configure_torch  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -133,6 +136,22 @@ def bench_replay_bytes(args) -> float:
     return buffer.nbytes / len(buffer)
 
 
+def bench_classifier(args, calls: int = 300, warmup: int = 30) -> float:
+    """Return the median milliseconds of one reward classifier inference (batch 1)."""
+    model = RewardClassifier(ClassifierConfig(camera_names=('front', 'wrist'),
+                                              image_size=IMAGE[1:])).eval()
+    pixels = torch.randint(0, 256, (1, CAMERAS, *IMAGE), dtype=torch.uint8)
+    timings = []
+    with torch.inference_mode():
+        for _ in range(warmup):
+            model(pixels)
+        for _ in range(calls):
+            start = time.perf_counter()
+            model(pixels)
+            timings.append(time.perf_counter() - start)
+    return statistics.median(timings) * 1000
+
+
 def main() -> None:
     """Parse options, run the selected benchmarks and print the results."""
     parser = argparse.ArgumentParser(description=__doc__,
@@ -145,8 +164,10 @@ def main() -> None:
     parser.add_argument('--episode-length', type=int, default=100,
                         help='steps per episode when filling buffers (default 100)')
     parser.add_argument('--only', nargs='+',
-                        choices=['state', 'image_cached', 'image_e2e', 'replay_bytes'],
-                        default=['state', 'image_cached', 'image_e2e', 'replay_bytes'])
+                        choices=['state', 'image_cached', 'image_e2e', 'replay_bytes',
+                                 'classifier'],
+                        default=['state', 'image_cached', 'image_e2e', 'replay_bytes',
+                                 'classifier'])
     parser.add_argument('--no-allocator-tuning', action='store_true',
                         help='leave glibc malloc at its defaults')
     args = parser.parse_args()
@@ -163,6 +184,8 @@ def main() -> None:
         print(f'sac_image_e2e_updates_per_s: {bench_image_e2e(args):.2f}', flush=True)
     if 'replay_bytes' in args.only:
         print(f'replay_bytes_per_transition: {bench_replay_bytes(args):.0f}', flush=True)
+    if 'classifier' in args.only:
+        print(f'classifier_infer_ms_p50: {bench_classifier(args):.2f}', flush=True)
 
 
 if __name__ == '__main__':
