@@ -142,3 +142,22 @@ def test_bad_driver_configuration_is_one_clear_line(processes, tmp_path):
         output = node.output()
         assert 'bad configuration' in output and message in output
         assert 'Traceback' not in output
+
+
+def test_the_real_arm_parameter_files_start_both_nodes(processes, probe, tmp_path):
+    calibration_file = tmp_path / 'arm.json'
+    calibration_file.write_text(json.dumps(CALIBRATION))
+    for name, config, topic in (('so100_follower', 'so100_follower.yaml', '/joint_states'),
+                                ('so100_leader', 'so100_leader.yaml', '/leader/joint_states')):
+        link = str(tmp_path / f'tty_{name}')
+        start_emulator(processes, link)
+        # The files' ports and calibration paths are the user's; the rest is as shipped.
+        node = processes.start_node(NodeSpec(
+            name, name, package='hilserl_so100_driver', parameter_files=(config,),
+            parameters={'port': link, 'calibration_file': str(calibration_file)}))
+        states = probe.subscribe(JointState, topic, 10)
+        state = states.wait_for_messages(1, timeout=30)[0]
+        assert list(state.name) == JOINTS
+        np.testing.assert_allclose(state.position, START, atol=0.002)
+        output = node.output()
+        assert '30 Hz' in output and 'Traceback' not in output

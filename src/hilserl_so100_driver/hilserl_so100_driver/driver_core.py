@@ -1,8 +1,12 @@
 """
 The SO100 follower's control loop, one ``tick()`` at a time; no ROS.
 
-The servos are reached through a small bus interface (``SdkBus`` wraps the
-Feetech SDK, ``scservo_sdk``), so the loop can be tested over the emulator.
+The servos are reached through a small bus interface (``SdkBus`` in
+:mod:`.sdk_bus` wraps the Feetech SDK, ``scservo_sdk``), so the loop can be
+tested over the emulator.  The settings and the per-servo health are in
+:mod:`.driver_config`, the start-up writes in :mod:`.servo_setup` and the
+reads of a tick in :mod:`.bus_cycle`; this module decides (fault policy,
+goals, homing).
 
 Each tick:
 
@@ -45,249 +49,21 @@ between Lock=0 and Lock=1 (so they are saved); Acceleration (RAM); the goal is
 set to the present position, then torque on.
 """
 
-from dataclasses import dataclass, field
 import logging
 import math
-import termios
 import time
 
 from . import sts3215
+from .bus_cycle import read_positions, read_status, STATUS_BLOCK  # noqa: F401
 from .calibration import ArmCalibration, TICKS_PER_RAD
+# The names below were all defined here before the split; imports of them keep working.
+from .driver_config import (DriverConfig, ERROR, LEVEL_NAMES, OK, ON_FAULT,  # noqa: F401
+                            ON_SHUTDOWN, SEVERE_BITS, ServoHealth, WARN)
+from .sdk_bus import BusError, SdkBus  # noqa: F401
+from .servo_setup import (ADDR, CONFIGURE_ATTEMPTS, read_present_positions,  # noqa: F401
+                          require_servos, set_torque, write_checked, write_eeprom)
 
 _logger = logging.getLogger(__name__)
-
-ADDR = {name: sts3215.register(name).address for name in (
-    'Homing_Offset', 'Min_Position_Limit', 'Max_Position_Limit', 'P_Coefficient',
-    'Torque_Enable', 'Acceleration', 'Goal_Position', 'Lock', 'Present_Position',
-    'Present_Load', 'Status')}
-#: Present_Load (2), Present_Voltage, Present_Temperature, Async_Write_Flag, Status.
-STATUS_BLOCK = (ADDR['Present_Load'], 6)
-#: Tries of each start-up read or write (they need a reply) before the start fails.
-CONFIGURE_ATTEMPTS = 3
-ON_FAULT = ('hold', 'torque_off')
-ON_SHUTDOWN = ('hold', 'torque_off')
-OK, WARN, ERROR = 0, 1, 2
-LEVEL_NAMES = {OK: 'OK', WARN: 'WARN', ERROR: 'ERROR'}
-#: Status bits that make a servo ERROR (the servo's protection may release torque).
-SEVERE_BITS = (sts3215.ErrorBit.OVERHEAT | sts3215.ErrorBit.OVERCURRENT
-               | sts3215.ErrorBit.OVERLOAD)
-
-
-class BusError(Exception):
-    """The port itself failed (adapter unplugged, pty closed); the bus must reopen."""
-
-
-class SdkBus:
-    """
-    The bus interface over the Feetech SDK.
-
-    ``sync_read`` returns what arrived (by id) and never raises for a missing
-    servo; every method raises BusError when the port fails, after which the
-    bus is closed and ``open()`` may be called again.
-    """
-
-    def __init__(self, port: str, baud: int = 1_000_000):
-        """Remember the port; nothing is opened yet."""
-        import scservo_sdk  # a hardware dependency: imported when used
-        self._scs = scservo_sdk
-        self.port_name = port
-        self.baud = int(baud)
-        self._port = None
-        self._ph = scservo_sdk.PacketHandler(0)
-
-    @property
-    def is_open(self) -> bool:
-        """Whether the port is open."""
-        return self._port is not None
-
-    def open(self) -> None:
-        """Open the port at the baud rate; BusError when it cannot."""
-        self.close()
-        port = self._scs.PortHandler(self.port_name)
-        try:
-            opened = port.openPort() and port.setBaudRate(self.baud)
-        except Exception as error:  # serial.SerialException, OSError, termios.error
-            raise BusError(f'cannot open {self.port_name}: {error}') from None
-        if not opened:
-            raise BusError(f'cannot open {self.port_name} at {self.baud} baud')
-        self._port = port
-
-    def close(self) -> None:
-        """Close the port, ignoring the errors of one that is already gone."""
-        port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.closePort()
-            except Exception:
-                pass
-
-    def _failed(self, error) -> BusError:
-        self.close()
-        return BusError(f'{self.port_name}: {error or type(error).__name__}')
-
-    def _flush_input(self) -> None:
-        # Late replies stay in the input buffer; clearPort only flushes output.
-        self._port.ser.reset_input_buffer()
-
-    def _call(self, function, *args):
-        if self._port is None:
-            raise BusError(f'{self.port_name} is not open')
-        try:
-            return function(*args)
-        except (OSError, termios.error, ValueError) as error:
-            # serial.SerialException is an OSError; ValueError
-            # come from pyserial on a port that was closed under it.
-            raise self._failed(error) from None
-        finally:
-            # The SDK leaves the port marked busy when a call raises; free it always.
-            if self._port is not None:
-                self._port.is_using = False
-
-    def sync_read(self, address: int, length: int, ids) -> dict:
-        """Return {id: bytes} for the servos that answered a sync read."""
-        def run():
-            self._flush_input()
-            reader = self._scs.GroupSyncRead(self._port, self._ph, address, length)
-            for servo_id in ids:
-                reader.addParam(servo_id)
-            result = reader.txRxPacket()
-            if result != self._scs.COMM_SUCCESS:
-                self._flush_input()
-            return {servo_id: bytes(reader.data_dict[servo_id]) for servo_id in ids
-                    if len(reader.data_dict.get(servo_id) or ()) == length}
-        return self._call(run)
-
-    def read(self, servo_id: int, address: int, length: int):
-        """Return the bytes read from one servo, or None when it did not answer."""
-        def run():
-            self._flush_input()
-            data, result, _ = self._ph.readTxRx(self._port, servo_id, address, length)
-            if result != self._scs.COMM_SUCCESS or len(data) != length:
-                self._flush_input()
-                return None
-            return bytes(data)
-        return self._call(run)
-
-    def write(self, servo_id: int, address: int, data: bytes) -> bool:
-        """Write one servo; return whether it acknowledged."""
-        def run():
-            self._flush_input()
-            result, _ = self._ph.writeTxRx(self._port, servo_id, address, len(data), list(data))
-            if result != self._scs.COMM_SUCCESS:
-                self._flush_input()
-            return result == self._scs.COMM_SUCCESS
-        return self._call(run)
-
-    def sync_write(self, address: int, length: int, data_by_id: dict) -> None:
-        """Write several servos in one packet (no replies)."""
-        def run():
-            writer = self._scs.GroupSyncWrite(self._port, self._ph, address, length)
-            for servo_id, data in data_by_id.items():
-                writer.addParam(servo_id, list(data))
-            result = writer.txPacket()
-            if result != self._scs.COMM_SUCCESS:
-                raise OSError(f'sync write failed: {self._ph.getTxRxResult(result)}')
-        self._call(run)
-
-
-@dataclass
-class DriverConfig:
-    """Settings of the control loop."""
-
-    control_rate_hz: float = 30.0
-    #: Largest goal change per tick, rad (the gripper: the same servo angle).
-    max_joint_step: float = 0.05
-    command_timeout_s: float = 0.5
-    #: Home pose in joint units (rad, gripper 0-1); None: the middle of every range.
-    home_positions: list | None = None
-    #: Speed of the interpolated move home, rad/s (largest joint).
-    home_speed: float = 0.5
-    #: Home counts as reached when every servo is this close, rad.
-    home_tolerance: float = 0.05
-    max_failed_ticks: int = 5
-    on_fault: str = 'hold'
-    on_shutdown: str = 'hold'
-    acceleration: int = 254
-    p_coefficient: int = 16
-    #: Read load/voltage/temperature/status every this many ticks.
-    status_every: int = 10
-    #: Extra single reads per missing servo within a tick (budget allowing).
-    retries: int = 1
-    reconnect_period_s: float = 1.0
-    #: Write Homing_Offset and the position limits to the servos at start.
-    write_calibration: bool = True
-    #: Read only (a leader arm): torque stays off and no goal is ever written.
-    passive: bool = False
-
-    def __post_init__(self):
-        """Refuse values the loop cannot work with (ValueError)."""
-        if not self.control_rate_hz > 0:
-            raise ValueError('control_rate_hz must be positive')
-        if not self.max_joint_step > 0:
-            raise ValueError('max_joint_step must be positive')
-        if not self.command_timeout_s > 0:
-            raise ValueError('command_timeout_s must be positive')
-        if not self.home_speed > 0:
-            raise ValueError('home_speed must be positive')
-        if self.max_failed_ticks < 1:
-            raise ValueError('max_failed_ticks must be at least 1')
-        if self.on_fault not in ON_FAULT:
-            raise ValueError(f'on_fault must be one of {ON_FAULT}, not {self.on_fault!r}')
-        if self.on_shutdown not in ON_SHUTDOWN:
-            raise ValueError(f'on_shutdown must be one of {ON_SHUTDOWN}, '
-                             f'not {self.on_shutdown!r}')
-        if not 0 <= self.acceleration <= 254:
-            raise ValueError('acceleration must be 0-254')
-        if not 0 <= self.p_coefficient <= 255:
-            raise ValueError('p_coefficient must be 0-255')
-        if self.status_every < 1 or self.retries < 0:
-            raise ValueError('status_every must be >= 1 and retries >= 0')
-
-    @property
-    def period(self) -> float:
-        """Return the tick period, s."""
-        return 1.0 / self.control_rate_hz
-
-
-@dataclass
-class ServoHealth:
-    """What the driver knows about one servo."""
-
-    name: str
-    id: int
-    position_raw: int | None = None
-    load: int | None = None
-    voltage: float | None = None
-    temperature: int | None = None
-    error_bits: int = 0
-    failed_reads: int = 0
-    consecutive_failures: int = 0
-    retries: int = 0
-    port_ok: bool = False
-    message: str = 'not connected'
-    max_failed_ticks: int = field(default=5, repr=False)
-
-    @property
-    def level(self) -> int:
-        """Return OK, WARN or ERROR."""
-        if (not self.port_ok or self.consecutive_failures >= self.max_failed_ticks
-                or self.error_bits & SEVERE_BITS):
-            return ERROR
-        if self.consecutive_failures or self.error_bits:
-            return WARN
-        return OK
-
-    def summary(self) -> str:
-        """Return a one-line description of the servo's state."""
-        if not self.port_ok:
-            return self.message
-        parts = []
-        if self.consecutive_failures:
-            parts.append(f'no reply for {self.consecutive_failures} tick(s)')
-        if self.error_bits:
-            names = [bit.name for bit in sts3215.ErrorBit if self.error_bits & bit]
-            parts.append('error bits ' + ','.join(n.lower() for n in names))
-        return '; '.join(parts) or 'ok'
 
 
 class DriverCore:
@@ -455,58 +231,26 @@ class DriverCore:
 
     # --- connection --------------------------------------------------------------------
 
-    def _read_retrying(self, servo_id: int, address: int, length: int):
-        for _ in range(CONFIGURE_ATTEMPTS):
-            data = self.bus.read(servo_id, address, length)
-            if data is not None:
-                return data
-        return None
-
-    def _write_retrying(self, servo_id: int, address: int, data: bytes) -> bool:
-        return any(self.bus.write(servo_id, address, data) for _ in range(CONFIGURE_ATTEMPTS))
-
     def _configure(self) -> None:
-        missing = [i for i in self.ids
-                   if self._read_retrying(i, ADDR['Present_Position'], 2) is None]
-        if missing:
-            raise BusError(f'servo(s) {missing} do not answer')
+        require_servos(self.bus, self.ids)
         self._set_torque(False, checked=True)
-        eeprom = [('P_Coefficient', 1, lambda j: self.config.p_coefficient)]
+        wanted = [(j.id, 'P_Coefficient', self.config.p_coefficient)
+                  for j in self.calibration.joints]
         if self.config.write_calibration:
-            eeprom += [('Homing_Offset', 2, lambda j: j.homing_offset),
-                       ('Min_Position_Limit', 2, lambda j: j.range_min),
-                       ('Max_Position_Limit', 2, lambda j: j.range_max)]
-        pending = []
-        for joint in self.calibration.joints:
-            for name, size, value_of in eeprom:
-                reg = sts3215.register(name)
-                raw = reg.to_raw(value_of(joint))
-                data = self._read_retrying(joint.id, reg.address, size)
-                if data is None or int.from_bytes(data, 'little') != raw:
-                    pending.append((joint.id, reg, raw))
-        if pending:
-            unlock = sorted({servo_id for servo_id, _, _ in pending})
-            for servo_id in unlock:
-                self._write_checked(servo_id, 'Lock', 0)
-            for servo_id, reg, raw in pending:
-                if not self._write_retrying(servo_id, reg.address,
-                                            raw.to_bytes(reg.size, 'little')):
-                    raise BusError(f'servo {servo_id} did not acknowledge {reg.name}')
-            for servo_id in unlock:
-                self._write_checked(servo_id, 'Lock', 1)
-            self._log(logging.INFO, f'wrote {len(pending)} EEPROM value(s) to servos {unlock}')
+            wanted += [(j.id, name, value) for j in self.calibration.joints
+                       for name, value in (('Homing_Offset', j.homing_offset),
+                                           ('Min_Position_Limit', j.range_min),
+                                           ('Max_Position_Limit', j.range_max))]
+        written = write_eeprom(self.bus, wanted)
+        if written:
+            self._log(logging.INFO, f'wrote EEPROM values (saved) to servos {written}')
         for servo_id in self.ids:
-            self._write_checked(servo_id, 'Acceleration', self.config.acceleration)
+            write_checked(self.bus, servo_id, 'Acceleration', self.config.acceleration)
         self._restart_from_present()
 
     def _restart_from_present(self) -> None:
         """Read the present positions, make them the goal, then switch torque on."""
-        raws = []
-        for servo_id in self.ids:
-            data = self._read_retrying(servo_id, ADDR['Present_Position'], 2)
-            if data is None:
-                raise BusError(f'servo {servo_id} does not answer')
-            raws.append(sts3215.register('Present_Position').decode(data))
+        raws = read_present_positions(self.bus, self.ids)
         self.positions_raw = raws
         self.goal = [float(r) for r in raws]
         self._command_raw = None
@@ -515,17 +259,8 @@ class DriverCore:
         self._write_goal()
         self._set_torque(True, checked=True)
 
-    def _write_checked(self, servo_id: int, name: str, value: int) -> None:
-        reg = sts3215.register(name)
-        if not self._write_retrying(servo_id, reg.address, reg.encode(value)):
-            raise BusError(f'servo {servo_id} did not acknowledge {name}={value}')
-
     def _set_torque(self, on: bool, checked: bool = False) -> None:
-        if checked:
-            for servo_id in self.ids:
-                self._write_checked(servo_id, 'Torque_Enable', int(on))
-        else:
-            self.bus.sync_write(ADDR['Torque_Enable'], 1, {i: bytes((int(on),)) for i in self.ids})
+        set_torque(self.bus, self.ids, on, checked)
         self.torque_on = on
 
     def _torque_off(self, acked_ids) -> None:
@@ -557,54 +292,11 @@ class DriverCore:
     # --- one tick --------------------------------------------------------------------
 
     def _read_positions(self, deadline: float) -> bool:
-        # Failing servos last: the SDK's sync read stops at the first missing reply, and
-        # the servos listed after it are then unread rather than failed.
-        order = sorted(self.ids, key=lambda i: self.health[self.ids.index(i)]
-                       .consecutive_failures)
-        got = self.bus.sync_read(ADDR['Present_Position'], 2, order)
-        missing = [i for i in order if i not in got]
-        for k, servo_id in enumerate(missing):
-            health = self.health[self.ids.index(servo_id)]
-            attempts = 0
-            while servo_id not in got and attempts < max(self.config.retries, k > 0):
-                # The first missing servo is the one that did not answer: retry it only
-                # within the tick budget; read each later (unread) one at least once.
-                if (k == 0 or attempts > 0) and self.clock() >= deadline:
-                    break
-                attempts += 1
-                health.retries += 1
-                data = self.bus.read(servo_id, ADDR['Present_Position'], 2)
-                if data is not None:
-                    got[servo_id] = data
-        reg = sts3215.register('Present_Position')
-        for index, servo_id in enumerate(self.ids):
-            health = self.health[index]
-            data = got.get(servo_id)
-            if data is None:
-                health.failed_reads += 1
-                health.consecutive_failures += 1
-                continue
-            health.consecutive_failures = 0
-            health.position_raw = reg.decode(data)
-            self.positions_raw[index] = health.position_raw
-        return all(h.consecutive_failures == 0 for h in self.health)
+        return read_positions(self.bus, self.health, self.positions_raw, self.config.retries,
+                              deadline, self.clock)
 
     def _read_status(self) -> None:
-        ids = [h.id for h in self.health if h.consecutive_failures == 0]
-        if not ids:
-            return
-        got = self.bus.sync_read(*STATUS_BLOCK, ids)
-        load_reg = sts3215.register('Present_Load')
-        for health in self.health:
-            data = got.get(health.id)
-            if data is None:
-                if health.id in ids:
-                    health.failed_reads += 1
-                continue
-            health.load = load_reg.decode(data[0:2])
-            health.voltage = data[2] / 10.0
-            health.temperature = data[3]
-            health.error_bits = data[5]
+        read_status(self.bus, self.health)
 
     def _account(self, read_ok: bool) -> None:
         if read_ok:

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -63,3 +64,29 @@ def test_serves_the_sdk_and_stops_cleanly_on_ctrl_c(tmp_path):
     assert 'Traceback' not in err
     assert 'stopped' in out
     assert not os.path.lexists(link)
+
+
+def test_hand_turns_servos_from_stdin(tmp_path):
+    scs = pytest.importorskip('scservo_sdk')
+    link = str(tmp_path / 'so100_bus')
+    proc = run_cli('--ids', '1-2', '--link', link, '--hand', stdin=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline().startswith('pty: ')
+        proc.stdin.write('9 100\n2 1000\n')  # servo 9 is not on the bus: reported, no harm
+        proc.stdin.flush()
+        port = scs.PortHandler(link)
+        assert port.openPort()
+        ph = scs.PacketHandler(0)
+        try:
+            deadline = time.monotonic() + 10
+            while ph.read2ByteTxRx(port, 2, 56)[0] != 1000:
+                assert time.monotonic() < deadline, 'servo 2 never read 1000'
+                time.sleep(0.02)
+            assert ph.read2ByteTxRx(port, 1, 56)[0] == 2048
+        finally:
+            port.closePort()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert '--hand: no servo with id 9' in err and 'Traceback' not in err

@@ -15,8 +15,9 @@ from hilserl_so100_driver.bus_emulator import BusEmulator
 from hilserl_so100_driver.calibration import (ArmCalibration, JointCalibration,
                                               load_calibration, save_calibration,
                                               TICKS_PER_RAD)
-from hilserl_so100_driver.driver_core import (BusError, DriverConfig, DriverCore, ERROR, OK,
-                                              SdkBus, WARN)
+from hilserl_so100_driver.driver_config import DriverConfig, ERROR, OK, WARN
+from hilserl_so100_driver.driver_core import DriverCore
+from hilserl_so100_driver.sdk_bus import BusError, SdkBus
 
 pytest.importorskip('scservo_sdk')
 

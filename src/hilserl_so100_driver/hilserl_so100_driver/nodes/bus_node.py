@@ -7,6 +7,7 @@ thread of its own (a bus time-out must not stall the executor), publishes
 ``/diagnostics`` and leaves the servos as the core's shutdown says.
 """
 
+import os
 import threading
 import time
 
@@ -17,8 +18,9 @@ from sensor_msgs.msg import JointState
 from hilserl.node_support import declare
 from hilserl_so100_driver.calibration import (ArmCalibration, CalibrationError,
                                               load_calibration, SO101_JOINTS)
-from hilserl_so100_driver.driver_core import (DriverConfig, DriverCore, ERROR,
-                                              LEVEL_NAMES, OK, SdkBus, WARN)
+from hilserl_so100_driver.driver_config import DriverConfig, ERROR, LEVEL_NAMES, OK, WARN
+from hilserl_so100_driver.driver_core import DriverCore
+from hilserl_so100_driver.sdk_bus import SdkBus
 
 _LEVEL_BYTES = {OK: DiagnosticStatus.OK, WARN: DiagnosticStatus.WARN,
                 ERROR: DiagnosticStatus.ERROR}
@@ -63,9 +65,9 @@ class ServoBusNode(Node):
                       'Servo ids in joint_names order (used without a calibration file).')
         names = declare(self, 'joint_names', list(SO101_JOINTS),
                         'Joint names, arm joints then the gripper (command order).')
-        self._calibration_file = declare(
+        self._calibration_file = os.path.expanduser(declare(
             self, 'calibration_file', '',
-            "Calibration JSON, ours or LeRobot's ('' = full range, no offset).")
+            "Calibration JSON, ours or LeRobot's ('' = full range, no offset; ~ expanded)."))
         if self._calibration_file:
             try:
                 calibration = load_calibration(self._calibration_file).select(names)

@@ -22,7 +22,7 @@ from std_srvs.srv import Trigger
 
 from hilserl.log_throttle import LogThrottle
 from hilserl.node_support import declare, run_node
-from hilserl_so100_driver.driver_core import DriverConfig
+from hilserl_so100_driver.driver_config import DriverConfig
 from hilserl_so100_driver.nodes.bus_node import ServoBusNode
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,

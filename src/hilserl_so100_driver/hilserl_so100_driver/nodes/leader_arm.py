@@ -8,7 +8,7 @@ as in the follower (see :mod:`hilserl_so100_driver.driver_core`).
 """
 
 from hilserl.node_support import declare, run_node
-from hilserl_so100_driver.driver_core import DriverConfig
+from hilserl_so100_driver.driver_config import DriverConfig
 from hilserl_so100_driver.nodes.bus_node import ServoBusNode
 
 
