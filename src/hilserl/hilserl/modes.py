@@ -9,7 +9,7 @@ from typing import Dict, List
 
 import os
 
-from hilserl.graph import LaunchArgument, Mode, NodeSpec, argument_as_float
+from hilserl.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
 
 DEMO_CAMERAS = ('front', 'wrist')
 
@@ -97,4 +97,118 @@ SIM = Mode(
     build=sim_nodes,
 )
 
-MODES = {mode.name: mode for mode in (DEMO, SIM)}
+# Which nodes play the human in record mode; each publishes teleop/command,
+# teleop/intervention and episode_events (the teleop contract, README).
+TELEOP_CHOICES = ('scripted', 'keyboard', 'gamepad', 'leader')
+
+
+def package_installed(package: str) -> bool:
+    """Return whether ``package`` is in the ament index."""
+    from ament_index_python.packages import get_package_prefix, PackageNotFoundError
+    try:
+        get_package_prefix(package)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
+def robot_joint_names(robot_file: str) -> Dict[str, object]:
+    """Return the arm and gripper joint names the safety filter's section of a robot file sets."""
+    import yaml
+    with open(config_file(robot_file), encoding='utf-8') as stream:
+        parameters = yaml.safe_load(stream)['safety_filter']['ros__parameters']
+    return {'arm_joint_names': list(parameters['arm_joint_names']),
+            'gripper_joint_name': parameters['gripper_joint_name']}
+
+
+def rerecord_episodes(args: Dict[str, str]) -> List[int]:
+    """Return the episode numbers of ``rerecord_episodes:=3,7``, or a clear error."""
+    words = [word.strip() for word in args['rerecord_episodes'].split(',') if word.strip()]
+    if not all(word.isdigit() for word in words):
+        raise GraphError(f"rerecord_episodes:={args['rerecord_episodes']} is not a "
+                         'comma-separated list of episode numbers')
+    return [int(word) for word in words]
+
+
+def teleop_nodes(args: Dict[str, str]) -> List[NodeSpec]:
+    """Return the nodes that play the human for ``teleop``."""
+    teleop = args['teleop']
+    if teleop == 'scripted':
+        rerecord = rerecord_episodes(args)
+        parameters = {'robot': args['robot'], 'task': args['task'],
+                      'fps': argument_as_float(args, 'fps')}
+        if rerecord:
+            parameters['rerecord_episodes'] = rerecord
+        return [NodeSpec('scripted_human', 'scripted_human', parameter_files=('record.yaml',),
+                         parameters=parameters)]
+    if teleop == 'keyboard':
+        # keyboard_teleop reads keys from a terminal of its own, which a node started by a
+        # launcher does not have: the user runs it beside the mode (README).
+        return []
+    if teleop == 'leader':
+        if args['robot'] != 'so101':
+            raise GraphError('teleop:=leader needs robot:=so101 (an SO-101 leader arm)')
+        return [NodeSpec('leader_teleop', 'leader_teleop',
+                         parameter_files=('teleop_leader_so101.yaml',))]
+    # A gamepad: ROS's joy driver when installed, else the suite's own reader.
+    joy = (NodeSpec('joy_node', 'joy', package='joy') if package_installed('joy')
+           else NodeSpec('joy_publisher', 'joy_publisher'))
+    return [joy, NodeSpec('joy_teleop', 'joy_teleop', parameter_files=('teleop_joy_xbox.yaml',))]
+
+
+def record_nodes(args: Dict[str, str]) -> List[NodeSpec]:
+    """Return the simulated arm, the human (scripted or a teleop device) and the recorder."""
+    if not args['num_episodes'].isdigit() or int(args['num_episodes']) < 1:
+        raise GraphError(f"num_episodes:={args['num_episodes']} must be a whole number, 1 or more")
+    for name in ('fps', 'control_time_s'):
+        if not argument_as_float(args, name) > 0:
+            raise GraphError(f'{name}:={args[name]} must be positive')
+    if not args['dataset_dir']:
+        raise GraphError('dataset_dir:= needs a directory')
+    robot_file = f"sim_{args['robot']}.yaml"
+    recorder = NodeSpec(
+        'episode_recorder', 'episode_recorder', parameter_files=('record.yaml',),
+        parameters={'dataset_dir': os.path.abspath(args['dataset_dir']),
+                    'num_episodes': int(args['num_episodes']),
+                    'fps': argument_as_float(args, 'fps'),
+                    'control_time_s': argument_as_float(args, 'control_time_s'),
+                    'image_kind': args['image_kind'],
+                    **robot_joint_names(robot_file)},
+        required=True)
+    return sim_nodes(dict(args, rviz='false')) + teleop_nodes(args) + [recorder]
+
+
+RECORD = Mode(
+    name='record',
+    description='Record demonstrations in simulation: a human (or the scripted one) '
+                'drives the arm through the safety filter; each episode becomes a bag '
+                'under dataset_dir.',
+    arguments=(
+        LaunchArgument('robot', 'so101', 'Which simulated arm.', ('so101', 'panda')),
+        LaunchArgument('task', 'pick_lift', 'Which task.', ('reach', 'push', 'pick_lift')),
+        LaunchArgument('teleop', 'scripted',
+                       'Who drives: the scripted human (simulation, unattended), the '
+                       'keyboard (run keyboard_teleop in a terminal of its own), a gamepad '
+                       '(config/teleop_joy_xbox.yaml) or an SO-101 leader arm.',
+                       TELEOP_CHOICES),
+        LaunchArgument('dataset_dir', 'dataset',
+                       'Directory of the dataset; episodes are appended after any '
+                       'already there.'),
+        LaunchArgument('num_episodes', '10', 'Episodes to keep before stopping.'),
+        LaunchArgument('fps', '10', 'Control steps per second (recorded steps).'),
+        LaunchArgument('control_time_s', '20',
+                       'Time limit of an episode (s); it is truncated there.'),
+        LaunchArgument('image_kind', 'processed',
+                       'Record the processed (cropped, resized) or the raw camera frames.',
+                       ('processed', 'raw')),
+        LaunchArgument('lock_step', 'false',
+                       'Step the physics once per joint command instead of in real time.',
+                       ('true', 'false')),
+        LaunchArgument('rerecord_episodes', '',
+                       'teleop:=scripted only: comma-separated episode numbers the '
+                       'scripted human rerecords once (tests of the discard path).'),
+    ),
+    build=record_nodes,
+)
+
+MODES = {mode.name: mode for mode in (DEMO, SIM, RECORD)}

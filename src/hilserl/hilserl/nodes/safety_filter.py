@@ -18,6 +18,7 @@ from typing import Optional
 from geometry_msgs.msg import Point, PoseStamped
 from hilserl_interfaces.msg import EndEffectorCommand
 import numpy as np
+from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
@@ -149,7 +150,10 @@ class SafetyFilterNode(Node):
                                  10)
         if not self._tick_on_joint_states:
             self.create_timer(1.0 / rate, self._tick)
-        self._arm_reset = self.create_client(Trigger, 'reset_to_home')
+        # The reply to reset_to_home arrives while _on_reset awaits it; in the default
+        # (mutually exclusive) group it would wait for _on_reset to finish: a deadlock.
+        self._arm_reset = self.create_client(Trigger, 'reset_to_home',
+                                             callback_group=ReentrantCallbackGroup())
         self.create_service(Trigger, 'reset', self._on_reset)
         self.get_logger().info(
             f'bounds {list(bounds_min)}..{list(bounds_max)} m, steps '

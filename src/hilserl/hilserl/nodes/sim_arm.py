@@ -14,6 +14,7 @@ one control step per joint command, as fast as its consumer runs.
 import math
 
 from hilserl_interfaces.msg import SimGroundTruth
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import (DurabilityPolicy, qos_profile_sensor_data, QoSProfile,
@@ -49,7 +50,9 @@ class SimArmNode(Node):
         height = declare(self, 'camera_height', 128, 'Rendered image height (pixels).')
         camera_fps = declare(self, 'camera_fps', 10.0, 'Rendered frames per second.')
         home = declare(self, 'home_joint_positions', [0.0],
-                       'Joint positions reset returns to ([0.0] = the robot default).')
+                       'Joint positions reset returns to ([0.0] = the robot default); '
+                       'changeable at run time, used from the next reset on.',
+                       read_only=False)
         lift_height = declare(self, 'lift_height', 0.0,
                               'pick_lift succeeds when the cube rose this much (m); 0 keeps '
                               'the robot default (0.08 SO-101, 0.1 Panda).')
@@ -77,6 +80,9 @@ class SimArmNode(Node):
                               home_joint_positions=None if list(home) == [0.0] else home,
                               **regions)
         self._arm = SimArm(config)
+        # Set at run time (e.g. a recorder's fixed reset pose), used by the next reset.
+        self._home = None
+        self.add_on_set_parameters_callback(self._on_set_parameters)
         self._episode = 0
         self._arm.reset(seed=self._seed)
         self._joint_names = list(self._arm.joint_names)
@@ -128,10 +134,27 @@ class SimArmNode(Node):
         self._arm.step()
         self._publish_state()
 
+    def _on_set_parameters(self, parameters):
+        for parameter in parameters:
+            if parameter.name != 'home_joint_positions':
+                continue
+            values = list(parameter.value or [])
+            if values == [0.0]:
+                self._home = list(self._arm.robot.home_joint_positions)
+                continue
+            count = len(self._arm.joint_names)
+            if len(values) != count or not all(math.isfinite(v) for v in values):
+                return SetParametersResult(
+                    successful=False,
+                    reason=f'home_joint_positions needs {count} finite values '
+                           f'({", ".join(self._arm.joint_names)}) or [0.0]')
+            self._home = values
+        return SetParametersResult(successful=True)
+
     def _on_reset(self, request, response):
         self._episode += 1
         seed = self._seed + self._episode
-        self._arm.reset(seed=seed)
+        self._arm.reset(seed=seed, joint_positions=self._home)
         self._publish_state()
         self._publish_cameras()
         response.success = True
@@ -147,6 +170,7 @@ class SimArmNode(Node):
         self._state_publisher.publish(state)
         truth = self._arm.ground_truth()
         msg = SimGroundTruth(task=self._arm.config.task, success=bool(truth.success),
+                             grasped=bool(truth.grasped),
                              dense_reward=float(truth.dense_reward))
         msg.header.stamp = stamp
         msg.header.frame_id = self._frame_id

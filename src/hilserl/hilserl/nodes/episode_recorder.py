@@ -1,0 +1,407 @@
+"""
+Record demonstrations: the human drives the arm, every episode becomes one bag.
+
+At ``fps`` the recorder takes the newest ``teleop/command`` (hilserl_interfaces/
+EndEffectorCommand) and forwards it to ``end_effector_command`` (the safety filter),
+so the human drives every step; it records each step as :mod:`hilserl.dataset.bag_format`
+lays it out (EpisodeStep with state, action and labels, each camera's newest frame,
+``joint_states``, ``tcp_pose``, the forwarded command, and ``episode_events``). The
+labels follow :mod:`hilserl.episodes`. Between episodes it calls the safety filter's
+``reset`` (std_srvs/Trigger), which sends the arm home; with
+``fixed_reset_joint_positions`` set, it first writes them to the arm node's home
+parameter. It exits with status 0 once ``num_episodes`` episodes are kept.
+"""
+
+import os
+import sys
+from typing import Dict, List, Optional
+
+from geometry_msgs.msg import PoseStamped
+from hilserl_interfaces.msg import EndEffectorCommand, EpisodeEvent, EpisodeStep
+from rcl_interfaces.srv import SetParameters
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import serialize_message
+from sensor_msgs.msg import Image, JointState
+from std_srvs.srv import Trigger
+
+from hilserl.dataset import bag_format
+from hilserl.dataset.writer import EpisodeBagWriter, next_episode_index
+from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeSchedule,
+                              EpisodeTracker, EVENT_NAMES, FAILURE, format_status, RERECORD,
+                              SUCCESS)
+from hilserl.node_support import declare, run_node, StopNode, valid_camera_name
+from hilserl.observation_state import action_from_command, state_names, state_vector
+
+# Matches reliable and best-effort publishers alike: any teleop device or arm driver.
+ANY_PUBLISHER = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
+EPISODE_EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+LABELLING_EVENTS = (SUCCESS, FAILURE, RERECORD)
+
+
+def stamp_ns(msg) -> int:
+    """Return a message header's stamp in nanoseconds."""
+    return msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+
+
+class Observation:
+    """What the recorder saw at one tick: the state vector and the messages behind it."""
+
+    def __init__(self, state, frames: Dict[str, Image], joints: JointState, tcp: PoseStamped):
+        """Keep the snapshot."""
+        self.state, self.frames, self.joints, self.tcp = state, frames, joints, tcp
+
+
+class EpisodeRecorderNode(Node):
+    """Forward the human's commands, label and record the steps, reset between episodes."""
+
+    def __init__(self, **kwargs):
+        """Declare the parameters, wire the topics and wait for the inputs."""
+        super().__init__('episode_recorder', **kwargs)
+        dataset_dir = declare(self, 'dataset_dir', '', 'Dataset directory (created if needed); '
+                              'new episodes follow any already there.')
+        num_episodes = declare(self, 'num_episodes', 10, 'Episodes to keep, then exit 0.')
+        self._config = EpisodeConfig(
+            fps=declare(self, 'fps', 10.0, 'Control steps per second.'),
+            control_time_s=declare(self, 'control_time_s', 20.0,
+                                   'Time limit of an episode (s): its last step is truncated.'),
+            number_of_steps_after_success=declare(
+                self, 'number_of_steps_after_success', 2,
+                'Steps recorded after a SUCCESS, with reward 1, before the episode ends.'),
+            terminate_on_success=declare(
+                self, 'terminate_on_success', True,
+                'End the episode after a success (false: go on to the time limit with '
+                'reward 1, data for the reward classifier).'))
+        self._cameras = declare(self, 'camera_names', ['front', 'wrist'], 'Cameras recorded.')
+        image_kind = declare(self, 'image_kind', 'processed',
+                             "Record '<camera>/image_processed' or '<camera>/image_raw'.")
+        self._reset_timeout_s = declare(self, 'reset_timeout_s', 10.0,
+                                        'Retry a reset that has not finished after this long.')
+        self._teleop_timeout_s = declare(self, 'teleop_timeout_s', 0.5,
+                                         'Older teleop commands are not forwarded (hold).')
+        self._arm_joints = declare(self, 'arm_joint_names',
+                                   ['shoulder_pan', 'shoulder_lift', 'elbow_flex',
+                                    'wrist_flex', 'wrist_roll'],
+                                   'Arm joints of the state vector, in order.')
+        self._gripper_joint = declare(self, 'gripper_joint_name', 'gripper',
+                                      'Gripper joint of the state vector.')
+        reset_pose = declare(self, 'fixed_reset_joint_positions', Parameter.Type.DOUBLE_ARRAY,
+                             'Joint positions (arm, then gripper) every reset goes to, written '
+                             "to the arm node's home parameter; unset: the arm's own home.")
+        arm_node = declare(self, 'arm_node', 'sim_arm',
+                           'Node whose home parameter fixed_reset_joint_positions sets.')
+        home_parameter = declare(self, 'arm_home_parameter', 'home_joint_positions',
+                                 "Name of the arm node's home parameter.")
+        if not dataset_dir:
+            raise ValueError('dataset_dir is required')
+        if image_kind not in bag_format.IMAGE_KINDS:
+            raise ValueError(f'image_kind must be one of {bag_format.IMAGE_KINDS}')
+        bad = [name for name in self._cameras if not valid_camera_name(name)]
+        if bad or not self._cameras:
+            raise ValueError(f'camera_names needs snake_case names, got {self._cameras}')
+        self._dataset_dir = os.path.abspath(os.path.expanduser(dataset_dir))
+        self._schedule = EpisodeSchedule(num_episodes, next_episode_index(self._dataset_dir))
+        self._camera_topics = {name: bag_format.camera_topic(name, image_kind)
+                               for name in self._cameras}
+        self._state_names = state_names(self._arm_joints)
+        self._reset_pose = None
+        if reset_pose is not None:
+            self._reset_pose = Parameter(home_parameter, value=[float(v) for v in reset_pose])
+            self._home_client = self.create_client(SetParameters, f'{arm_node}/set_parameters')
+        self._home_warned = False
+
+        self._frames: Dict[str, Image] = {}
+        self._joints: Optional[JointState] = None
+        self._tcp: Optional[PoseStamped] = None
+        self._teleop = None  # (command, receive time ns)
+        self._events: List[EpisodeEvent] = []
+        for name in self._cameras:
+            self.create_subscription(Image, self._camera_topics[name].lstrip('/'),
+                                     lambda msg, name=name: self._frames.__setitem__(name, msg),
+                                     qos_profile_sensor_data)
+        self.create_subscription(JointState, 'joint_states',
+                                 lambda msg: setattr(self, '_joints', msg), ANY_PUBLISHER)
+        self.create_subscription(PoseStamped, 'tcp_pose',
+                                 lambda msg: setattr(self, '_tcp', msg), ANY_PUBLISHER)
+        self.create_subscription(EndEffectorCommand, 'teleop/command', self._on_teleop,
+                                 ANY_PUBLISHER)
+        self.create_subscription(EpisodeEvent, 'episode_events', self._on_event,
+                                 EPISODE_EVENTS_QOS)
+        self._command_publisher = self.create_publisher(EndEffectorCommand,
+                                                        'end_effector_command', 10)
+        self._event_publisher = self.create_publisher(EpisodeEvent, 'episode_events',
+                                                      EPISODE_EVENTS_QOS)
+        self._reset_client = self.create_client(Trigger, 'reset')
+
+        self._state = 'waiting'
+        self._since_ns = 0  # inputs must be stamped after this (the last reset request)
+        self._reset_attempt = 0
+        self._next_report_ns = 0
+        self._writer: Optional[EpisodeBagWriter] = None
+        self._tracker: Optional[EpisodeTracker] = None
+        self._pending = None  # (time ns, Observation, command, action) of the open step
+        self._last_event = '-'
+        self._tty = sys.stdout.isatty()
+        self.create_timer(1.0 / self._config.fps, self._tick)
+        self.get_logger().info(
+            f'recording {num_episodes} episodes of at most {self._config.max_steps} steps at '
+            f'{self._config.fps:g} fps into {self._dataset_dir} (first #'
+            f'{self._schedule.next_index:04d}), cameras {self._camera_topics}')
+
+    # ----- inputs ---------------------------------------------------------------------
+
+    def _on_teleop(self, msg: EndEffectorCommand) -> None:
+        self._teleop = (msg, self.get_clock().now().nanoseconds)
+
+    def _on_event(self, msg: EpisodeEvent) -> None:
+        if msg.event not in LABELLING_EVENTS:
+            return  # our own EPISODE_START/END, interventions (every step is the human's)
+        if self._state == 'running':
+            self._events.append(msg)
+        else:
+            self._say(f'{EVENT_NAMES[msg.event]} from {msg.source} between episodes: ignored')
+
+    def _missing(self, since_ns: int) -> List[str]:
+        missing = [f'{name} frame ({self._camera_topics[name]})' for name in self._cameras
+                   if name not in self._frames or stamp_ns(self._frames[name]) < since_ns]
+        if self._joints is None or stamp_ns(self._joints) < since_ns:
+            missing.append('joint_states')
+        if self._tcp is None or stamp_ns(self._tcp) < since_ns:
+            missing.append('tcp_pose (from the safety filter)')
+        return missing
+
+    # ----- the control tick -----------------------------------------------------------
+
+    def _tick(self) -> None:
+        now = self.get_clock().now().nanoseconds
+        if self._state == 'done':
+            raise StopNode()
+        if self._state == 'waiting':
+            missing = self._missing(0)
+            if self._teleop is None:
+                missing.append('a teleop command (teleop/command)')
+            if not self._reset_client.service_is_ready():
+                missing.append(f'the reset service ({self._reset_client.srv_name})')
+            if missing:
+                self._report(now, 'waiting for ' + ', '.join(missing))
+                return
+            self._say('inputs ready')
+            self._start_reset(now)
+        elif self._state == 'resetting':
+            if now - self._reset_started_ns > self._reset_timeout_s * 1e9:
+                self._say(f'reset not done after {self._reset_timeout_s:g} s; retrying', 'error')
+                self._start_reset(now)
+        elif self._state == 'settling':
+            missing = self._missing(self._since_ns)
+            if missing:
+                self._report(now, 'after the reset, waiting for ' + ', '.join(missing))
+                return
+            self._begin_episode(now)
+            self._record(now)
+        elif self._state == 'running':
+            self._record(now)
+
+    def _record(self, now: int) -> None:
+        events, self._events = self._events, []
+        try:
+            observation = self._observe()
+        except ValueError as error:
+            self._report(now, f'cannot build the state: {error}', 'error')
+            return
+        for event in events:
+            self._last_event = f'{EVENT_NAMES[event.event]} ({event.source})'
+            self._say(f'episode #{self._tracker.episode_index:04d} step {self._tracker.steps}: '
+                      f'{self._last_event}')
+            self._writer.write(bag_format.EPISODE_EVENTS_TOPIC, now, serialize_message(event))
+        if self._pending is not None:
+            label = self._tracker.step([event.event for event in events], intervention=True)
+            self._write_step(*self._pending, label)
+            if label.done:
+                self._end_episode(now, label, observation)
+                return
+        command = self._forward(now)
+        self._pending = (now, observation, command,
+                         action_from_command(command.delta_xyz, command.gripper))
+        self._status()
+
+    def _observe(self) -> Observation:
+        tcp = self._tcp.pose
+        state = state_vector(dict(zip(self._joints.name, self._joints.position)),
+                             self._arm_joints, self._gripper_joint,
+                             (tcp.position.x, tcp.position.y, tcp.position.z),
+                             (tcp.orientation.x, tcp.orientation.y, tcp.orientation.z,
+                              tcp.orientation.w))
+        return Observation(state, dict(self._frames), self._joints, self._tcp)
+
+    def _forward(self, now: int) -> EndEffectorCommand:
+        """Send the newest teleop command on to the safety filter (hold if it is stale)."""
+        command = EndEffectorCommand(gripper=EndEffectorCommand.GRIPPER_STAY)
+        if self._teleop is not None and now - self._teleop[1] <= self._teleop_timeout_s * 1e9:
+            source = self._teleop[0]
+            command.delta_xyz = source.delta_xyz
+            command.has_rotation, command.delta_rotation = (source.has_rotation,
+                                                            source.delta_rotation)
+            command.gripper = source.gripper
+        command.source = EndEffectorCommand.SOURCE_HUMAN
+        command.header.stamp.sec, command.header.stamp.nanosec = divmod(now, 10**9)
+        self._command_publisher.publish(command)
+        return command
+
+    def _write_step(self, time_ns, observation, command, action, label) -> None:
+        step = self._step_message(time_ns, label.step_index, observation)
+        step.action = action.tolist()
+        step.reward = label.reward
+        step.terminated, step.truncated = label.terminated, label.truncated
+        step.intervention = label.intervention
+        self._write_observation(time_ns, step, observation)
+        self._writer.write(bag_format.COMMAND_TOPIC, time_ns, serialize_message(command))
+
+    def _step_message(self, time_ns, step_index, observation) -> EpisodeStep:
+        step = EpisodeStep(episode_index=self._tracker.episode_index, step_index=step_index,
+                           state_names=self._state_names, state=observation.state.tolist())
+        step.header.stamp.sec, step.header.stamp.nanosec = divmod(time_ns, 10**9)
+        return step
+
+    def _write_observation(self, time_ns, step, observation) -> None:
+        write = self._writer.write
+        write(bag_format.EPISODE_STEP_TOPIC, time_ns, serialize_message(step))
+        for name, topic in self._camera_topics.items():
+            write(topic, time_ns, serialize_message(observation.frames[name]))
+        write(bag_format.JOINT_STATES_TOPIC, time_ns, serialize_message(observation.joints))
+        write(bag_format.TCP_POSE_TOPIC, time_ns, serialize_message(observation.tcp))
+
+    # ----- episode boundaries ---------------------------------------------------------
+
+    def _begin_episode(self, now: int) -> None:
+        index = self._schedule.next_index
+        types = dict(bag_format.MESSAGE_TYPES)
+        types.update({topic: bag_format.IMAGE_TYPE for topic in self._camera_topics.values()})
+        self._writer = EpisodeBagWriter(self._dataset_dir, index, types)
+        self._tracker = EpisodeTracker(self._config, index)
+        self._pending = None
+        self._events = []
+        self._state = 'running'
+        self._publish_event(now, EPISODE_START, write=True)
+        self._say(f'episode #{index:04d} started ({self._schedule.kept + 1}/'
+                  f'{self._schedule.num_episodes})')
+
+    def _end_episode(self, now: int, label, observation: Observation) -> None:
+        index = self._tracker.episode_index
+        if label.discard:
+            self._writer.discard()
+            self._publish_event(now, EPISODE_END, write=False)
+            self._say(f'episode #{index:04d} discarded; recording it again')
+        else:
+            final = self._step_message(now, label.step_index + 1, observation)
+            final.final_observation = True
+            self._write_observation(now, final, observation)
+            self._publish_event(now, EPISODE_END, write=True)
+            self._writer.close()
+            self._say(f'episode #{index:04d} kept: {label.step_index + 1} steps, '
+                      f'{label.ended}')
+        self._writer = None
+        self._schedule.episode_ended(label)
+        if self._schedule.finished:
+            self._say(f'{self._schedule.kept} episodes recorded in {self._dataset_dir} '
+                      f'({self._schedule.discarded} rerecorded); done')
+            self._state = 'done'  # exit on the next tick, once EPISODE_END is out
+        else:
+            self._start_reset(now)
+
+    def _publish_event(self, now: int, event: int, write: bool) -> None:
+        msg = EpisodeEvent(event=event, source=self.get_name(),
+                           episode_index=self._tracker.episode_index)
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(now, 10**9)
+        self._event_publisher.publish(msg)
+        if write:
+            self._writer.write(bag_format.EPISODE_EVENTS_TOPIC, now, serialize_message(msg))
+
+    def _start_reset(self, now: int) -> None:
+        """Send the arm home (through the safety filter), first setting its home if asked."""
+        self._state = 'resetting'
+        self._reset_started_ns = self._since_ns = now
+        self._reset_attempt += 1
+        attempt = self._reset_attempt
+        if self._reset_pose is None:
+            self._call_reset(attempt)
+        elif not self._home_client.service_is_ready():
+            self._warn_home(f'{self._home_client.srv_name} is not available')
+            self._call_reset(attempt)
+        else:
+            request = SetParameters.Request(parameters=[self._reset_pose.to_parameter_msg()])
+            future = self._home_client.call_async(request)
+            future.add_done_callback(lambda done: self._call_reset(attempt, done))
+
+    def _call_reset(self, attempt: int, home_future=None) -> None:
+        if attempt != self._reset_attempt:
+            return
+        if home_future is not None:
+            results = getattr(home_future.result(), 'results', None)
+            if not results or not results[0].successful:
+                reason = results[0].reason if results else 'no reply'
+                self._warn_home(f'the arm refused {self._reset_pose.name}: {reason}')
+        future = self._reset_client.call_async(Trigger.Request())
+        future.add_done_callback(lambda done: self._on_reset_done(done, attempt))
+
+    def _on_reset_done(self, future, attempt: int) -> None:
+        if attempt != self._reset_attempt or self._state != 'resetting':
+            return  # an attempt we already gave up on
+        result = future.result()
+        if result is None or not result.success:
+            reason = 'no reply' if result is None else result.message
+            self._say(f'reset failed: {reason}; retrying', 'error')
+            self._start_reset(self.get_clock().now().nanoseconds)
+            return
+        self._state = 'settling'
+
+    def _warn_home(self, problem: str) -> None:
+        if not self._home_warned:
+            self._home_warned = True
+            self._say(f'cannot set fixed_reset_joint_positions ({problem}); resets go to '
+                      "the arm's own home", 'warning')
+
+    # ----- terminal -------------------------------------------------------------------
+
+    def _status(self) -> None:
+        tracker = self._tracker
+        line = format_status(self._schedule.kept, self._schedule.num_episodes,
+                             tracker.episode_index, tracker.steps,
+                             tracker.steps_left / self._config.fps, self._last_event)
+        if self._tty:
+            sys.stdout.write('\r' + line + '\x1b[K')
+            sys.stdout.flush()
+
+    def _say(self, message: str, level: str = 'info') -> None:
+        if self._tty:
+            sys.stdout.write('\r\x1b[K')  # clear the status line before a log line
+        # rclpy refuses one call site logging at several severities.
+        if level == 'error':
+            self.get_logger().error(message)
+        elif level == 'warning':
+            self.get_logger().warning(message)
+        else:
+            self.get_logger().info(message)
+
+    def _report(self, now: int, message: str, level: str = 'info') -> None:
+        """Say ``message`` at most every 5 s."""
+        if now >= self._next_report_ns:
+            self._next_report_ns = now + 5 * 10**9
+            self._say(message, level)
+
+    def destroy_node(self):
+        """Delete an episode cut short by Ctrl-C: it has no end to label."""
+        if self._writer is not None:
+            self._writer.discard()
+            self._say(f'episode #{self._tracker.episode_index:04d} interrupted; discarded')
+            self._writer = None
+        return super().destroy_node()
+
+
+def main(args=None):
+    """Run the recorder until it has kept num_episodes episodes."""
+    run_node(EpisodeRecorderNode, args)
+
+
+if __name__ == '__main__':
+    main()

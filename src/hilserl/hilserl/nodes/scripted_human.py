@@ -1,0 +1,135 @@
+"""
+The scripted human: plays the teleop device in simulation, from ground truth.
+
+Subscribes ``sim/ground_truth`` (hilserl_interfaces/SimGroundTruth) and
+``episode_events``; publishes, as every teleop node does, ``teleop/command``
+(EndEffectorCommand, source HUMAN) at ``fps``, ``teleop/intervention``
+(std_msgs/Bool, latched) and ``episode_events`` (SUCCESS, FAILURE, RERECORD,
+INTERVENTION_START/END). The logic is :class:`hilserl.scripted_human.ScriptedHuman`.
+The controller reads the TCP from the ground truth rather than ``tcp_pose``: it is
+taken in the same simulation step as the cube's pose, so the two always agree.
+"""
+
+from hilserl_interfaces.msg import EndEffectorCommand, EpisodeEvent, SimGroundTruth
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Bool
+
+from hilserl.episodes import EPISODE_END, EPISODE_START, EVENT_NAMES
+from hilserl.node_support import declare, run_node
+from hilserl.scripted_human import (HumanSettings, InterventionSettings, ScriptedHuman,
+                                    Truth)
+from hilserl.scripted_policy import ScriptedConfig
+
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def scripted_config(robot: str) -> ScriptedConfig:
+    """Return the scripted controller's settings for a simulated arm (closed_loop's)."""
+    # Imported here: the simulation's tables pull in MuJoCo and pinocchio.
+    from hilserl.sim.closed_loop import SIM_SAFETY, SIM_SCRIPTED
+    if robot not in SIM_SAFETY:
+        raise ValueError(f"robot must be one of {sorted(SIM_SAFETY)}, not '{robot}'")
+    return ScriptedConfig(step_sizes=tuple(SIM_SAFETY[robot]['end_effector_step_sizes']),
+                          **SIM_SCRIPTED[robot])
+
+
+def truth_of(msg: SimGroundTruth) -> Truth:
+    """Return the ground truth message's content as plain values."""
+    def xyz(point):
+        return (point.x, point.y, point.z)
+    return Truth(tcp=xyz(msg.tcp_position), cube=xyz(msg.object_pose.position),
+                 goal=xyz(msg.goal_position), grasped=msg.grasped, success=msg.success,
+                 dense_reward=msg.dense_reward)
+
+
+class ScriptedHumanNode(Node):
+    """ROS shell around :class:`hilserl.scripted_human.ScriptedHuman`."""
+
+    def __init__(self, **kwargs):
+        """Declare the parameters and start acting at ``fps``."""
+        super().__init__('scripted_human', **kwargs)
+        robot = declare(self, 'robot', 'so101', "Simulated arm: 'so101' or 'panda'.")
+        task = declare(self, 'task', 'pick_lift', "'reach', 'push' or 'pick_lift'.")
+        fps = declare(self, 'fps', 10.0, 'Commands per second (the recorder fps).')
+        rerecord = declare(self, 'rerecord_episodes', Parameter.Type.INTEGER_ARRAY,
+                           'Episode indices whose first attempt is rerecorded (tests).')
+        stall_timeout_s = declare(self, 'stall_timeout_s', 6.0,
+                                  'FAILURE when the dense reward has not improved for this '
+                                  'long (s).')
+        intervention = InterventionSettings(
+            mode=declare(self, 'intervention_mode', 'always',
+                         "'always' (record mode), 'none' or 'when_off_track' (train mode)."),
+            off_track_distance=declare(self, 'off_track_distance', 0.05,
+                                       'when_off_track: take over once the TCP lost this much '
+                                       'ground toward the goal (m).'),
+            probability=declare(self, 'intervention_probability', 1.0,
+                                'Chance of paying attention in the first episode.'),
+            decay=declare(self, 'intervention_decay', 1.0,
+                          'Factor on that chance per episode.'),
+            seed=declare(self, 'seed', 0, 'Seed of the attention draws.'))
+        if not fps > 0 or not stall_timeout_s > 0:
+            raise ValueError('fps and stall_timeout_s must be positive')
+        self._human = ScriptedHuman(HumanSettings(
+            task=task, scripted=scripted_config(robot),
+            rerecord_episodes=tuple(rerecord or ()),
+            rerecord_after_steps=declare(self, 'rerecord_after_steps', 3,
+                                         'Steps into an episode before its RERECORD.'),
+            stall_steps=max(1, round(stall_timeout_s * fps)),
+            stall_min_improvement=declare(self, 'stall_min_improvement', 0.01,
+                                          'Dense reward gain that counts as progress.'),
+            intervention=intervention))
+        self._truth = None
+        self._command_publisher = self.create_publisher(EndEffectorCommand, 'teleop/command', 10)
+        self._intervention_publisher = self.create_publisher(Bool, 'teleop/intervention',
+                                                             LATCHED)
+        self._event_publisher = self.create_publisher(EpisodeEvent, 'episode_events',
+                                                      EVENTS_QOS)
+        self.create_subscription(SimGroundTruth, 'sim/ground_truth', self._on_truth, 10)
+        self.create_subscription(EpisodeEvent, 'episode_events', self._on_event, EVENTS_QOS)
+        self._intervening = None
+        self.create_timer(1.0 / fps, self._act)
+        self.get_logger().info(f'{robot} {task} at {fps:g} fps, intervention '
+                               f'{intervention.mode}, rerecord {list(rerecord or [])}')
+
+    def _on_truth(self, msg: SimGroundTruth) -> None:
+        self._truth = msg
+
+    def _on_event(self, msg: EpisodeEvent) -> None:
+        if msg.event == EPISODE_START:
+            self._human.start_episode(msg.episode_index)
+            self._truth = None  # act on the new layout only
+        elif msg.event == EPISODE_END:
+            self._human.end_episode()
+
+    def _act(self) -> None:
+        if self._truth is None:
+            return
+        step = self._human.step(truth_of(self._truth))
+        now = self.get_clock().now().to_msg()
+        command = EndEffectorCommand(delta_xyz=list(step.delta_xyz), gripper=step.gripper,
+                                     source=EndEffectorCommand.SOURCE_HUMAN)
+        command.header.stamp = now
+        self._command_publisher.publish(command)
+        if step.intervening != self._intervening:
+            self._intervening = step.intervening
+            self._intervention_publisher.publish(Bool(data=step.intervening))
+        for event in step.events:
+            msg = EpisodeEvent(event=event, source=self.get_name(),
+                               episode_index=self._human.episode_index)
+            msg.header.stamp = now
+            self._event_publisher.publish(msg)
+            self.get_logger().info(f'episode #{self._human.episode_index:04d}: '
+                                   f'{EVENT_NAMES[event]}')
+
+
+def main(args=None):
+    """Run the scripted human until shut down."""
+    run_node(ScriptedHumanNode, args)
+
+
+if __name__ == '__main__':
+    main()
