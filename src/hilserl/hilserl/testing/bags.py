@@ -202,6 +202,8 @@ def write_bag(bag_dir: str, records: Iterable[BagRecord], storage: str = 'mcap')
     from rclpy.serialization import serialize_message
     from rosbags.rosbag2 import StoragePlugin, Writer
 
+    from hilserl.dataset.writer import exact_cdr
+
     plugin = StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3
     connections = {}
     with Writer(bag_dir, version=9, storage_plugin=plugin) as writer:
@@ -210,7 +212,7 @@ def write_bag(bag_dir: str, records: Iterable[BagRecord], storage: str = 'mcap')
                 connections[record.topic] = writer.add_connection(
                     record.topic, record.msgtype, typestore=bag_format.typestore())
             writer.write(connections[record.topic], record.time_ns,
-                         serialize_message(record.message))
+                         exact_cdr(record.msgtype, serialize_message(record.message)))
     return bag_dir
 
 
