@@ -146,9 +146,13 @@ def teleop_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         # launcher does not have: the user runs it beside the mode (README).
         return []
     if teleop == 'leader':
-        if args['robot'] != 'so101':
-            raise GraphError('teleop:=leader needs robot:=so101 (an SO-101 leader arm)')
-        return [NodeSpec('leader_teleop', 'leader_teleop',
+        if args['robot'] not in ('so100', 'so101'):
+            raise GraphError('teleop:=leader needs an SO100/SO101 follower '
+                             '(robot:=so100, or robot:=so101 in simulation)')
+        # The leader is always a real arm on its own serial adapter, torque off.
+        return [NodeSpec('so100_leader', 'so100_leader', package='hilserl_so100_driver',
+                         parameter_files=('so100_leader.yaml',)),
+                NodeSpec('leader_teleop', 'leader_teleop',
                          parameter_files=('teleop_leader_so101.yaml',))]
     # A gamepad: ROS's joy driver when installed, else the suite's own reader.
     joy = (NodeSpec('joy_node', 'joy', package='joy') if package_installed('joy')
@@ -165,7 +169,7 @@ def record_nodes(args: Dict[str, str]) -> List[NodeSpec]:
             raise GraphError(f'{name}:={args[name]} must be positive')
     if not args['dataset_dir']:
         raise GraphError('dataset_dir:= needs a directory')
-    robot_file = f"sim_{args['robot']}.yaml"
+    robot_file = robot_parameter_file(args['robot'])
     recorder = NodeSpec(
         'episode_recorder', 'episode_recorder', parameter_files=('record.yaml',),
         parameters={'dataset_dir': os.path.abspath(args['dataset_dir']),
@@ -173,19 +177,49 @@ def record_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                     'fps': argument_as_float(args, 'fps'),
                     'control_time_s': argument_as_float(args, 'control_time_s'),
                     'image_kind': args['image_kind'],
+                    'arm_node': 'so100_follower' if args['robot'] == 'so100' else 'sim_arm',
                     **robot_joint_names(robot_file)},
         required=True)
-    return sim_nodes(dict(args, rviz='false')) + teleop_nodes(args) + [recorder]
+    if args['robot'] == 'so100' and args['teleop'] == 'scripted':
+        raise GraphError('teleop:=scripted plays the human from simulator ground truth; '
+                         'the real arm needs keyboard, gamepad or leader')
+    return arm_nodes(args) + teleop_nodes(args) + [recorder]
+
+
+def robot_parameter_file(robot: str) -> str:
+    """Return the parameter file of an arm and its safety filter under config/."""
+    return 'so100_follower.yaml' if robot == 'so100' else f'sim_{robot}.yaml'
+
+
+def arm_nodes(args: Dict[str, str]) -> List[NodeSpec]:
+    """Return the arm behind its safety filter and the processed cameras: sim or real."""
+    if args['robot'] != 'so100':
+        return sim_nodes(dict(args, rviz='false'))
+    # The real arm: the Feetech driver, two cameras, and the same filter and processor.
+    robot_file = robot_parameter_file('so100')
+    cameras = [NodeSpec('camera_publisher', 'camera', namespace=camera,
+                        parameter_files=('so100_cameras.yaml',))
+               for camera in DEMO_CAMERAS]
+    return [NodeSpec('so100_follower', 'so100_follower', package='hilserl_so100_driver',
+                     parameter_files=(robot_file,)),
+            NodeSpec('safety_filter', 'safety_filter', parameter_files=(robot_file,)),
+            *cameras,
+            NodeSpec('image_processor', 'image_processor',
+                     parameter_files=('image_processor.yaml',))]
 
 
 RECORD = Mode(
     name='record',
-    description='Record demonstrations in simulation: a human (or the scripted one) '
+    description='Record demonstrations: a human (or, in simulation, the scripted one) '
                 'drives the arm through the safety filter; each episode becomes a bag '
                 'under dataset_dir.',
     arguments=(
-        LaunchArgument('robot', 'so101', 'Which simulated arm.', ('so101', 'panda')),
-        LaunchArgument('task', 'pick_lift', 'Which task.', ('reach', 'push', 'pick_lift')),
+        LaunchArgument('robot', 'so101',
+                       'Which arm: a simulated SO-101 or Panda, or the real SO100/SO101 '
+                       '(config/so100_follower.yaml, config/so100_cameras.yaml).',
+                       ('so101', 'panda', 'so100')),
+        LaunchArgument('task', 'pick_lift', 'Which task (simulation).',
+                       ('reach', 'push', 'pick_lift')),
         LaunchArgument('teleop', 'scripted',
                        'Who drives: the scripted human (simulation, unattended), the '
                        'keyboard (run keyboard_teleop in a terminal of its own), a gamepad '

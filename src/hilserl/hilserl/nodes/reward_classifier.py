@@ -1,0 +1,165 @@
+"""
+Judge task success from camera frames with a trained reward classifier.
+
+Subscribes ``<camera>/<image_topic>`` (sensor data QoS) for every camera the
+classifier reads, groups the frames into synchronised sets
+(:class:`hilserl.frame_sync.FrameSynchronizer`) and publishes per set
+``reward_classifier/probability`` (std_msgs/Float32) and
+``reward_classifier/success`` (std_msgs/Bool, probability >= threshold). With
+``terminate_on_success`` it also raises SUCCESS on ``episode_events`` once per
+episode; an EPISODE_START there re-arms it, and any event that ends the episode
+(SUCCESS from anyone, FAILURE, RERECORD, EPISODE_END) disarms it.
+"""
+
+import math
+
+from hilserl_interfaces.msg import EpisodeEvent
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, qos_profile_sensor_data, ReliabilityPolicy
+from sensor_msgs.msg import Image
+from std_msgs.msg import Bool, Float32
+
+from hilserl.frame_sync import FrameSet, FrameSynchronizer
+from hilserl.image_conversion import image_to_array
+from hilserl.image_processing import ImageProcessingError
+from hilserl.log_throttle import LogThrottle
+from hilserl.node_support import declare, run_node, valid_camera_name
+
+EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+EPISODE_OVER = (EpisodeEvent.SUCCESS, EpisodeEvent.FAILURE, EpisodeEvent.RERECORD,
+                EpisodeEvent.EPISODE_END)
+
+
+class RewardClassifierNode(Node):
+    """Publish the classifier's success probability and decision per frame set."""
+
+    def __init__(self, **kwargs):
+        """Declare parameters, load the classifier and subscribe its cameras."""
+        super().__init__('reward_classifier', **kwargs)
+        model_path = declare(self, 'model_path', '',
+                             'Directory of a saved reward classifier (classifier.json and '
+                             'classifier.safetensors, as `hilserl classifier train` writes).')
+        camera_names = declare(self, 'camera_names', ['front'],
+                               'Cameras available on the graph; the classifier must read a '
+                               'subset of them (it is refused otherwise).')
+        image_topic = declare(self, 'image_topic', 'image_processed',
+                              'Image topic under each camera namespace: frames come from '
+                              '<camera>/<image_topic>.')
+        threshold = declare(self, 'success_threshold', Parameter.Type.DOUBLE,
+                            'Probability at or above which a frame set is a success; unset '
+                            'uses the threshold saved with the classifier.')
+        self._terminate = declare(self, 'terminate_on_success', False,
+                                  'Also publish a SUCCESS event on episode_events, once per '
+                                  'episode, when a frame set is a success.')
+        tolerance = declare(self, 'sync_tolerance_s', 0.02,
+                            'Frames of different cameras whose stamps differ by at most this '
+                            '(seconds) form one set.')
+        if not model_path:
+            raise ValueError('model_path is not set (a saved reward classifier directory)')
+        for name in camera_names:
+            if not valid_camera_name(name):
+                raise ValueError(f"camera name '{name}' must be snake_case "
+                                 '(letters, digits, underscores)')
+        if not image_topic or image_topic.startswith('/'):
+            raise ValueError(f"image_topic must be a relative topic name, not '{image_topic}'")
+        if not tolerance >= 0.0:
+            raise ValueError(f'sync_tolerance_s must be >= 0, got {tolerance}')
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValueError(f'success_threshold must be in [0, 1], got {threshold}')
+
+        # Imported here: torch takes a while to load and is not needed to refuse a bad config.
+        import torch
+        from hilserl_learning.reward_classifier import ClassifierError, load_classifier
+        torch.set_num_threads(1)  # one core per node; the policy needs the others
+        self._classifier_error = ClassifierError
+        try:
+            self._model = load_classifier(model_path, cameras=camera_names)
+        except ClassifierError as error:
+            raise ValueError(str(error)) from error
+        self.threshold = self._model.threshold if threshold is None else float(threshold)
+
+        cameras = self._model.camera_names
+        self._sync = FrameSynchronizer(cameras, tolerance)
+        self._throttle = LogThrottle(5.0)
+        self._probability_publisher = self.create_publisher(
+            Float32, 'reward_classifier/probability', 10)
+        self._success_publisher = self.create_publisher(Bool, 'reward_classifier/success', 10)
+        self._event_publisher = self.create_publisher(EpisodeEvent, 'episode_events',
+                                                      EVENTS_QOS)
+        self.create_subscription(EpisodeEvent, 'episode_events', self._on_event, EVENTS_QOS)
+        for name in cameras:
+            self.create_subscription(Image, f'{name}/{image_topic}',
+                                     lambda msg, camera=name: self._on_image(camera, msg),
+                                     qos_profile_sensor_data)
+        self._armed = True  # the node may start in the middle of an episode
+        self.episode_index = 0
+        self.sets_classified = 0
+        self.get_logger().info(
+            f'classifying {", ".join(f"{c}/{image_topic}" for c in cameras)} with '
+            f'{model_path}, success at p >= {self.threshold:.3f}'
+            + (', raising SUCCESS events' if self._terminate else ''))
+
+    def _on_event(self, msg: EpisodeEvent) -> None:
+        if msg.event == EpisodeEvent.EPISODE_START:
+            self._armed = True
+            self.episode_index = msg.episode_index
+        elif msg.event in EPISODE_OVER:
+            self._armed = False
+
+    def _on_image(self, camera: str, msg: Image) -> None:
+        stamp = msg.header.stamp.sec + 1e-9 * msg.header.stamp.nanosec
+        if stamp == 0.0:  # an unstamped stream: arrival time is the best there is
+            stamp = self.get_clock().now().nanoseconds * 1e-9
+        frame_set = self._sync.add(camera, stamp, msg)
+        if frame_set is not None:
+            self._classify(frame_set)
+
+    def _classify(self, frame_set: FrameSet) -> None:
+        try:
+            frames = {name: rgb_pixels(msg) for name, msg in frame_set.frames.items()}
+            probability = float(self._model.predict_proba(frames))
+        except (ImageProcessingError, self._classifier_error) as error:
+            self._report(str(error))
+            return
+        if not math.isfinite(probability):
+            self._report('the classifier returned a non-finite probability')
+            return
+        success = probability >= self.threshold
+        self.sets_classified += 1
+        self._probability_publisher.publish(Float32(data=probability))
+        self._success_publisher.publish(Bool(data=success))
+        if success and self._terminate and self._armed:
+            self._armed = False
+            event = EpisodeEvent(event=EpisodeEvent.SUCCESS, source=self.get_name(),
+                                 episode_index=self.episode_index)
+            event.header.stamp = self.get_clock().now().to_msg()
+            self._event_publisher.publish(event)
+            self.get_logger().info(f'episode {self.episode_index}: success '
+                                   f'(p = {probability:.3f})')
+
+    def _report(self, problem: str) -> None:
+        suppressed = self._throttle.check(problem)
+        if suppressed is None:
+            return
+        more = f' ({suppressed} more since the last report)' if suppressed else ''
+        self.get_logger().error(f'dropping a frame set: {problem}{more}')
+
+
+def rgb_pixels(msg: Image):
+    """Return the frame as H×W×C uint8 with colour channels in RGB order."""
+    pixels = image_to_array(msg)
+    if msg.encoding in ('bgr8', 'bgra8'):
+        return pixels[:, :, [2, 1, 0]]  # the classifier learns on RGB frames
+    if msg.encoding == 'rgba8':
+        return pixels[:, :, :3]
+    return pixels
+
+
+def main(args=None):
+    """Run the reward classifier node until shut down."""
+    run_node(RewardClassifierNode, args)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,162 @@
+"""
+The reward classifier node with a real saved classifier, driven over DDS.
+
+The classifier is trained in the test on synthetic frames (bright sets are successes,
+dark ones are not), saved with ``save_classifier`` and loaded by the node from disk.
+"""
+
+from builtin_interfaces.msg import Time
+from hilserl_interfaces.msg import EpisodeEvent
+import numpy as np
+import pytest
+from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+from std_msgs.msg import Bool, Float32
+
+from hilserl.graph import NodeSpec
+from hilserl.image_conversion import array_to_image
+from hilserl.node_support import EXIT_BAD_CONFIG
+
+CAMERAS = ('front', 'wrist')
+SIZE = 32
+EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def frames(level, count, rng):
+    """``count`` noisy SIZE x SIZE RGB frames around grey ``level``."""
+    noise = rng.integers(-25, 26, size=(count, SIZE, SIZE, 3))
+    return np.clip(level + noise, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope='module')
+def classifier_dir(tmp_path_factory):
+    """Train a tiny two-camera classifier (bright = success) and save it."""
+    import torch
+    from hilserl_learning.reward_classifier import (ClassifierConfig, RewardClassifier,
+                                                    save_classifier)
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    config = ClassifierConfig(camera_names=CAMERAS, image_size=(SIZE, SIZE),
+                              channels=(4, 4, 4, 4), pooling='mean', hidden_dim=8,
+                              dropout=0.0)
+    model = RewardClassifier(config, threshold=0.5)
+    levels = rng.choice([40, 215], size=64)
+    pixels = torch.from_numpy(np.stack(
+        [np.stack([frames(level, 1, rng)[0] for _ in CAMERAS]) for level in levels]))
+    pixels = pixels.permute(0, 1, 4, 2, 3)  # [B, N, C, H, W]
+    labels = torch.from_numpy((levels > 128).astype(np.float32))
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(150):
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(pixels), labels)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    bright = model.predict_proba({c: frames(215, 8, rng) for c in CAMERAS})
+    dark = model.predict_proba({c: frames(40, 8, rng) for c in CAMERAS})
+    assert bright.min() > 0.9 and dark.max() < 0.1, (bright, dark)
+    directory = tmp_path_factory.mktemp('classifier')
+    save_classifier(model, str(directory))
+    return str(directory)
+
+
+def classifier_spec(model_path, **parameters):
+    values = {'model_path': model_path, 'camera_names': list(CAMERAS),
+              'terminate_on_success': True, 'sync_tolerance_s': 0.01}
+    values.update(parameters)
+    return NodeSpec('reward_classifier', 'reward_classifier', parameters=values)
+
+
+class Rig:
+    """The probe's cameras, event publisher and the node's outputs."""
+
+    def __init__(self, probe):
+        self.probe = probe
+        self.rng = np.random.default_rng(1)
+        self.cameras = {c: probe.publisher(Image, f'/{c}/image_processed',
+                                           qos_profile_sensor_data) for c in CAMERAS}
+        self.events_out = probe.publisher(EpisodeEvent, '/episode_events', EVENTS_QOS)
+        self.probability = probe.subscribe(Float32, '/reward_classifier/probability', 10)
+        self.success = probe.subscribe(Bool, '/reward_classifier/success', 10)
+        self.events = probe.subscribe(EpisodeEvent, '/episode_events', EVENTS_QOS)
+        for publisher in (*self.cameras.values(), self.events_out):
+            probe.wait_for_subscribers(publisher, timeout=30)
+        for collector in (self.probability, self.success):
+            collector.wait_for_publishers(timeout=30)
+
+    def send_set(self, level):
+        """Publish one frame per camera, stamped alike; the wrist frame 3 ms later."""
+        stamp = self.probe.node.get_clock().now()
+        for index, camera in enumerate(CAMERAS):
+            msg = array_to_image(frames(level, 1, self.rng)[0], 'rgb8')
+            msg.header.stamp = stamp_of(stamp.nanoseconds + index * 3_000_000)
+            self.cameras[camera].publish(msg)
+
+    def send_until(self, level, condition, what, timeout=20.0):
+        """
+        Send frame sets every 50 ms until ``condition()`` holds.
+
+        Camera frames are best effort; a lost frame just means the next set counts.
+        """
+        def check():
+            if condition():
+                return True
+            self.send_set(level)
+            return False
+        self.probe.spin_until(check, timeout, what)
+
+    def success_events(self):
+        return [m for m in self.events.messages if m.event == EpisodeEvent.SUCCESS]
+
+
+def stamp_of(nanoseconds):
+    return Time(sec=nanoseconds // 10**9, nanosec=nanoseconds % 10**9)
+
+
+def test_probability_success_and_one_success_event_per_episode(processes, probe,
+                                                               classifier_dir):
+    node = processes.start_node(classifier_spec(classifier_dir))
+    rig = Rig(probe)
+
+    rig.send_until(40, lambda: rig.probability.messages, 'a probability for a dark set')
+    assert rig.probability.messages[0].data < 0.5
+    assert rig.success.wait_for_messages(1)[0].data is False
+    assert not rig.success_events()
+
+    count = len(rig.probability.messages)
+    rig.send_until(215, lambda: any(m.data for m in rig.success.messages), 'a success')
+    bright = [m.data for m in rig.probability.messages[count:]]
+    assert max(bright) > 0.5
+    event = rig.events.wait_for(lambda m: m.event == EpisodeEvent.SUCCESS, what='SUCCESS')
+    assert event.source == 'reward_classifier' and event.episode_index == 0
+
+    # Still successful, but the episode already ended: no second event.
+    successes = sum(m.data for m in rig.success.messages)
+    rig.send_until(215, lambda: sum(m.data for m in rig.success.messages) >= successes + 3,
+                   'three more successes')
+    probe.spin_for(0.3)
+    assert len(rig.success_events()) == 1
+
+    # A new episode re-arms it.
+    rig.events_out.publish(EpisodeEvent(event=EpisodeEvent.EPISODE_START, source='test',
+                                        episode_index=1))
+    rig.send_until(215, lambda: len(rig.success_events()) == 2, 'a second SUCCESS event')
+    assert rig.success_events()[1].episode_index == 1
+    assert node.alive() and 'Traceback' not in node.output()
+
+
+def test_a_camera_the_classifier_needs_but_the_graph_lacks_is_one_line_and_exit_78(
+        processes, classifier_dir):
+    node = processes.start_node(classifier_spec(classifier_dir, camera_names=['front']))
+    assert node.wait(timeout=60) == EXIT_BAD_CONFIG
+    output = node.output().strip()
+    assert len(output.splitlines()) == 1, output
+    assert 'bad configuration' in output
+    assert "classifier expects cameras ['front', 'wrist']" in output
+
+
+def test_a_missing_model_is_one_line_and_exit_78(processes, tmp_path):
+    node = processes.start_node(classifier_spec(str(tmp_path / 'nothing_here')))
+    assert node.wait(timeout=60) == EXIT_BAD_CONFIG
+    output = node.output().strip()
+    assert len(output.splitlines()) == 1 and 'not a reward classifier' in output, output
