@@ -47,6 +47,8 @@ setup(
             'joy_teleop = hilserl.nodes.joy_teleop:main',
             'keyboard_teleop = hilserl.nodes.keyboard_teleop:main',
             'leader_teleop = hilserl.nodes.leader_teleop:main',
+            'learner = hilserl.nodes.learner:main',
+            'reward_classifier = hilserl.nodes.reward_classifier:main',
             'safety_filter = hilserl.nodes.safety_filter:main',
             'scripted_human = hilserl.nodes.scripted_human:main',
             'sim_arm = hilserl.nodes.sim_arm:main',
