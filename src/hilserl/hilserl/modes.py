@@ -178,6 +178,8 @@ def record_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                     'control_time_s': argument_as_float(args, 'control_time_s'),
                     'image_kind': args['image_kind'],
                     'arm_node': 'so100_follower' if args['robot'] == 'so100' else 'sim_arm',
+                    'state_from_ground_truth': (args['robot'] != 'so100'
+                                                and args['object_in_state'] == 'true'),
                     **robot_joint_names(robot_file)},
         required=True)
     if args['robot'] == 'so100' and args['teleop'] == 'scripted':
@@ -238,6 +240,10 @@ RECORD = Mode(
         LaunchArgument('lock_step', 'false',
                        'Step the physics once per joint command instead of in real time.',
                        ('true', 'false')),
+        LaunchArgument('object_in_state', 'true',
+                       'Simulation only: append the cube position from ground truth to the '
+                       'recorded state, as train mode does by default.',
+                       ('true', 'false')),
         LaunchArgument('rerecord_episodes', '',
                        'teleop:=scripted only: comma-separated episode numbers the '
                        'scripted human rerecords once (tests of the discard path).'),
@@ -245,4 +251,104 @@ RECORD = Mode(
     build=record_nodes,
 )
 
-MODES = {mode.name: mode for mode in (DEMO, SIM, RECORD)}
+
+
+def split_paths(value: str) -> List[str]:
+    """Return the absolute paths of a comma-separated list (empty for '')."""
+    return [os.path.abspath(word.strip()) for word in value.split(',') if word.strip()]
+
+
+def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
+    """Return the arm, the human, the actor and the learner (and the reward classifier)."""
+    if not args['num_episodes'].isdigit():
+        raise GraphError(f"num_episodes:={args['num_episodes']} must be a whole number "
+                         '(0 runs until stopped)')
+    if not args['run_dir']:
+        raise GraphError('run_dir:= needs a directory')
+    simulated = args['robot'] != 'so100'
+    if args['reward'] == 'ground_truth' and not simulated:
+        raise GraphError('reward:=ground_truth needs a simulated arm; on the real arm use '
+                         'reward:=classifier or reward:=human')
+    if args['reward'] == 'classifier' and not args['classifier_model']:
+        raise GraphError('reward:=classifier needs classifier_model:=<trained model dir>')
+    evaluate = args['evaluate'] == 'true'
+    run_dir = os.path.abspath(args['run_dir'])
+    robot_file = robot_parameter_file(args['robot'])
+    object_in_state = simulated and args['object_in_state'] == 'true'
+    actor = NodeSpec('actor', 'actor', parameter_files=('train.yaml',), parameters={
+        'fps': argument_as_float(args, 'fps'),
+        'control_time_s': argument_as_float(args, 'control_time_s'),
+        'num_episodes': int(args['num_episodes']),
+        'reward_source': args['reward'],
+        'deterministic': evaluate,
+        'allow_interventions': not evaluate,
+        'state_from_ground_truth': object_in_state,
+        'spill_dir': os.path.join(run_dir, 'actor_spill'),
+        'eval_log': os.path.join(run_dir, 'evaluation.json') if evaluate else '',
+        **robot_joint_names(robot_file)}, required=args['num_episodes'] != '0')
+    learner = NodeSpec('learner', 'learner', parameter_files=('train.yaml',), parameters={
+        'run_dir': run_dir,
+        'resume': args['resume'] == 'true' or evaluate,
+        'demo_datasets': split_paths(args['demos']) or [''],
+        'learn': not evaluate})
+    nodes = arm_nodes(args) + [actor, learner]
+    if args['reward'] == 'classifier':
+        nodes.append(NodeSpec('reward_classifier', 'reward_classifier', parameters={
+            'model_path': os.path.abspath(args['classifier_model']),
+            'terminate_on_success': True}))
+    if evaluate or args['teleop'] == 'none':
+        return nodes
+    if args['teleop'] == 'scripted':
+        if not simulated:
+            raise GraphError('teleop:=scripted needs a simulated arm')
+        return nodes + [NodeSpec('scripted_human', 'scripted_human',
+                                 parameter_files=('train.yaml',),
+                                 parameters={'robot': args['robot'], 'task': args['task'],
+                                             'fps': argument_as_float(args, 'fps')})]
+    return nodes + teleop_nodes(args)
+
+
+TRAIN = Mode(
+    name='train',
+    description='HIL-SERL: the actor drives the arm with the policy, the learner trains '
+                'it from the actor\'s transitions and the demonstrations, and the human '
+                '(or, in simulation, the scripted one) takes over when it goes wrong.',
+    arguments=(
+        LaunchArgument('robot', 'so101',
+                       'Which arm: a simulated SO-101 or Panda, or the real SO100/SO101.',
+                       ('so101', 'panda', 'so100')),
+        LaunchArgument('task', 'pick_lift', 'Which task (simulation).',
+                       ('reach', 'push', 'pick_lift')),
+        LaunchArgument('run_dir', 'runs/train',
+                       'Checkpoints, write-ahead log, CSV/PNG curves and the wandb run.'),
+        LaunchArgument('demos', '',
+                       'Recorded demonstration datasets (comma-separated directories) '
+                       'for the offline buffer.'),
+        LaunchArgument('resume', 'false', 'Continue from the checkpoint in run_dir.',
+                       ('true', 'false')),
+        LaunchArgument('reward', 'ground_truth',
+                       'Reward from the simulator, the reward classifier or the human.',
+                       ('ground_truth', 'classifier', 'human')),
+        LaunchArgument('classifier_model', '', 'Trained reward classifier (reward:=classifier).'),
+        LaunchArgument('teleop', 'scripted', 'Who can take over (none: nobody).',
+                       TELEOP_CHOICES + ('none',)),
+        LaunchArgument('fps', '10', 'Control steps per second.'),
+        LaunchArgument('control_time_s', '10', 'Time limit of an episode (s).'),
+        LaunchArgument('num_episodes', '0',
+                       'Stop after this many episodes (0: run until stopped).'),
+        LaunchArgument('evaluate', 'false',
+                       'Evaluate the checkpoint in run_dir: deterministic policy, no '
+                       'interventions, no learning; results in run_dir/evaluation.json.',
+                       ('true', 'false')),
+        LaunchArgument('object_in_state', 'true',
+                       'Simulation only: append the cube position from ground truth to the '
+                       'state (a state-only policy cannot see it otherwise).',
+                       ('true', 'false')),
+        LaunchArgument('lock_step', 'false',
+                       'Step the physics once per joint command instead of in real time.',
+                       ('true', 'false')),
+    ),
+    build=train_nodes,
+)
+
+MODES = {mode.name: mode for mode in (DEMO, SIM, RECORD, TRAIN)}

@@ -54,3 +54,48 @@ def test_sim_mode_swaps_arms_by_parameter_file_and_adds_optional_rviz():
     assert panda[0].parameters['lock_step'] and panda[1].parameters['tick_on_joint_states']
     with pytest.raises(GraphError, match='robot:=ur5 is not one of so101, panda'):
         MODES['sim'].nodes({'robot': 'ur5'})
+
+
+def names(nodes):
+    return [spec.full_name for spec in nodes]
+
+
+def test_record_mode_drives_a_real_so100_with_its_driver_cameras_and_leader():
+    nodes = MODES['record'].nodes({'robot': 'so100', 'teleop': 'leader'})
+    assert names(nodes) == ['/so100_follower', '/safety_filter', '/front/camera',
+                            '/wrist/camera', '/image_processor', '/so100_leader',
+                            '/leader_teleop', '/episode_recorder']
+    recorder = nodes[-1]
+    assert recorder.parameters['arm_node'] == 'so100_follower'
+    assert recorder.parameters['state_from_ground_truth'] is False
+
+
+def test_the_scripted_human_and_ground_truth_reward_need_a_simulator():
+    with pytest.raises(GraphError, match='scripted'):
+        MODES['record'].nodes({'robot': 'so100'})
+    with pytest.raises(GraphError, match='ground_truth'):
+        MODES['train'].nodes({'robot': 'so100', 'teleop': 'gamepad'})
+
+
+def test_train_mode_runs_actor_learner_and_scripted_human_in_simulation():
+    nodes = MODES['train'].nodes({'run_dir': '/tmp/run', 'demos': '/tmp/a,/tmp/b'})
+    assert names(nodes) == ['/sim_arm', '/safety_filter', '/image_processor', '/actor',
+                            '/learner', '/scripted_human']
+    learner = nodes[4]
+    assert learner.parameters['demo_datasets'] == ['/tmp/a', '/tmp/b']
+    assert nodes[3].parameters['state_from_ground_truth'] is True
+
+
+def test_evaluation_has_no_human_and_no_learning():
+    nodes = MODES['train'].nodes({'evaluate': 'true', 'num_episodes': '20'})
+    actor, learner = nodes[3], nodes[4]
+    assert '/scripted_human' not in names(nodes)
+    assert actor.parameters['deterministic'] and not actor.parameters['allow_interventions']
+    assert actor.required and learner.parameters['resume'] and not learner.parameters['learn']
+
+
+def test_classifier_reward_needs_a_model_and_starts_the_classifier_node():
+    with pytest.raises(GraphError, match='classifier_model'):
+        MODES['train'].nodes({'reward': 'classifier'})
+    nodes = MODES['train'].nodes({'reward': 'classifier', 'classifier_model': '/tmp/m'})
+    assert '/reward_classifier' in names(nodes)
