@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 IN_ENV := scripts/in_env
 
-.PHONY: setup build demo test test-package test-integration bench lint clean help
+.PHONY: setup build demo demo-cameras test test-package test-integration bench lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -13,7 +13,10 @@ setup:  ## create .venv with pinned dependencies and colcon build the workspace
 
 build: setup  ## alias of setup
 
-demo: setup  ## run the demo mode for 15 s and show what it publishes
+demo: setup  ## record demos, train and evaluate HIL-SERL on the simulated SO-101 pick-lift
+	$(IN_ENV) hilserl demo --run-dir demo_run
+
+demo-cameras: setup  ## run the camera demo mode for 15 s and show what it publishes
 	$(IN_ENV) hilserl launch demo duration:=15 preview_dir:=demo_output
 
 test: setup  ## colcon test (package tests and lint), then the integration tests
@@ -31,4 +34,4 @@ bench: setup  ## run every benchmark under bench/ and print its key: value figur
 	@for script in bench/*.py; do echo "== $$script"; $(IN_ENV) python $$script || exit 1; done
 
 clean:  ## remove build products (keeps .venv)
-	rm -rf build install log demo_output
+	rm -rf build install log demo_output demo_run

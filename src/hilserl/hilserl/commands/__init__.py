@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     'dataset',
     'crop',
     'classifier',
+    'demo',
 )
 
 
