@@ -252,7 +252,6 @@ RECORD = Mode(
 )
 
 
-
 def split_paths(value: str) -> List[str]:
     """Return the absolute paths of a comma-separated list (empty for '')."""
     return [os.path.abspath(word.strip()) for word in value.split(',') if word.strip()]
@@ -286,11 +285,12 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         'spill_dir': os.path.join(run_dir, 'actor_spill'),
         'eval_log': os.path.join(run_dir, 'evaluation.json') if evaluate else '',
         **robot_joint_names(robot_file)}, required=args['num_episodes'] != '0')
-    learner = NodeSpec('learner', 'learner', parameter_files=('train.yaml',), parameters={
-        'run_dir': run_dir,
-        'resume': args['resume'] == 'true' or evaluate,
-        'demo_datasets': split_paths(args['demos']) or [''],
-        'learn': not evaluate})
+    learner_parameters = {'run_dir': run_dir, 'resume': args['resume'] == 'true' or evaluate,
+                          'learn': not evaluate}
+    if split_paths(args['demos']) and not evaluate:
+        learner_parameters['demo_datasets'] = split_paths(args['demos'])
+    learner = NodeSpec('learner', 'learner', parameter_files=('train.yaml',),
+                       parameters=learner_parameters)
     nodes = arm_nodes(args) + [actor, learner]
     if args['reward'] == 'classifier':
         nodes.append(NodeSpec('reward_classifier', 'reward_classifier', parameters={

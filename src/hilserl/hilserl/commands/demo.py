@@ -38,8 +38,8 @@ def register(subparsers) -> None:
                         help='training episodes (default: 150)')
     parser.add_argument('--eval-episodes', type=int, default=20,
                         help='evaluation episodes without interventions (default: 20)')
-    parser.add_argument('--reward', default='ground_truth', choices=('ground_truth',
-                                                                      'classifier'),
+    parser.add_argument('--reward', default='ground_truth',
+                        choices=('ground_truth', 'classifier'),
                         help='reward source during training (default: ground_truth)')
     parser.set_defaults(run=run)
 

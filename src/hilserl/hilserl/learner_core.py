@@ -1,0 +1,408 @@
+"""
+The HIL-SERL learner without ROS: transitions in, SAC updates, durable state on disk.
+
+:class:`LearnerCore` owns the agent, the online and demonstration replay buffers, the
+per-actor :class:`~hilserl.transition_link.SequenceTracker` and the write-ahead
+:class:`~hilserl.transition_link.TransitionLog`. A transition is *durable* once it is in
+the log (flushed) or in a checkpoint; :meth:`LearnerCore.acks` reports, per actor, the
+next sequence after everything durable, which is what the learner acknowledges.
+
+Steps. :class:`~hilserl.step_assembly.StepAssembler` pairs each transition with its next
+observation (the actor's next step, or the final observation); complete steps go to the
+online buffer, human interventions to the demonstration buffer too (``add_transition``).
+With the frozen encoder the buffers hold features computed once per received frame;
+with the CNN, the pixels.
+
+Run directory layout::
+
+    transitions.wal                       (actor, sequence, Transition) since the checkpoint
+    checkpoints/checkpoint_NNNNNN/        the latest complete checkpoint
+        agent/                            save_checkpoint: networks, optimizers, alpha
+        online_buffer/  offline_buffer/   ReplayBuffer.save
+        pending.wal                       every actor's pending step (serialized Transitions)
+        learner_state.json                tracker, actor streams, counters, data layout
+
+A checkpoint is written to ``checkpoints/.tmp-NNNNNN`` and renamed into place; only then
+is the log cleared. A crash between the two leaves records that the checkpoint already
+holds: on resume the tracker classifies them as duplicates and skips them.
+"""
+
+from dataclasses import dataclass, field, replace
+import os
+import shutil
+import struct
+import threading
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from hilserl_learning import (add_transition, AgentConfig, CheckpointError, fit_normalizer,
+                              load_checkpoint, ReplayBuffer, SACAgent, sample_mixed,
+                              save_checkpoint)
+from hilserl_learning.encoders import FROZEN_FEATURE_DIM
+from hilserl_learning.serialization import (check_format_version, FORMAT_VERSION, read_json,
+                                            write_json)
+import numpy as np
+import torch
+
+from hilserl.step_assembly import check_layout, recorded_steps, StepAssembler
+from hilserl.transition_link import DUPLICATE, GAP, NEW, SequenceTracker, TransitionLog
+from hilserl.transition_messages import (ObservationDict, ReceivedTransition,
+                                         transition_from_bytes)
+
+WAL_FILE = 'transitions.wal'
+CHECKPOINTS_DIR = 'checkpoints'
+CHECKPOINT_PREFIX = 'checkpoint_'
+STATE_FILE = 'learner_state.json'
+PENDING_FILE = 'pending.wal'
+REJECTED = 'rejected'
+LOG_SEQUENCE = struct.Struct('<Q')  # log records are sequence number + serialized Transition
+# AgentConfig fields the data decides (state size, cameras, frame size): not parameters.
+DATA_FIELDS = ('state_dim', 'num_cameras', 'image_channels', 'image_size', 'image_encoder')
+
+
+class LearnerError(ValueError):
+    """A learner configuration, dataset or run directory that cannot be used."""
+
+
+@dataclass
+class LearnerSettings:
+    """Everything a learner is configured with besides the data."""
+
+    run_dir: str
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    camera_names: Optional[List[str]] = None      # None: those of the data
+    device: str = 'cpu'
+    batch_size: int = 256
+    online_step_before_learning: int = 100
+    checkpoint_every_updates: int = 1000
+    online_capacity: int = 200_000
+    offline_capacity: int = 50_000
+    offline_pretrain_updates: int = 0
+    seed: int = 0
+
+
+class LearnerCore:
+    """Receive, store, train, checkpoint and resume; thread-safe between those calls."""
+
+    def __init__(self, settings: LearnerSettings,
+                 decode: Callable[[bytes], ReceivedTransition] = transition_from_bytes,
+                 log: Callable[[str], None] = lambda line: None) -> None:
+        """Prepare an empty learner; call :meth:`start_fresh` or :meth:`resume` next."""
+        self.settings = settings
+        self._decode = decode
+        self._log = log
+        self.agent: Optional[SACAgent] = None
+        self.online: Optional[ReplayBuffer] = None
+        self.offline: Optional[ReplayBuffer] = None
+        self.tracker = SequenceTracker()
+        self.steps = StepAssembler(settings.agent.use_grasp_critic,
+                                   settings.agent.gripper_deadband)
+        self.state_names: List[str] = []
+        self.camera_names: Optional[List[str]] = settings.camera_names
+        self.counters = {'transitions_received': 0, 'learner_steps': 0, 'rejected': 0,
+                         'checkpoints': 0, 'checkpoint_step': 0}
+        self._wal: Optional[TransitionLog] = None
+        self._lock = threading.RLock()
+        self.checkpoint_dir = os.path.join(settings.run_dir, CHECKPOINTS_DIR)
+
+    # --- start-up -------------------------------------------------------------------------
+    def latest_checkpoint(self) -> Optional[str]:
+        """Return the newest complete checkpoint directory of the run, or None."""
+        if not os.path.isdir(self.checkpoint_dir):
+            return None
+        names = sorted(n for n in os.listdir(self.checkpoint_dir)
+                       if n.startswith(CHECKPOINT_PREFIX))
+        return os.path.join(self.checkpoint_dir, names[-1]) if names else None
+
+    def start_fresh(self, demo_paths: Sequence[str] = ()) -> None:
+        """Start a new run in an unused run_dir, from demonstrations when given."""
+        wal_path = os.path.join(self.settings.run_dir, WAL_FILE)
+        if self.latest_checkpoint() or (os.path.exists(wal_path)
+                                        and os.path.getsize(wal_path) > 0):
+            raise LearnerError(f'{self.settings.run_dir} already holds a learner run; pass '
+                               'resume:=true to continue it, or choose another run_dir')
+        os.makedirs(self.settings.run_dir, exist_ok=True)
+        self._wal = TransitionLog(wal_path)
+        if demo_paths:
+            self.load_demonstrations(demo_paths)
+
+    def load_demonstrations(self, paths: Sequence[str]) -> int:
+        """Fill the demonstration buffer, fit the normaliser, pretrain; return the steps."""
+        from hilserl.dataset.reader import DatasetError, read_dataset
+        try:
+            episodes = read_dataset(paths)
+        except DatasetError as error:
+            raise LearnerError(f'demo_datasets: {error}') from None
+        first = episodes[0]
+        image_size = next(iter(first.image_shapes.values()), (0, 0))[:2]
+        self._build(first.states.shape[1], first.state_names, first.camera_names, image_size)
+        steps = 0
+        for episode in episodes:
+            if (episode.states.shape[1], episode.camera_names) != (
+                    first.states.shape[1], first.camera_names):
+                raise LearnerError(f'{episode.path}: state size or cameras differ from '
+                                   f'{first.path}')
+            if episode.actions.shape[1] != self.agent.config.full_action_dim:
+                raise LearnerError(f'{episode.path}: actions have {episode.actions.shape[1]} '
+                                   f'values, the agent acts with '
+                                   f'{self.agent.config.full_action_dim}')
+            encode = (self.agent.encode_frames
+                      if self.agent.config.image_encoder == 'frozen' else None)
+            for step in recorded_steps(episode, self.camera_names, encode):
+                self.offline.add(**step)
+                steps += 1
+        fit_normalizer(self.agent, self.offline)
+        self._log(f'{steps} demonstration steps from {len(episodes)} episodes')
+        for update in range(1, self.settings.offline_pretrain_updates + 1):
+            metrics = self.agent.update(lambda: self._sample(offline_only=True))
+            if update % max(1, self.settings.offline_pretrain_updates // 10) == 0:
+                self._log(f'offline pretraining {update}/'
+                          f'{self.settings.offline_pretrain_updates}: critic loss '
+                          f"{metrics.get('critic_loss', float('nan')):.4f}")
+        self.checkpoint()
+        return steps
+
+    def _build(self, state_dim: int, state_names: Sequence[str], cameras: Sequence[str],
+               image_size: Sequence[int]) -> None:
+        """Create agent and buffers for the data's layout (demos or the first transition)."""
+        cameras = list(cameras)
+        if self.camera_names is not None and list(self.camera_names) != cameras:
+            raise LearnerError(f'camera_names is {list(self.camera_names)}, the data has '
+                               f'{cameras}')
+        height, width = (int(v) for v in image_size) if cameras else (0, 0)
+        if height != width:
+            raise LearnerError(f'camera frames must be square, got {height}x{width}')
+        template = self.settings.agent
+        config = replace(template, state_dim=int(state_dim), num_cameras=len(cameras),
+                         image_size=height or template.image_size)
+        torch.manual_seed(self.settings.seed)
+        self.agent = SACAgent(config, device=self.settings.device)
+        self._make_buffers(config)
+        self.camera_names, self.state_names = cameras, list(state_names)
+
+    def _make_buffers(self, config: AgentConfig) -> None:
+        image_shape = feature_shape = None
+        if config.num_cameras and config.image_encoder == 'frozen':
+            feature_shape = (config.num_cameras, FROZEN_FEATURE_DIM)
+        elif config.num_cameras:
+            image_shape = (config.num_cameras, 3, config.image_size, config.image_size)
+        self.online, self.offline = (
+            ReplayBuffer(capacity, config.state_dim, config.full_action_dim, image_shape,
+                         feature_shape, seed=self.settings.seed + offset)
+            for offset, capacity in ((0, self.settings.online_capacity),
+                                     (1, self.settings.offline_capacity)))
+
+    # --- receiving ------------------------------------------------------------------------
+    def receive(self, actor_id: str, sequence: int, payload: bytes) -> Tuple[str, int]:
+        """
+        Classify and store one transition; return ``(kind, missing)``.
+
+        NEW: logged, accepted, added to the buffers (once its next observation is known).
+        DUPLICATE: already stored, dropped. GAP: ``missing`` earlier ones have not
+        arrived; dropped (the actor resends in order). REJECTED: unusable before anything
+        was stored (no agent yet); it is not accepted.
+        """
+        with self._lock:
+            kind, missing = self.tracker.classify(actor_id, sequence)
+            if kind != NEW:
+                return kind, missing
+            decoded = None
+            if self.agent is None:
+                decoded = self._decode_checked(payload)
+                if decoded is None:
+                    return REJECTED, 0
+                try:
+                    self._build(len(decoded.observation['state']), decoded.state_names,
+                                decoded.camera_names, decoded.observation.get(
+                                    'pixels', np.zeros((0, 0, 0, 0))).shape[2:])
+                except LearnerError as error:
+                    self.counters['rejected'] += 1
+                    self._log(f'transition rejected: {error}')
+                    return REJECTED, 0
+                self.checkpoint()   # resume always has a checkpoint before the first record
+            self._wal.append(actor_id, LOG_SEQUENCE.pack(sequence) + bytes(payload))
+            self._accept(actor_id, sequence, payload, decoded)
+            return NEW, 0
+
+    def _accept(self, actor_id: str, sequence: int, payload: bytes,
+                decoded: Optional[ReceivedTransition] = None) -> None:
+        self.tracker.accept(actor_id, sequence)
+        self.counters['transitions_received'] += 1
+        decoded = self._decode_checked(payload, decoded)
+        if decoded is not None:
+            self._store(actor_id, decoded, payload)
+
+    def _decode_checked(self, payload: bytes, transition: Optional[ReceivedTransition] = None
+                        ) -> Optional[ReceivedTransition]:
+        """Decode (unless given) and check a transition; None (counted) when unusable."""
+        try:
+            transition = transition or self._decode(payload)
+            if self.agent is not None:
+                check_layout(transition, self.agent.config, self.state_names,
+                             self.camera_names)
+            return transition
+        except ValueError as error:
+            self.counters['rejected'] += 1
+            self._log(f'transition rejected: {error}')
+            return None
+
+    def _stored_observation(self, observation: ObservationDict) -> ObservationDict:
+        """Return the observation as the buffers store it (frozen features computed once)."""
+        stored = {'state': observation['state']}
+        if 'pixels' in observation and self.agent.frozen_encoder is not None:
+            pixels = torch.from_numpy(observation['pixels'])
+            stored['features'] = self.agent.encode_frames(pixels).cpu().numpy()
+        elif 'pixels' in observation:
+            stored['pixels'] = observation['pixels']
+        return stored
+
+    def _store(self, actor_id: str, transition: ReceivedTransition, payload: bytes) -> None:
+        for step in self.steps.add(actor_id, transition, payload, self._stored_observation):
+            add_transition(self.online, self.offline, **step)
+
+    def acks(self) -> Dict[str, int]:
+        """Flush the log and return, per actor, the next sequence after all durable ones."""
+        with self._lock:
+            if self._wal is not None:
+                self._wal.flush()
+            return dict(self.tracker.next_expected)
+
+    # --- training -------------------------------------------------------------------------
+    @property
+    def num_online_steps(self) -> int:
+        """Return the number of online steps ever added to the online buffer."""
+        return self.online.num_steps_added if self.online is not None else 0
+
+    @property
+    def policy_version(self) -> int:
+        """Return the number of actor updates so far (the version of the pushed policy)."""
+        return self.agent.num_actor_updates if self.agent is not None else 0
+
+    def ready(self) -> bool:
+        """Say whether enough online steps arrived to start learning."""
+        return self.agent is not None and self.num_online_steps >= max(
+            1, self.settings.online_step_before_learning)
+
+    def _sample(self, offline_only: bool = False):
+        if offline_only:
+            batch = self.offline.sample(self.settings.batch_size)
+        else:
+            batch = sample_mixed(self.online, self.offline, self.settings.batch_size)
+        return batch if self.settings.device == 'cpu' else batch.to(self.agent.device)
+
+    def train_step(self) -> Dict[str, float]:
+        """Run one learner step on 50/50 online/demonstration batches; return its metrics."""
+        metrics = self.agent.update(self._sample)
+        self.counters['learner_steps'] += 1
+        return metrics
+
+    def checkpoint_due(self) -> bool:
+        """Say whether checkpoint_every_updates learner steps passed since the last one."""
+        return (self.counters['learner_steps'] - self.counters['checkpoint_step']
+                >= self.settings.checkpoint_every_updates)
+
+    # --- checkpoints ----------------------------------------------------------------------
+    def checkpoint(self) -> Optional[str]:
+        """Write a complete checkpoint atomically, then clear the log; return its path."""
+        with self._lock:
+            if self.agent is None:
+                return None
+            index = self.counters['checkpoints'] + 1
+            temporary = os.path.join(self.checkpoint_dir, f'.tmp-{index:06d}')
+            final = os.path.join(self.checkpoint_dir, f'{CHECKPOINT_PREFIX}{index:06d}')
+            shutil.rmtree(temporary, ignore_errors=True)
+            self.counters.update(checkpoints=index,
+                                 checkpoint_step=self.counters['learner_steps'])
+            save_checkpoint(self.agent, os.path.join(temporary, 'agent'))
+            self.online.save(os.path.join(temporary, 'online_buffer'))
+            self.offline.save(os.path.join(temporary, 'offline_buffer'))
+            pending_log = TransitionLog(os.path.join(temporary, PENDING_FILE))
+            for actor_id, payload in self.steps.pending_payloads():
+                pending_log.append(actor_id, payload)
+            pending_log.close()
+            write_json(os.path.join(temporary, STATE_FILE), self._state())
+            os.rename(temporary, final)
+            _fsync_directory(self.checkpoint_dir)
+            if self._wal is not None:
+                self._wal.clear()
+            for name in os.listdir(self.checkpoint_dir):
+                if name != os.path.basename(final):
+                    shutil.rmtree(os.path.join(self.checkpoint_dir, name), ignore_errors=True)
+            return final
+
+    def _state(self) -> dict:
+        return {
+            'kind': 'learner_state', 'format_version': FORMAT_VERSION,
+            'counters': dict(self.counters),
+            'next_expected': dict(self.tracker.next_expected),
+            'duplicates': self.tracker.duplicates, 'gaps': self.tracker.gaps,
+            'steps': self.steps.state(),
+            'state_names': self.state_names, 'camera_names': self.camera_names,
+            'transitions_in_online_buffer': self.num_online_steps}
+
+    def resume(self) -> int:
+        """Load the latest checkpoint and replay the log; return the records replayed."""
+        latest = self.latest_checkpoint()
+        if latest is None:
+            raise LearnerError(f'resume:=true but {self.settings.run_dir} holds no '
+                               f'checkpoint ({self.checkpoint_dir}/{CHECKPOINT_PREFIX}NNNNNN)')
+        try:
+            self.agent, _ = load_checkpoint(os.path.join(latest, 'agent'),
+                                            device=self.settings.device)
+            self.online = ReplayBuffer.load(os.path.join(latest, 'online_buffer'))
+            self.offline = ReplayBuffer.load(os.path.join(latest, 'offline_buffer'))
+            state = read_json(os.path.join(latest, STATE_FILE))
+            check_format_version(state, 'learner_state', os.path.join(latest, STATE_FILE))
+        except CheckpointError as error:
+            raise LearnerError(f'cannot resume from {latest}: {error}') from None
+        if self.camera_names is not None and self.camera_names != state['camera_names']:
+            raise LearnerError(f"camera_names is {self.camera_names}, the run in "
+                               f"{self.settings.run_dir} has {state['camera_names']}")
+        self.counters.update(state['counters'])
+        self.tracker = SequenceTracker(state['next_expected'])
+        self.tracker.duplicates, self.tracker.gaps = state['duplicates'], state['gaps']
+        self.state_names, self.camera_names = state['state_names'], state['camera_names']
+        self.steps.use_grasp_critic = self.agent.config.use_grasp_critic
+        self.steps.gripper_deadband = self.agent.config.gripper_deadband
+        self.steps.restore(state['steps'],
+                           list(TransitionLog(os.path.join(latest, PENDING_FILE)).replay()),
+                           self._decode, self._stored_observation)
+        self._wal = TransitionLog(os.path.join(self.settings.run_dir, WAL_FILE))
+        replayed = 0
+        with self._lock:
+            for actor_id, record in list(self._wal.replay()):
+                (sequence,) = LOG_SEQUENCE.unpack_from(record)
+                kind, _ = self.tracker.classify(actor_id, sequence)
+                if kind == NEW:
+                    self._accept(actor_id, sequence, record[LOG_SEQUENCE.size:])
+                    replayed += 1
+                elif kind == GAP:
+                    self._log(f'log record {actor_id}#{sequence} skipped: earlier ones missing')
+        self._log(f'resumed from {latest}: {self.counters["transitions_received"]} '
+                  f'transitions ({replayed} from the log), {self.counters["learner_steps"]} '
+                  f'learner steps, temperature {self.agent.temperature:.5f}')
+        return replayed
+
+    def close(self) -> None:
+        """Close the log file."""
+        with self._lock:
+            if self._wal is not None:
+                self._wal.close()
+                self._wal = None
+
+
+def _fsync_directory(path: str) -> None:
+    """Make a rename in `path` durable (where the platform allows)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+__all__ = ['DUPLICATE', 'GAP', 'LearnerCore', 'LearnerError', 'LearnerSettings', 'NEW',
+           'REJECTED']

@@ -1,0 +1,329 @@
+"""
+The HIL-SERL learner: SAC from the actors' transitions, policy parameters back to them.
+
+Subscribes ``transitions`` (hilserl_interfaces/Transition, reliable, keep last 1000)
+and ``episode_stats`` (EpisodeStats, reliable, depth 10); publishes
+``transition_acks`` (TransitionAck, reliable, depth 100: per actor the next sequence
+after everything durable, and this process's ``learner_session``, every
+``ack_period_s`` and once at start-up for the actors a resumed run knows) and
+``policy_parameters`` (PolicyParameters, reliable + transient local, depth 1: a late
+actor gets the latest at once; pushed every ``policy_parameters_push_frequency``
+seconds when the policy changed, and at start-up).
+
+The state size, the state names and the cameras come from the demonstrations when
+``demo_datasets`` are given, otherwise from the first transition (``camera_names``,
+when set, must match them); a resumed run takes them, and the agent configuration,
+from its checkpoint. Storage, checkpoints and resume are in :mod:`hilserl.learner_core`;
+episode and learner metrics go to :class:`hilserl.monitoring.MetricsLog` (CSV and
+plots in ``run_dir``, wandb when enabled). Training runs in its own thread; the
+subscription callback only logs and stores.
+"""
+
+import ast
+import inspect
+import secrets
+import threading
+import time
+import traceback
+import typing
+from typing import Any, Dict
+
+from hilserl_interfaces.msg import EpisodeStats, PolicyParameters, Transition, TransitionAck
+from hilserl_learning import AgentConfig, configure_torch, config as agent_config_module
+from hilserl_learning.policy_blob import encode_policy, POLICY_FORMAT_VERSION
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+import torch
+
+from hilserl.learner_core import (DATA_FIELDS, GAP, LearnerCore, LearnerSettings, REJECTED)
+from hilserl.log_throttle import LogThrottle
+from hilserl.monitoring import EPISODE_STATS_FIELDS, MetricsLog
+from hilserl.node_support import declare, run_node
+from hilserl.transition_messages import transition_message_from_bytes, TransitionFormatError
+
+TRANSITIONS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+ACKS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+STATS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+PARAMETERS_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                            durability=DurabilityPolicy.TRANSIENT_LOCAL)
+_OPTIONAL_TYPES = {str: Parameter.Type.STRING, int: Parameter.Type.INTEGER,
+                   float: Parameter.Type.DOUBLE}
+
+
+def agent_field_docs() -> Dict[str, str]:
+    """Return each AgentConfig field's docstring (the string under its definition)."""
+    try:
+        tree = ast.parse(inspect.getsource(agent_config_module))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    docs = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == 'AgentConfig':
+            for field, doc in zip(node.body, node.body[1:]):
+                if (isinstance(field, ast.AnnAssign) and isinstance(doc, ast.Expr)
+                        and isinstance(doc.value, ast.Constant)):
+                    docs[field.target.id] = str(doc.value.value)
+    return docs
+
+
+def declare_agent_config(node: Node) -> AgentConfig:
+    """Declare ``agent.<field>`` for every tunable AgentConfig field; return the config."""
+    docs = agent_field_docs()
+    hints = typing.get_type_hints(AgentConfig)
+    values: Dict[str, Any] = {}
+    for field, default in AgentConfig().to_dict().items():
+        if field in DATA_FIELDS:
+            continue
+        hint = hints[field]
+        optional = type(None) in typing.get_args(hint)
+        base = next((t for t in typing.get_args(hint) if t is not type(None)), hint)
+        doc = docs.get(field, field)
+        if default is None:
+            declared = _OPTIONAL_TYPES[base]
+            doc += ' Unset: None.'
+        elif optional:
+            declared = default
+            doc += ' 0 or less: None.'
+        else:
+            declared = default
+        value = declare(node, f'agent.{field}', declared, doc)
+        if optional and isinstance(value, (int, float)) and default is not None and value <= 0:
+            value = None
+        if value == '' and optional:
+            value = None
+        values[field] = value
+    return AgentConfig(**values)
+
+
+class LearnerNode(Node):
+    """Thin ROS shell around :class:`hilserl.learner_core.LearnerCore`."""
+
+    def __init__(self, **kwargs):
+        """Declare parameters, start or resume the run, wire the topics, start training."""
+        super().__init__('learner', **kwargs)
+        run_dir = declare(self, 'run_dir', '', 'Directory of this run: checkpoints, the '
+                          'transition log, metrics CSV files and plots.')
+        resume = declare(self, 'resume', False, 'Continue the run in run_dir from its latest '
+                         'checkpoint and transition log (it must have a checkpoint).')
+        device = declare(self, 'device', 'cpu', "Torch device of the networks ('cpu', 'cuda').")
+        storage_device = declare(self, 'storage_device', 'cpu',
+                                 "Where replay buffers live; only 'cpu' (batches are moved "
+                                 'to device).')
+        demos = declare(self, 'demo_datasets', Parameter.Type.STRING_ARRAY,
+                        'Recorded datasets or episode bags for the demonstration buffer '
+                        '(fresh runs only; a resumed run has them in its checkpoint).') or []
+        cameras = declare(self, 'camera_names', Parameter.Type.STRING_ARRAY,
+                          'Cameras the learner expects, in order; unset: those of the demos '
+                          'or of the first transition.')
+        encoder = declare(self, 'image_encoder', 'frozen',
+                          "'frozen': cached features of a frozen ResNet-10; 'cnn': small CNN "
+                          'trained end to end.')
+        settings = LearnerSettings(
+            run_dir=run_dir, camera_names=cameras, device=device,
+            agent=declare_agent_config(self),
+            batch_size=declare(self, 'batch_size', 256, 'Steps per batch (half online, '
+                               'half demonstrations).'),
+            online_step_before_learning=declare(
+                self, 'online_step_before_learning', 100,
+                'Online steps to collect before the first update.'),
+            checkpoint_every_updates=declare(self, 'checkpoint_every_updates', 1000,
+                                             'Learner steps between checkpoints.'),
+            online_capacity=declare(self, 'online_buffer_capacity', 200_000,
+                                    'Rows (frames) of the online replay buffer.'),
+            offline_capacity=declare(self, 'offline_buffer_capacity', 50_000,
+                                     'Rows of the demonstration buffer (demos and '
+                                     'interventions).'),
+            offline_pretrain_updates=declare(self, 'offline_pretrain_updates', 0,
+                                             'Learner steps on demonstrations alone before '
+                                             'going online (fresh runs).'),
+            seed=declare(self, 'seed', 0, 'Seed of the network initialisation and sampling.'))
+        self._push_period_s = declare(self, 'policy_parameters_push_frequency', 4.0,
+                                      'Seconds between policy pushes (when it changed).')
+        ack_period_s = declare(self, 'ack_period_s', 0.2, 'Seconds between acknowledgements.')
+        status_period_s = declare(self, 'status_period_s', 5.0,
+                                  'Seconds between status lines and learner metrics rows.')
+        self._max_update_rate = declare(self, 'max_update_rate_hz', 0.0,
+                                        'Most learner steps per second (0: unlimited), to '
+                                        'leave CPU to actors on the same machine.')
+        threads = declare(self, 'torch_threads', 0, 'Torch intra-op threads (0: all cores).')
+        use_wandb = declare(self, 'use_wandb', False, 'Also log metrics to Weights & Biases.')
+        self._learn = declare(self, 'learn', True, 'Train; false only serves the policy of '
+                              'the checkpoint (evaluation runs).')
+        if not run_dir:
+            raise ValueError('run_dir is not set (the directory for checkpoints and logs)')
+        try:
+            torch_device = torch.device(device)
+        except RuntimeError as error:
+            raise ValueError(f"device '{device}': {error}") from None
+        if torch_device.type == 'cuda' and not torch.cuda.is_available():
+            raise ValueError(f"device '{device}': this torch build sees no CUDA device")
+        if storage_device != 'cpu':
+            raise ValueError(f"storage_device '{storage_device}' is not supported: replay "
+                             "buffers live in CPU memory ('cpu')")
+        settings.agent.image_encoder = encoder
+        AgentConfig(**{**settings.agent.to_dict(), 'num_cameras': 1})   # validates encoder
+        for name in ('batch_size', 'checkpoint_every_updates', 'online_capacity',
+                     'offline_capacity'):
+            if getattr(settings, name) < 1:
+                raise ValueError(f'{name} must be at least 1')
+        if ack_period_s <= 0 or status_period_s <= 0 or self._push_period_s <= 0:
+            raise ValueError('ack_period_s, status_period_s and '
+                             'policy_parameters_push_frequency must be positive')
+        self.get_logger().info(f'torch: {configure_torch(threads or None)}')
+        self._core = LearnerCore(settings, log=self.get_logger().info)
+        if resume:
+            if demos:
+                self.get_logger().warning('resume:=true: demo_datasets ignored (the '
+                                          'checkpoint holds the demonstration buffer)')
+            self._core.resume()
+        else:
+            self._core.start_fresh(demos)
+        self._metrics = MetricsLog(run_dir, use_wandb=use_wandb, warn=self.get_logger().warning)
+        self._metrics_lock = threading.Lock()
+        self._session = secrets.token_hex(8)
+        self._throttle = LogThrottle(5.0)
+        self._failure = None
+        self._updates_at_status = (self._core.counters['learner_steps'], time.monotonic())
+
+        self._ack_publisher = self.create_publisher(TransitionAck, 'transition_acks', ACKS_QOS)
+        self._parameters_publisher = self.create_publisher(PolicyParameters,
+                                                           'policy_parameters', PARAMETERS_QOS)
+        self.create_subscription(Transition, 'transitions', self._on_transition,
+                                 TRANSITIONS_QOS, raw=True)
+        self.create_subscription(EpisodeStats, 'episode_stats', self._log_episode, STATS_QOS)
+        self.create_timer(ack_period_s, self._publish_acks)
+        self.create_timer(status_period_s, self._log_status)
+        self._publish_acks()   # a resumed run announces at once where each actor resumes
+        self.get_logger().info(f'learner session {self._session}, run_dir {run_dir}')
+        self._stop = threading.Event()
+        self._trainer = threading.Thread(target=self._train_loop, args=(status_period_s,),
+                                         name='learner_training', daemon=True)
+        self._trainer.start()
+
+    # --- actors -------------------------------------------------------------------------
+    def _on_transition(self, payload: bytes) -> None:
+        try:
+            message = transition_message_from_bytes(payload)
+        except TransitionFormatError as error:
+            self._report('undecodable', f'dropped a transition: {error}')
+            return
+        kind, missing = self._core.receive(message.actor_id, message.sequence, payload)
+        if kind == GAP:
+            self._report(('gap', message.actor_id),
+                         f'{message.actor_id}: transition {message.sequence} arrived with '
+                         f'{missing} before it missing; waiting for the resend')
+        elif kind == REJECTED:
+            self._report('rejected', f'{message.actor_id}: transition {message.sequence} '
+                         'is unusable (see above) and was not acknowledged')
+
+    def _report(self, key, text: str) -> None:
+        suppressed = self._throttle.check(key)
+        if suppressed is not None:
+            more = f' ({suppressed} more suppressed)' if suppressed else ''
+            self.get_logger().warning(text + more)
+
+    def _publish_acks(self) -> None:
+        stamp = self.get_clock().now().to_msg()
+        for actor_id, next_sequence in self._core.acks().items():
+            message = TransitionAck(actor_id=actor_id, next_sequence=next_sequence,
+                                    learner_session=self._session)
+            message.header.stamp = stamp
+            self._ack_publisher.publish(message)
+
+    def _log_episode(self, stats: EpisodeStats) -> None:
+        with self._metrics_lock:
+            self._metrics.log_episode({name: getattr(stats, name)
+                                       for name in EPISODE_STATS_FIELDS})
+
+    def _log_learner(self, metrics: Dict[str, float]) -> None:
+        core = self._core
+        row = dict(metrics, policy_version=core.policy_version,
+                   transitions_received=core.counters['transitions_received'],
+                   online_buffer=len(core.online), offline_buffer=len(core.offline))
+        with self._metrics_lock:
+            self._metrics.log_learner(core.counters['learner_steps'], row)
+            self._metrics.write_plots()
+
+    # --- training thread -----------------------------------------------------------------
+    def _train_loop(self, metrics_period_s: float) -> None:
+        try:
+            self._train(metrics_period_s)
+        except Exception as error:  # reported by the status timer, which stops the node
+            self._failure = f'{error!r}\n{traceback.format_exc()}'
+
+    def _train(self, metrics_period_s: float) -> None:
+        core = self._core
+        pushed_version, pushed_at, metrics_at = None, float('-inf'), time.monotonic()
+        min_period = 1.0 / self._max_update_rate if self._max_update_rate > 0 else 0.0
+        while not self._stop.is_set():
+            started = time.monotonic()
+            if core.agent is not None and core.policy_version != pushed_version and (
+                    pushed_version is None or started - pushed_at >= self._push_period_s):
+                pushed_version, pushed_at = self._push_policy(), started
+            if not self._learn or not core.ready():
+                self._stop.wait(0.05)
+                continue
+            metrics = core.train_step()
+            if core.checkpoint_due():
+                self.get_logger().info(f'checkpoint written: {core.checkpoint()}')
+            if started - metrics_at >= metrics_period_s:
+                metrics_at = started
+                self._log_learner(metrics)
+            if min_period:
+                self._stop.wait(max(0.0, min_period - (time.monotonic() - started)))
+
+    def _push_policy(self) -> int:
+        version = self._core.policy_version
+        blob, digest = encode_policy(self._core.agent, version)
+        message = PolicyParameters(format_version=POLICY_FORMAT_VERSION, policy_version=version,
+                                   sha256=digest, blob=blob)
+        message.header.stamp = self.get_clock().now().to_msg()
+        self._parameters_publisher.publish(message)
+        return version
+
+    def _log_status(self) -> None:
+        if self._failure is not None:
+            raise RuntimeError(f'training stopped: {self._failure}')
+        core, now = self._core, time.monotonic()
+        steps = core.counters['learner_steps']
+        rate = (steps - self._updates_at_status[0]) / max(now - self._updates_at_status[1], 1e-9)
+        self._updates_at_status = (steps, now)
+        if core.agent is None:
+            self.get_logger().info('waiting for demonstrations or a first transition')
+            return
+        counters = core.counters
+        learning = (f'{steps} learner steps, {rate:.1f} updates/s, policy version '
+                    f'{core.policy_version}, temperature {core.agent.temperature:.4g}'
+                    if core.ready() else
+                    f'learning starts after {core.settings.online_step_before_learning} '
+                    'online steps')
+        self.get_logger().info(
+            f"status: {counters['transitions_received']} transitions received from "
+            f'{len(core.tracker.next_expected)} actor(s) ({core.num_online_steps} online '
+            f"steps stored, {len(core.offline)} in the demo buffer; {core.tracker.duplicates}"
+            f" duplicates, {core.tracker.gaps} gaps, {counters['rejected']} rejected) | "
+            f'{learning}')
+
+    def destroy_node(self):
+        """Stop training, write a final checkpoint and close the logs."""
+        if getattr(self, '_trainer', None) is not None:
+            self._stop.set()
+            self._trainer.join(timeout=30.0)
+            if self._failure is None and not self._trainer.is_alive():
+                path = self._core.checkpoint()
+                if path:
+                    self.get_logger().info(f'final checkpoint written: {path}')
+            self._core.close()
+            with self._metrics_lock:
+                self._metrics.close()
+        return super().destroy_node()
+
+
+def main(args=None):
+    """Run the learner node."""
+    run_node(LearnerNode, args=args)
+
+
+if __name__ == '__main__':
+    main()
