@@ -62,7 +62,8 @@ def check_episode(path, index):
     assert [msg.step_index for msg in messages] == list(range(len(messages)))
     assert [msg.final_observation for msg in messages] == [False] * (len(messages) - 1) + [True]
     body = messages[:-1]
-    assert all(len(m.state) == len(m.state_names) == 13 and len(m.action) == 4 for m in body)
+    assert all(len(m.state) == len(m.state_names) == 16 and len(m.action) == 4 for m in body)
+    assert all(list(m.state_names[-3:]) == ["object.x", "object.y", "object.z"] for m in body)
     assert all(np.all(np.abs(m.action) <= 1) and m.action[3] in (-1, 0, 1) for m in body)
     assert all(m.intervention for m in body)  # the human drives every step
     assert not any(m.truncated for m in body[:-1]) and not any(m.terminated for m in body[:-1])

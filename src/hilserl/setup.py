@@ -38,6 +38,7 @@ setup(
     extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
+            'actor = hilserl.nodes.actor:main',
             'camera_publisher = hilserl.nodes.camera_publisher:main',
             'episode_recorder = hilserl.nodes.episode_recorder:main',
             'find_joint_limits = hilserl.nodes.joint_limit_finder:main',

@@ -4,11 +4,13 @@ The policy's state vector and action vector, shared by record mode and the actor
 State, in this order (``state_names``): each arm joint's position (``joint.<name>``,
 rad), the gripper joint's position (``gripper``), the TCP position (``tcp.x``,
 ``tcp.y``, ``tcp.z``, m, base frame) and orientation as a unit quaternion
-(``tcp.qx`` .. ``tcp.qw``). ``q`` and ``-q`` are the same rotation; the state holds
-the one on the side of :data:`ORIENTATION_REFERENCE` (the TCP's approach axis pointing
-straight down, where a tabletop arm works), so the sign, and with it the state, jumps
-only for a TCP pointing up. (Keeping ``qw >= 0`` instead would flip it right at the
-pointing-down pose, where ``qw`` is about 0.)
+(``tcp.qx`` .. ``tcp.qw``), then, in simulation only and when asked for, the object's
+position from the simulator's ground truth (``object.x``, ``object.y``, ``object.z``,
+m; a state-only policy cannot see the cube otherwise). ``q`` and ``-q`` are the same
+rotation; the state holds the one on the side of :data:`ORIENTATION_REFERENCE` (the
+TCP's approach axis pointing straight down, where a tabletop arm works), so the sign,
+and with it the state, jumps only for a TCP pointing up. (Keeping ``qw >= 0`` instead
+would flip it right at the pointing-down pose, where ``qw`` is about 0.)
 
 Action: ``[dx, dy, dz, gripper]``, the move in [-1, 1] per axis (scaled by the safety
 filter's step sizes) then the gripper command -1 close, 0 stay, +1 open, the
@@ -16,7 +18,7 @@ continuous form of ``hilserl_learning.gripper`` (``index = command + 1``), whose
 indices are also EndEffectorCommand's GRIPPER_CLOSE/STAY/OPEN values.
 """
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -28,20 +30,26 @@ GRIPPER_DEADBAND = 0.5
 ORIENTATION_REFERENCE = (1.0, 0.0, 0.0, 0.0)
 
 
-def state_names(arm_joint_names: Sequence[str]) -> List[str]:
-    """Return the name of every entry of the state vector."""
+OBJECT_POSITION_NAMES = ('object.x', 'object.y', 'object.z')
+
+
+def state_names(arm_joint_names: Sequence[str], object_position: bool = False) -> List[str]:
+    """Return the name of every entry of the state vector (with the object's position)."""
     return ([f'joint.{name}' for name in arm_joint_names] + ['gripper']
-            + ['tcp.x', 'tcp.y', 'tcp.z', 'tcp.qx', 'tcp.qy', 'tcp.qz', 'tcp.qw'])
+            + ['tcp.x', 'tcp.y', 'tcp.z', 'tcp.qx', 'tcp.qy', 'tcp.qz', 'tcp.qw']
+            + (list(OBJECT_POSITION_NAMES) if object_position else []))
 
 
 def state_vector(joint_positions: Dict[str, float], arm_joint_names: Sequence[str],
                  gripper_joint_name: str, tcp_position: Sequence[float],
-                 tcp_quaternion_xyzw: Sequence[float]) -> np.ndarray:
+                 tcp_quaternion_xyzw: Sequence[float],
+                 object_position: Optional[Sequence[float]] = None) -> np.ndarray:
     """
     Return the state vector (float32) in :func:`state_names` order.
 
     ``joint_positions`` maps joint names to positions (a JointState's name/position);
-    a missing joint or a non-finite value is a ValueError naming it.
+    a missing joint or a non-finite value is a ValueError naming it. With
+    ``object_position`` (x, y, z from the simulator) the state ends with it.
     """
     values = []
     for name in list(arm_joint_names) + [gripper_joint_name]:
@@ -59,9 +67,16 @@ def state_vector(joint_positions: Dict[str, float], arm_joint_names: Sequence[st
     quaternion = quaternion / norm
     if quaternion @ np.asarray(ORIENTATION_REFERENCE) < 0:
         quaternion = -quaternion
-    state = np.array(values + position.tolist() + quaternion.tolist(), dtype=np.float32)
+    extra = []
+    if object_position is not None:
+        extra = np.asarray(object_position, dtype=float).tolist()
+        if len(extra) != 3:
+            raise ValueError('the object position needs 3 values (x, y, z)')
+    state = np.array(values + position.tolist() + quaternion.tolist() + extra,
+                     dtype=np.float32)
     if not np.all(np.isfinite(state)):
-        bad = [name for name, value in zip(state_names(arm_joint_names), state)
+        names = state_names(arm_joint_names, object_position is not None)
+        bad = [name for name, value in zip(names, state)
                if not np.isfinite(value)]
         raise ValueError(f'non-finite state entries: {", ".join(bad)}')
     return state

@@ -14,43 +14,23 @@ parameter. It exits with status 0 once ``num_episodes`` episodes are kept.
 
 import os
 import sys
-from typing import Dict, List, Optional
+from typing import List, Optional
 
-from geometry_msgs.msg import PoseStamped
 from hilserl_interfaces.msg import EndEffectorCommand, EpisodeEvent, EpisodeStep
-from rcl_interfaces.srv import SetParameters
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
-from sensor_msgs.msg import Image, JointState
-from std_srvs.srv import Trigger
 
 from hilserl.dataset import bag_format
 from hilserl.dataset.writer import EpisodeBagWriter, next_episode_index
+from hilserl.episode_io import EpisodeIO, EpisodeIOSettings, Observation, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeSchedule,
                               EpisodeTracker, EVENT_NAMES, FAILURE, format_status, RERECORD,
                               SUCCESS)
 from hilserl.node_support import declare, run_node, StopNode, valid_camera_name
-from hilserl.observation_state import action_from_command, state_names, state_vector
+from hilserl.observation_state import action_from_command
 
-# Matches reliable and best-effort publishers alike: any teleop device or arm driver.
-ANY_PUBLISHER = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
-EPISODE_EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LABELLING_EVENTS = (SUCCESS, FAILURE, RERECORD)
-
-
-def stamp_ns(msg) -> int:
-    """Return a message header's stamp in nanoseconds."""
-    return msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
-
-
-class Observation:
-    """What the recorder saw at one tick: the state vector and the messages behind it."""
-
-    def __init__(self, state, frames: Dict[str, Image], joints: JointState, tcp: PoseStamped):
-        """Keep the snapshot."""
-        self.state, self.frames, self.joints, self.tcp = state, frames, joints, tcp
 
 
 class EpisodeRecorderNode(Node):
@@ -76,16 +56,20 @@ class EpisodeRecorderNode(Node):
         self._cameras = declare(self, 'camera_names', ['front', 'wrist'], 'Cameras recorded.')
         image_kind = declare(self, 'image_kind', 'processed',
                              "Record '<camera>/image_processed' or '<camera>/image_raw'.")
-        self._reset_timeout_s = declare(self, 'reset_timeout_s', 10.0,
-                                        'Retry a reset that has not finished after this long.')
-        self._teleop_timeout_s = declare(self, 'teleop_timeout_s', 0.5,
-                                         'Older teleop commands are not forwarded (hold).')
-        self._arm_joints = declare(self, 'arm_joint_names',
-                                   ['shoulder_pan', 'shoulder_lift', 'elbow_flex',
-                                    'wrist_flex', 'wrist_roll'],
-                                   'Arm joints of the state vector, in order.')
-        self._gripper_joint = declare(self, 'gripper_joint_name', 'gripper',
-                                      'Gripper joint of the state vector.')
+        reset_timeout_s = declare(self, 'reset_timeout_s', 10.0,
+                                  'Retry a reset that has not finished after this long.')
+        teleop_timeout_s = declare(self, 'teleop_timeout_s', 0.5,
+                                   'Older teleop commands are not forwarded (hold).')
+        arm_joints = declare(self, 'arm_joint_names',
+                             ['shoulder_pan', 'shoulder_lift', 'elbow_flex',
+                              'wrist_flex', 'wrist_roll'],
+                             'Arm joints of the state vector, in order.')
+        gripper_joint = declare(self, 'gripper_joint_name', 'gripper',
+                                'Gripper joint of the state vector.')
+        state_from_ground_truth = declare(
+            self, 'state_from_ground_truth', False,
+            'Simulation only: append the object position (object.x/y/z) from '
+            'sim/ground_truth to the state vector.')
         reset_pose = declare(self, 'fixed_reset_joint_positions', Parameter.Type.DOUBLE_ARRAY,
                              'Joint positions (arm, then gripper) every reset goes to, written '
                              "to the arm node's home parameter; unset: the arm's own home.")
@@ -104,40 +88,16 @@ class EpisodeRecorderNode(Node):
         self._schedule = EpisodeSchedule(num_episodes, next_episode_index(self._dataset_dir))
         self._camera_topics = {name: bag_format.camera_topic(name, image_kind)
                                for name in self._cameras}
-        self._state_names = state_names(self._arm_joints)
-        self._reset_pose = None
-        if reset_pose is not None:
-            self._reset_pose = Parameter(home_parameter, value=[float(v) for v in reset_pose])
-            self._home_client = self.create_client(SetParameters, f'{arm_node}/set_parameters')
-        self._home_warned = False
-
-        self._frames: Dict[str, Image] = {}
-        self._joints: Optional[JointState] = None
-        self._tcp: Optional[PoseStamped] = None
-        self._teleop = None  # (command, receive time ns)
         self._events: List[EpisodeEvent] = []
-        for name in self._cameras:
-            self.create_subscription(Image, self._camera_topics[name].lstrip('/'),
-                                     lambda msg, name=name: self._frames.__setitem__(name, msg),
-                                     qos_profile_sensor_data)
-        self.create_subscription(JointState, 'joint_states',
-                                 lambda msg: setattr(self, '_joints', msg), ANY_PUBLISHER)
-        self.create_subscription(PoseStamped, 'tcp_pose',
-                                 lambda msg: setattr(self, '_tcp', msg), ANY_PUBLISHER)
-        self.create_subscription(EndEffectorCommand, 'teleop/command', self._on_teleop,
-                                 ANY_PUBLISHER)
-        self.create_subscription(EpisodeEvent, 'episode_events', self._on_event,
-                                 EPISODE_EVENTS_QOS)
-        self._command_publisher = self.create_publisher(EndEffectorCommand,
-                                                        'end_effector_command', 10)
-        self._event_publisher = self.create_publisher(EpisodeEvent, 'episode_events',
-                                                      EPISODE_EVENTS_QOS)
-        self._reset_client = self.create_client(Trigger, 'reset')
+        self._io = EpisodeIO(self, EpisodeIOSettings(
+            camera_topics=self._camera_topics, arm_joint_names=arm_joints,
+            gripper_joint_name=gripper_joint, teleop_timeout_s=teleop_timeout_s,
+            reset_timeout_s=reset_timeout_s, state_from_ground_truth=state_from_ground_truth,
+            reset_pose=reset_pose, arm_node=arm_node, arm_home_parameter=home_parameter),
+            on_event=self._on_event, say=self._say)
+        self._state_names = self._io.state_names
 
         self._state = 'waiting'
-        self._since_ns = 0  # inputs must be stamped after this (the last reset request)
-        self._reset_attempt = 0
-        self._next_report_ns = 0
         self._writer: Optional[EpisodeBagWriter] = None
         self._tracker: Optional[EpisodeTracker] = None
         self._pending = None  # (time ns, Observation, command, action) of the open step
@@ -151,9 +111,6 @@ class EpisodeRecorderNode(Node):
 
     # ----- inputs ---------------------------------------------------------------------
 
-    def _on_teleop(self, msg: EndEffectorCommand) -> None:
-        self._teleop = (msg, self.get_clock().now().nanoseconds)
-
     def _on_event(self, msg: EpisodeEvent) -> None:
         if msg.event not in LABELLING_EVENTS:
             return  # our own EPISODE_START/END, interventions (every step is the human's)
@@ -162,15 +119,6 @@ class EpisodeRecorderNode(Node):
         else:
             self._say(f'{EVENT_NAMES[msg.event]} from {msg.source} between episodes: ignored')
 
-    def _missing(self, since_ns: int) -> List[str]:
-        missing = [f'{name} frame ({self._camera_topics[name]})' for name in self._cameras
-                   if name not in self._frames or stamp_ns(self._frames[name]) < since_ns]
-        if self._joints is None or stamp_ns(self._joints) < since_ns:
-            missing.append('joint_states')
-        if self._tcp is None or stamp_ns(self._tcp) < since_ns:
-            missing.append('tcp_pose (from the safety filter)')
-        return missing
-
     # ----- the control tick -----------------------------------------------------------
 
     def _tick(self) -> None:
@@ -178,36 +126,25 @@ class EpisodeRecorderNode(Node):
         if self._state == 'done':
             raise StopNode()
         if self._state == 'waiting':
-            missing = self._missing(0)
-            if self._teleop is None:
-                missing.append('a teleop command (teleop/command)')
-            if not self._reset_client.service_is_ready():
-                missing.append(f'the reset service ({self._reset_client.srv_name})')
+            missing = self._io.missing_to_start()
             if missing:
-                self._report(now, 'waiting for ' + ', '.join(missing))
+                self._io.report(now, 'waiting for ' + ', '.join(missing))
                 return
             self._say('inputs ready')
             self._start_reset(now)
         elif self._state == 'resetting':
-            if now - self._reset_started_ns > self._reset_timeout_s * 1e9:
-                self._say(f'reset not done after {self._reset_timeout_s:g} s; retrying', 'error')
-                self._start_reset(now)
-        elif self._state == 'settling':
-            missing = self._missing(self._since_ns)
-            if missing:
-                self._report(now, 'after the reset, waiting for ' + ', '.join(missing))
-                return
-            self._begin_episode(now)
-            self._record(now)
+            if self._io.reset_finished(now):
+                self._begin_episode(now)
+                self._record(now)
         elif self._state == 'running':
             self._record(now)
 
     def _record(self, now: int) -> None:
         events, self._events = self._events, []
         try:
-            observation = self._observe()
+            observation = self._io.observe()
         except ValueError as error:
-            self._report(now, f'cannot build the state: {error}', 'error')
+            self._io.report(now, f'cannot build the state: {error}', 'error')
             return
         for event in events:
             self._last_event = f'{EVENT_NAMES[event.event]} ({event.source})'
@@ -225,28 +162,9 @@ class EpisodeRecorderNode(Node):
                          action_from_command(command.delta_xyz, command.gripper))
         self._status()
 
-    def _observe(self) -> Observation:
-        tcp = self._tcp.pose
-        state = state_vector(dict(zip(self._joints.name, self._joints.position)),
-                             self._arm_joints, self._gripper_joint,
-                             (tcp.position.x, tcp.position.y, tcp.position.z),
-                             (tcp.orientation.x, tcp.orientation.y, tcp.orientation.z,
-                              tcp.orientation.w))
-        return Observation(state, dict(self._frames), self._joints, self._tcp)
-
     def _forward(self, now: int) -> EndEffectorCommand:
         """Send the newest teleop command on to the safety filter (hold if it is stale)."""
-        command = EndEffectorCommand(gripper=EndEffectorCommand.GRIPPER_STAY)
-        if self._teleop is not None and now - self._teleop[1] <= self._teleop_timeout_s * 1e9:
-            source = self._teleop[0]
-            command.delta_xyz = source.delta_xyz
-            command.has_rotation, command.delta_rotation = (source.has_rotation,
-                                                            source.delta_rotation)
-            command.gripper = source.gripper
-        command.source = EndEffectorCommand.SOURCE_HUMAN
-        command.header.stamp.sec, command.header.stamp.nanosec = divmod(now, 10**9)
-        self._command_publisher.publish(command)
-        return command
+        return self._io.send_command(self._io.human_command(now), now)
 
     def _write_step(self, time_ns, observation, command, action, label) -> None:
         step = self._step_message(time_ns, label.step_index, observation)
@@ -260,7 +178,7 @@ class EpisodeRecorderNode(Node):
     def _step_message(self, time_ns, step_index, observation) -> EpisodeStep:
         step = EpisodeStep(episode_index=self._tracker.episode_index, step_index=step_index,
                            state_names=self._state_names, state=observation.state.tolist())
-        step.header.stamp.sec, step.header.stamp.nanosec = divmod(time_ns, 10**9)
+        set_stamp(step, time_ns)
         return step
 
     def _write_observation(self, time_ns, step, observation) -> None:
@@ -310,56 +228,14 @@ class EpisodeRecorderNode(Node):
             self._start_reset(now)
 
     def _publish_event(self, now: int, event: int, write: bool) -> None:
-        msg = EpisodeEvent(event=event, source=self.get_name(),
-                           episode_index=self._tracker.episode_index)
-        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(now, 10**9)
-        self._event_publisher.publish(msg)
+        msg = self._io.publish_event(event, self._tracker.episode_index, now)
         if write:
             self._writer.write(bag_format.EPISODE_EVENTS_TOPIC, now, serialize_message(msg))
 
     def _start_reset(self, now: int) -> None:
-        """Send the arm home (through the safety filter), first setting its home if asked."""
+        """Send the arm home (through the safety filter); the loop idles meanwhile."""
         self._state = 'resetting'
-        self._reset_started_ns = self._since_ns = now
-        self._reset_attempt += 1
-        attempt = self._reset_attempt
-        if self._reset_pose is None:
-            self._call_reset(attempt)
-        elif not self._home_client.service_is_ready():
-            self._warn_home(f'{self._home_client.srv_name} is not available')
-            self._call_reset(attempt)
-        else:
-            request = SetParameters.Request(parameters=[self._reset_pose.to_parameter_msg()])
-            future = self._home_client.call_async(request)
-            future.add_done_callback(lambda done: self._call_reset(attempt, done))
-
-    def _call_reset(self, attempt: int, home_future=None) -> None:
-        if attempt != self._reset_attempt:
-            return
-        if home_future is not None:
-            results = getattr(home_future.result(), 'results', None)
-            if not results or not results[0].successful:
-                reason = results[0].reason if results else 'no reply'
-                self._warn_home(f'the arm refused {self._reset_pose.name}: {reason}')
-        future = self._reset_client.call_async(Trigger.Request())
-        future.add_done_callback(lambda done: self._on_reset_done(done, attempt))
-
-    def _on_reset_done(self, future, attempt: int) -> None:
-        if attempt != self._reset_attempt or self._state != 'resetting':
-            return  # an attempt we already gave up on
-        result = future.result()
-        if result is None or not result.success:
-            reason = 'no reply' if result is None else result.message
-            self._say(f'reset failed: {reason}; retrying', 'error')
-            self._start_reset(self.get_clock().now().nanoseconds)
-            return
-        self._state = 'settling'
-
-    def _warn_home(self, problem: str) -> None:
-        if not self._home_warned:
-            self._home_warned = True
-            self._say(f'cannot set fixed_reset_joint_positions ({problem}); resets go to '
-                      "the arm's own home", 'warning')
+        self._io.start_reset(now)
 
     # ----- terminal -------------------------------------------------------------------
 
@@ -382,12 +258,6 @@ class EpisodeRecorderNode(Node):
             self.get_logger().warning(message)
         else:
             self.get_logger().info(message)
-
-    def _report(self, now: int, message: str, level: str = 'info') -> None:
-        """Say ``message`` at most every 5 s."""
-        if now >= self._next_report_ns:
-            self._next_report_ns = now + 5 * 10**9
-            self._say(message, level)
 
     def destroy_node(self):
         """Delete an episode cut short by Ctrl-C: it has no end to label."""

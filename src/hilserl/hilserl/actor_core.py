@@ -1,0 +1,310 @@
+"""
+The actor's decisions, without ROS: what to execute, when to resend, loop statistics.
+
+- :func:`choose_action`: the human's command while they intervene (when interventions
+  are allowed), else the policy's action, else (no policy yet) a zero action: the arm
+  holds still until the learner's first parameters arrive.
+- :class:`ResendScheduler`: the actor's half of :mod:`hilserl.transition_link`'s
+  delivery protocol: everything stays queued until acknowledged; a stalled receipt or a
+  new learner session starts a resend from the receipt's ``next_sequence``, sent a
+  bounded number per tick so the control loop never blocks. Before any receipt, a
+  learner that is up (the node says so: a matched subscription) gets everything held
+  every ``resend_after_s``: one that came up after the first transitions dropped the
+  stream as a gap and acknowledges nothing for an actor it does not know yet.
+- :class:`PolicyHolder`: decodes policy parameter blobs on a worker thread and hands
+  a ready agent to the control thread, which swaps it in between two ticks.
+- :class:`LoopStats`: the loop's rate, period jitter and observation-to-command latency
+  per episode; :func:`evaluation_summary` the result of an evaluation run.
+"""
+
+from dataclasses import dataclass
+import json
+import os
+import threading
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from hilserl.episodes import FAILURE, SUCCESS
+
+REWARD_SOURCES = ('ground_truth', 'classifier', 'human')
+ACTION_SIZE = 4  # [dx, dy, dz, gripper]
+
+
+def choose_action(human_in_control: bool, allow_interventions: bool,
+                  human_action: Sequence[float],
+                  policy: Optional[Callable[[], np.ndarray]]) -> Tuple[np.ndarray, bool]:
+    """
+    Return ``(action, intervention)`` for one step.
+
+    ``policy`` is called only when the policy acts (it is the expensive part); None
+    means no parameters have arrived yet, and the step is a zero action (hold still).
+    """
+    if human_in_control and allow_interventions:
+        return np.asarray(human_action, dtype=np.float32), True
+    if policy is None:
+        return np.zeros(ACTION_SIZE, dtype=np.float32), False
+    action = np.asarray(policy(), dtype=np.float32).reshape(-1)
+    if action.shape != (ACTION_SIZE,):
+        # A policy without grasp critic acts on xyz only: the gripper stays.
+        action = np.concatenate([action[:3], np.zeros(ACTION_SIZE - 3, np.float32)])
+    return action, False
+
+
+def accepts_event(reward_source: str, event: int, from_self: bool) -> bool:
+    """
+    Return whether an ``episode_events`` event labels the actor's current step.
+
+    SUCCESS counts from the human only when ``reward_source`` is 'human' (otherwise the
+    actor raises it itself, from ground truth or the classifier, and applies it at
+    once, so its own echo is ignored); a FAILURE from anyone ends the episode; RERECORD
+    and the rest are not the actor's business (sent transitions cannot be unsent).
+    """
+    if from_self:
+        return False
+    if event == SUCCESS:
+        return reward_source == 'human'
+    return event == FAILURE
+
+
+class ResendScheduler:
+    """
+    When and from where to resend unacknowledged transitions.
+
+    Feed it every receipt (:meth:`on_ack`); once per tick ask :meth:`resend_from`
+    where to resend from (None: nothing to do), send up to your per-tick limit from
+    there, and report what was sent with :meth:`sent_through`.
+    """
+
+    def __init__(self, resend_after_s: float):
+        """Resend when the receipt has not advanced for ``resend_after_s`` with entries held."""
+        if not resend_after_s > 0:
+            raise ValueError(f'resend_after_s must be positive, got {resend_after_s}')
+        self.resend_after_s = resend_after_s
+        self.acked: Optional[int] = None   # next_sequence of the newest receipt
+        self.session: Optional[str] = None
+        self._progress_time: Optional[float] = None  # last receipt progress or resend
+        self._cursor: Optional[int] = None  # next sequence to resend, while resending
+        self.resends_started = 0
+
+    @property
+    def resending(self) -> bool:
+        """Return whether a resend is under way."""
+        return self._cursor is not None
+
+    def on_ack(self, next_sequence: int, session: str, now: float) -> None:
+        """Take a receipt: a first receipt, a new session or a step back starts a resend."""
+        if self.session != session or self.acked is None or next_sequence < self.acked:
+            # A (re)started learner announces where it resumed: resend from there.
+            self._start(next_sequence, now)
+        elif next_sequence > self.acked:
+            self._progress_time = now
+            if self._cursor is not None and self._cursor < next_sequence:
+                self._cursor = next_sequence   # no need to resend what arrived meanwhile
+        self.session, self.acked = session, next_sequence
+
+    def _start(self, from_sequence: int, now: float) -> None:
+        self._cursor = from_sequence
+        self._progress_time = now
+        self.resends_started += 1
+
+    def resend_from(self, now: float, oldest_held: Optional[int]) -> Optional[int]:
+        """
+        Return the sequence to resend from this tick, or None.
+
+        ``oldest_held`` is the oldest unacknowledged sequence (None: nothing held, or,
+        before any receipt, no learner listening: nothing is resent then).
+        """
+        if oldest_held is None:
+            self._cursor = None
+            return None
+        if self._progress_time is None:
+            self._progress_time = now  # the first transitions just went out
+        if self._cursor is None and now - self._progress_time >= self.resend_after_s:
+            self._start(oldest_held if self.acked is None else self.acked, now)
+        if self._cursor is None:
+            return None
+        return max(self._cursor, oldest_held)
+
+    def sent_through(self, last_sequence: Optional[int], finished: bool) -> None:
+        """Record a resent batch ending at ``last_sequence``; ``finished``: nothing after it."""
+        if finished or last_sequence is None:
+            self._cursor = None
+        else:
+            self._cursor = last_sequence + 1
+
+
+class PolicyHolder:
+    """
+    The actor's current agent, and a worker thread that prepares the next one.
+
+    :meth:`offer` (any thread, never blocks) hands over a parameters message's fields;
+    the worker checks and decodes the newest one (:func:`decode_policy`), loads it into
+    a spare agent (built from the first blob's configuration) and marks it ready;
+    :meth:`swap`, called by the control thread between two ticks, makes it current.
+    A bad blob is reported through ``on_error`` and the current policy stays;
+    ``validate`` (optional) gets each blob's AgentConfig and raises ValueError when it
+    does not fit the actor (another state size, other cameras).
+    """
+
+    def __init__(self, on_error: Callable[[str], None], on_loaded: Callable[[str], None],
+                 device: str = 'cpu', validate: Optional[Callable[[object], None]] = None):
+        """Start the worker thread; no agent until the first good blob."""
+        self._on_error, self._on_loaded, self._device = on_error, on_loaded, device
+        self._validate = validate
+        self.agent = None
+        self.version = 0
+        self._spare = None
+        self._config = None   # the first blob's AgentConfig; later blobs must match it
+        self._ready = None    # (agent, version) decoded, not yet swapped in
+        self._offered = None  # (blob, sha256, format_version) not yet decoded
+        self._stopped = False
+        self._condition = threading.Condition()
+        self._thread = threading.Thread(target=self._work, name='policy_decoder', daemon=True)
+        self._thread.start()
+
+    def offer(self, blob: bytes, sha256: str, format_version: int) -> None:
+        """Queue a blob for decoding (a newer offer replaces one not yet decoded)."""
+        with self._condition:
+            self._offered = (bytes(blob), sha256, int(format_version))
+            self._condition.notify()
+
+    def swap(self) -> Optional[int]:
+        """Make a decoded agent current; return its version, or None if none is ready."""
+        with self._condition:
+            if self._ready is None:
+                return None
+            (agent, version), self._ready = self._ready, None
+            self._spare, self.agent, self.version = self.agent, agent, version
+            return version
+
+    def stop(self) -> None:
+        """End the worker thread."""
+        with self._condition:
+            self._stopped = True
+            self._condition.notify()
+        self._thread.join(timeout=5.0)
+
+    def _work(self) -> None:
+        while True:
+            with self._condition:
+                self._condition.wait_for(lambda: self._stopped or self._offered is not None)
+                if self._stopped:
+                    return
+                offered, self._offered = self._offered, None
+            try:
+                self._prepare(*offered)
+            except Exception as error:  # the worker must survive anything a blob does
+                self._on_error(f'policy parameters rejected, keeping policy version '
+                               f'{self.version}: {error}')
+
+    def _prepare(self, blob: bytes, sha256: str, format_version: int) -> None:
+        # Imported here: torch is slow to import and only needed once parameters come.
+        from hilserl_learning import SACAgent
+        from hilserl_learning.policy_blob import apply_policy, decode_policy, PolicyBlobError
+        tensors, config, version = decode_policy(blob, sha256, format_version)
+        if self._validate is not None:
+            self._validate(config)
+        if self._config is None:
+            self._config = config
+        elif config.to_dict() != self._config.to_dict():
+            changed = sorted(key for key, value in config.to_dict().items()
+                             if self._config.to_dict().get(key) != value)
+            raise PolicyBlobError(f'agent configuration differs from the first blob\'s '
+                                  f'({", ".join(changed)})')
+        with self._condition:
+            # The agent to fill is in nobody's hands: a ready one not yet swapped in, or
+            # the spare the last swap gave back.
+            previous_ready = self._ready
+            target = previous_ready[0] if previous_ready is not None else self._spare
+            self._ready, self._spare = None, None
+        if target is None:
+            target = SACAgent(self._config, device=self._device).eval()
+        try:
+            apply_policy(target, tensors)   # all or nothing: a refused blob changes nothing
+        except Exception:
+            with self._condition:
+                if previous_ready is not None:
+                    self._ready = previous_ready
+                else:
+                    self._spare = target
+            raise
+        warm_up(target)   # torch's first call is slow: take it here, not in a tick
+        with self._condition:
+            self._ready = (target, version)
+        self._on_loaded(f'policy version {version} decoded')
+
+
+def warm_up(agent) -> None:
+    """Act once on a blank observation, so the agent's first real step is not slow."""
+    config = agent.config
+    observation = {'state': np.zeros(config.state_dim, dtype=np.float32)}
+    if config.num_cameras:
+        observation['pixels'] = np.zeros((config.num_cameras, config.image_channels,
+                                          config.image_size, config.image_size), np.uint8)
+    agent.select_action(observation)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Return the q-th percentile of ``values`` (0.0 when empty)."""
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else 0.0
+
+
+@dataclass(frozen=True)
+class LoopSummary:
+    """One episode's control loop figures, as EpisodeStats carries them."""
+
+    hz_mean: float
+    hz_p90: float
+    jitter_p99_ms: float
+    latency_ms_mean: float
+
+
+class LoopStats:
+    """Tick times and observation-to-command latencies of one episode."""
+
+    def __init__(self, fps: float):
+        """Measure against the nominal period 1/``fps``."""
+        self.period_s = 1.0 / fps
+        self._ticks: List[float] = []
+        self._latencies: List[float] = []
+
+    def clear(self) -> None:
+        """Start a new episode."""
+        self._ticks, self._latencies = [], []
+
+    def tick(self, time_s: float) -> None:
+        """Record the start of a control tick."""
+        self._ticks.append(time_s)
+
+    def latency(self, seconds: float) -> None:
+        """Record the observation-to-command latency of a policy step."""
+        self._latencies.append(seconds)
+
+    def summary(self) -> LoopSummary:
+        """Return rate mean and p90 (Hz), period jitter p99 and mean latency (ms)."""
+        periods = np.diff(np.asarray(self._ticks, dtype=float))
+        periods = periods[periods > 0]
+        rates = 1.0 / periods if len(periods) else np.zeros(0)
+        jitter_ms = np.abs(periods - self.period_s) * 1e3
+        latency_ms = np.asarray(self._latencies, dtype=float) * 1e3
+        return LoopSummary(hz_mean=float(rates.mean()) if len(rates) else 0.0,
+                           hz_p90=percentile(rates, 90), jitter_p99_ms=percentile(jitter_ms, 99),
+                           latency_ms_mean=float(latency_ms.mean()) if len(latency_ms) else 0.0)
+
+
+def evaluation_summary(episodes: List[Dict[str, object]]) -> Dict[str, object]:
+    """Return the JSON-able result of a run: episodes, successes and the success rate."""
+    successes = sum(1 for episode in episodes if episode.get('success'))
+    return {'episodes': len(episodes), 'successes': successes,
+            'success_rate': successes / len(episodes) if episodes else 0.0,
+            'per_episode': list(episodes)}
+
+
+def write_json(path: str, content: Dict[str, object]) -> str:
+    """Write ``content`` as JSON to ``path`` (directories created); return the full path."""
+    path = os.path.abspath(os.path.expanduser(path))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as stream:
+        json.dump(content, stream, indent=2)
+    return path

@@ -1,0 +1,406 @@
+"""
+The HIL-SERL actor: the robot-side control loop that runs the policy, the human on top.
+
+Every 1/``fps`` s it builds the state vector from the newest ``joint_states``,
+``tcp_pose`` (and ``sim/ground_truth`` with ``state_from_ground_truth``) and the
+processed frames of ``camera_names``; executes the newest ``teleop/command`` while
+``teleop/intervention`` says the human is in control, else the policy's action
+(``hilserl_learning.SACAgent.select_action``), as an EndEffectorCommand (source HUMAN
+or POLICY) on ``end_effector_command`` (the safety filter); labels the previous step
+(:mod:`hilserl.episodes`) and sends it as a Transition on ``transitions``, numbered per
+actor and held until ``transition_acks`` covers it (:mod:`hilserl.transition_link`).
+Policy parameters (``policy_parameters``) are decoded on a worker thread and swapped
+in between two ticks. Until the first parameters arrive the policy's steps are zero
+actions: the arm holds still unless the human takes over. Between episodes it resets
+the arm through the safety filter's ``reset`` service and publishes EpisodeStats on
+``episode_stats``. The decisions are in :mod:`hilserl.actor_core`; the inputs, the
+commands and the resets are shared with the recorder (:mod:`hilserl.episode_io`).
+"""
+
+import shutil
+import tempfile
+import time
+from typing import List, Optional
+
+from hilserl_interfaces.msg import (EndEffectorCommand, EpisodeEvent, EpisodeStats,
+                                    Observation as ObservationMsg, PolicyParameters,
+                                    Transition, TransitionAck)
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Bool
+
+from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary, LoopStats,
+                                PolicyHolder, ResendScheduler, REWARD_SOURCES, write_json)
+from hilserl.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
+from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
+                              EVENT_NAMES, SUCCESS)
+from hilserl.node_support import declare, run_node, StopNode, valid_camera_name
+from hilserl.observation_state import action_from_command, command_from_action
+from hilserl.transition_link import OutboundQueue
+from hilserl.transition_messages import (observation_from_message, transition_to_bytes,
+                                         transition_to_message)
+
+TRANSITIONS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+ACKS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+STATS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+PARAMETERS_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                            durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class ActorNode(Node):
+    """Act with the policy (or the human), send labelled transitions, reset between episodes."""
+
+    def __init__(self, **kwargs):
+        """Declare the parameters, wire the topics and wait for the inputs."""
+        super().__init__('actor', **kwargs)
+        d = self._declare_parameters()
+        self._config = EpisodeConfig(fps=d['fps'], control_time_s=d['control_time_s'],
+                                     number_of_steps_after_success=d['steps_after_success'],
+                                     terminate_on_success=True)
+        self._io = EpisodeIO(self, EpisodeIOSettings(
+            camera_topics={name: f'{name}/image_processed' for name in self._cameras},
+            arm_joint_names=d['arm_joints'], gripper_joint_name=d['gripper_joint'],
+            teleop_timeout_s=d['teleop_timeout_s'], reset_timeout_s=d['reset_timeout_s'],
+            state_from_ground_truth=d['state_from_ground_truth'],
+            need_ground_truth=self._reward_source == 'ground_truth',
+            require_teleop=False, follow_intervention=self._allow_interventions,
+            reset_pose=d['reset_pose'], arm_node=d['arm_node'],
+            arm_home_parameter=d['home_parameter']),
+            on_event=self._on_event, say=self._say)
+        self._transition_publisher = self.create_publisher(Transition, 'transitions',
+                                                           TRANSITIONS_QOS)
+        self._stats_publisher = self.create_publisher(EpisodeStats, 'episode_stats', STATS_QOS)
+        self.create_subscription(TransitionAck, 'transition_acks', self._on_ack, ACKS_QOS)
+        self.create_subscription(PolicyParameters, 'policy_parameters', self._on_parameters,
+                                 PARAMETERS_QOS)
+        if self._reward_source == 'classifier':
+            self.create_subscription(Bool, 'reward_classifier/success', self._on_classifier,
+                                     ANY_PUBLISHER)
+        self._owns_spill_dir = not d['spill_dir']   # a temporary one, removed at exit
+        self._spill_dir = d['spill_dir'] or tempfile.mkdtemp(prefix='hilserl_actor_')
+        self._queue = OutboundQueue(d['max_queue_memory_mb'] * 2**20, self._spill_dir)
+        self._resend = ResendScheduler(d['resend_after_s'])
+        self._max_resend = d['max_resend_per_tick']
+        self._next_sequence = 0
+        self._policy = PolicyHolder(on_error=lambda text: self.get_logger().error(text),
+                                    on_loaded=lambda text: self.get_logger().debug(text),
+                                    validate=self._check_agent_config)
+        self._loop = LoopStats(self._config.fps)
+
+        self._state = 'waiting'
+        self._episode_index = 0
+        self._tracker: Optional[EpisodeTracker] = None
+        self._events: List[int] = []
+        self._pending = None  # (Observation, observation dict, action, intervention)
+        self._success_raised = False
+        self._classifier_success = False
+        self._episode = {}   # reward and intervention steps of the open episode
+        self._results = []
+        self.create_timer(1.0 / self._config.fps, self._tick)
+        self.get_logger().info(
+            f"actor '{self._actor_id}': episodes of at most {self._config.max_steps} steps at "
+            f'{self._config.fps:g} fps, cameras {self._cameras or "none (state only)"}, '
+            f'reward from {self._reward_source}, '
+            f'{self._num_episodes or "unlimited"} episodes'
+            + (', deterministic' if self._deterministic else '')
+            + ('' if self._allow_interventions else ', interventions ignored'))
+
+    def _declare_parameters(self) -> dict:
+        d = {}
+        self._actor_id = declare(self, 'actor_id', '',
+                                 'Id in the transitions (empty: the node name).') or \
+            self.get_name()
+        d['fps'] = declare(self, 'fps', 10.0, 'Control steps per second.')
+        d['control_time_s'] = declare(self, 'control_time_s', 20.0,
+                                      'Time limit of an episode (s): its last step is truncated.')
+        d['steps_after_success'] = declare(
+            self, 'number_of_steps_after_success', 0,
+            'Steps after a SUCCESS, with reward 1, before the episode ends (terminated).')
+        cameras = declare(self, 'camera_names', ['front', 'wrist'],
+                          "Cameras of the observation ('<camera>/image_processed'); [] for a "
+                          'state-only policy.')
+        self._cameras = list(cameras or [])
+        d['arm_joints'] = declare(self, 'arm_joint_names',
+                                  ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex',
+                                   'wrist_roll'], 'Arm joints of the state vector, in order.')
+        d['gripper_joint'] = declare(self, 'gripper_joint_name', 'gripper',
+                                     'Gripper joint of the state vector.')
+        d['state_from_ground_truth'] = declare(
+            self, 'state_from_ground_truth', False,
+            'Simulation only: append the object position (object.x/y/z) from '
+            'sim/ground_truth to the state vector.')
+        self._reward_source = declare(
+            self, 'reward_source', 'human',
+            "Who says SUCCESS: 'ground_truth' (sim/ground_truth.success), 'classifier' "
+            "(reward_classifier/success) or 'human' (SUCCESS on episode_events).")
+        self._allow_interventions = declare(
+            self, 'allow_interventions', True,
+            'Execute the human command while teleop/intervention is true (false: ignore it).')
+        self._deterministic = declare(self, 'deterministic', False,
+                                      "Act with the policy's mode, not a sample (evaluation).")
+        self._num_episodes = declare(self, 'num_episodes', 0,
+                                     'Episodes to run, then log the success rate and exit 0 '
+                                     '(0: run forever).')
+        self._eval_log = declare(self, 'eval_log', '',
+                                 'JSON file for the success rate and per-episode results '
+                                 '(written at exit; empty: none).')
+        d['teleop_timeout_s'] = declare(self, 'teleop_timeout_s', 0.5,
+                                        'An older teleop command is not executed (hold).')
+        d['reset_timeout_s'] = declare(self, 'reset_timeout_s', 10.0,
+                                       'Retry a reset that has not finished after this long.')
+        d['reset_pose'] = declare(self, 'fixed_reset_joint_positions',
+                                  Parameter.Type.DOUBLE_ARRAY,
+                                  'Joint positions (arm, then gripper) every reset goes to, '
+                                  "written to the arm node's home parameter; unset: its home.")
+        d['arm_node'] = declare(self, 'arm_node', 'sim_arm',
+                                'Node whose home parameter fixed_reset_joint_positions sets.')
+        d['home_parameter'] = declare(self, 'arm_home_parameter', 'home_joint_positions',
+                                      "Name of the arm node's home parameter.")
+        d['max_queue_memory_mb'] = declare(
+            self, 'max_queue_memory_mb', 256.0,
+            'Unacknowledged transitions kept in memory (MiB); older ones spill to spill_dir.')
+        d['spill_dir'] = declare(self, 'spill_dir', '',
+                                 'Directory for spilled transitions (empty: a temporary one).')
+        d['resend_after_s'] = declare(
+            self, 'resend_after_s', 2.0,
+            'Resend from the last acknowledgement when it has not advanced for this long.')
+        d['max_resend_per_tick'] = declare(self, 'max_resend_per_tick', 50,
+                                           'Transitions resent per control tick at most.')
+        torch_threads = declare(self, 'torch_threads', 1, 'Threads torch may use to act.')
+        if self._reward_source not in REWARD_SOURCES:
+            raise ValueError(f'reward_source must be one of {REWARD_SOURCES}, '
+                             f"got '{self._reward_source}'")
+        bad = [name for name in self._cameras if not valid_camera_name(name)]
+        if bad:
+            raise ValueError(f'camera_names needs snake_case names, got {self._cameras}')
+        if self._num_episodes < 0 or d['max_resend_per_tick'] < 1 or torch_threads < 1:
+            raise ValueError('num_episodes must be >= 0, max_resend_per_tick and '
+                             'torch_threads >= 1')
+        if not d['max_queue_memory_mb'] > 0:
+            raise ValueError('max_queue_memory_mb must be positive')
+        import torch
+        torch.set_num_threads(torch_threads)
+        return d
+
+    # ----- learner link ---------------------------------------------------------------
+
+    def _on_ack(self, msg: TransitionAck) -> None:
+        if msg.actor_id != self._actor_id:
+            return
+        self._queue.acknowledge(msg.next_sequence)
+        started = self._resend.resends_started
+        self._resend.on_ack(msg.next_sequence, msg.learner_session, time.monotonic())
+        if self._resend.resends_started != started and msg.next_sequence < self._next_sequence:
+            self._say(f'learner session {msg.learner_session} expects sequence '
+                      f'{msg.next_sequence}; resending {len(self._queue)} held transitions')
+
+    def _resend_tick(self) -> None:
+        oldest = self._queue.oldest_sequence()
+        if self._resend.acked is None and not self._transition_publisher.get_subscription_count():
+            oldest = None   # no learner yet: keep everything, send nothing
+        start = self._resend.resend_from(time.monotonic(), oldest)
+        if start is None:
+            return
+        batch = self._queue.pending(start, self._max_resend)
+        for _, payload in batch:
+            self._transition_publisher.publish(payload)
+        self._resend.sent_through(batch[-1][0] if batch else None,
+                                  finished=len(batch) < self._max_resend)
+
+    def _on_parameters(self, msg: PolicyParameters) -> None:
+        # Only hands the blob over: decoding runs on the PolicyHolder's thread.
+        self._policy.offer(bytes(msg.blob), msg.sha256, msg.format_version)
+
+    def _check_agent_config(self, config) -> None:
+        """Refuse a policy for another state vector or other cameras (worker thread)."""
+        size = len(self._io.state_names)
+        if config.state_dim != size or config.num_cameras != len(self._cameras):
+            raise ValueError(f'the policy takes {config.state_dim} state values and '
+                             f'{config.num_cameras} cameras; this actor has {size} and '
+                             f'{len(self._cameras)} ({self._cameras})')
+
+    def _on_classifier(self, msg: Bool) -> None:
+        if msg.data and self._state == 'running':
+            self._classifier_success = True
+
+    def _on_event(self, msg: EpisodeEvent) -> None:
+        from_self = msg.source == self.get_name()
+        if self._state == 'running' and accepts_event(self._reward_source, msg.event,
+                                                      from_self):
+            self._events.append(msg.event)
+            self._say(f'episode #{self._episode_index:04d}: {EVENT_NAMES[msg.event]} from '
+                      f'{msg.source}')
+
+    # ----- the control tick -----------------------------------------------------------
+
+    def _tick(self) -> None:
+        now = self.get_clock().now().nanoseconds
+        if self._state == 'done':
+            raise StopNode()
+        version = self._policy.swap()
+        if version is not None:
+            self._say(f'policy version {version} in use')
+        self._resend_tick()
+        if self._state == 'waiting':
+            missing = self._io.missing_to_start()
+            if missing:
+                self._io.report(now, 'waiting for ' + ', '.join(missing))
+                return
+            self._say('inputs ready')
+            self._start_reset(now)
+        elif self._state == 'resetting':
+            if self._io.reset_finished(now):
+                self._begin_episode(now)
+                self._step(now)
+        elif self._state == 'running':
+            self._step(now)
+
+    def _step(self, now: int) -> None:
+        self._loop.tick(time.monotonic())
+        events, self._events = self._events, []
+        try:
+            observation = self._io.observe()
+            obs_dict = observation_from_message(ObservationMsg(
+                state=observation.state.tolist(), camera_names=self._cameras,
+                images=[observation.frames[name] for name in self._cameras]))
+        except ValueError as error:
+            self._io.report(now, f'cannot build the observation: {error}', 'error')
+            return
+        if not self._success_raised and (
+                (self._reward_source == 'ground_truth' and observation.truth.success)
+                or (self._reward_source == 'classifier' and self._classifier_success)):
+            self._success_raised = True
+            self._io.publish_event(SUCCESS, self._episode_index, now)
+            events.append(SUCCESS)
+        if self._pending is not None:
+            _, previous, action, intervention = self._pending
+            label = self._tracker.step(events, intervention)
+            self._send_transition(now, previous, action, label,
+                                  obs_dict if label.done else None)
+            if label.done:
+                self._end_episode(now, label)
+                return
+        self._act(now, observation, obs_dict)
+
+    def _act(self, now: int, observation, obs_dict) -> None:
+        human = self._io.human_command(now)
+        human_action = action_from_command(human.delta_xyz, human.gripper)
+        agent = self._policy.agent
+        policy = None if agent is None else (
+            lambda: agent.select_action(obs_dict, deterministic=self._deterministic))
+        try:
+            action, intervention = choose_action(self._io.human_in_control,
+                                                 self._allow_interventions, human_action,
+                                                 policy)
+            delta, gripper = command_from_action(action)
+        except (RuntimeError, ValueError) as error:
+            self._io.report(now, f'the policy failed, holding still: {error}', 'error')
+            action, intervention = choose_action(False, False, human_action, None)
+            delta, gripper = command_from_action(action)
+        if intervention:
+            command = human
+        else:
+            command = EndEffectorCommand(delta_xyz=delta, gripper=gripper,
+                                         source=EndEffectorCommand.SOURCE_POLICY)
+            # The executed action is what the safety filter got: clipped, gripper snapped.
+            action = action_from_command(delta, gripper)
+        sent_ns = self.get_clock().now().nanoseconds
+        self._io.send_command(command, sent_ns)
+        if not intervention:
+            self._loop.latency((sent_ns - observation.oldest_stamp_ns) / 1e9)
+        self._pending = (observation, obs_dict, action, intervention)
+
+    def _send_transition(self, now: int, obs_dict, action, label, final) -> None:
+        message = transition_to_message(
+            self._actor_id, self._next_sequence, self._episode_index, label.step_index,
+            obs_dict, action, label.reward, label.terminated, label.truncated,
+            label.intervention, final, self._io.state_names, self._cameras)
+        set_stamp(message, now)
+        payload = transition_to_bytes(message)
+        self._queue.append(self._next_sequence, payload)
+        self._next_sequence += 1
+        self._transition_publisher.publish(payload)
+        self._episode['reward'] += label.reward
+        self._episode['interventions'] += int(label.intervention)
+
+    # ----- episode boundaries ---------------------------------------------------------
+
+    def _begin_episode(self, now: int) -> None:
+        self._tracker = EpisodeTracker(self._config, self._episode_index)
+        self._pending = None
+        self._events = []
+        self._success_raised = self._classifier_success = False
+        self._episode = {'reward': 0.0, 'interventions': 0}
+        self._loop.clear()
+        self._state = 'running'
+        self._io.publish_event(EPISODE_START, self._episode_index, now)
+
+    def _end_episode(self, now: int, label) -> None:
+        self._io.publish_event(EPISODE_END, self._episode_index, now)
+        loop = self._loop.summary()
+        success = self._tracker.succeeded_at is not None
+        stats = EpisodeStats(
+            actor_id=self._actor_id, episode_index=self._episode_index,
+            steps=label.step_index + 1, episodic_reward=self._episode['reward'],
+            success=success, intervention_steps=self._episode['interventions'],
+            policy_hz_mean=loop.hz_mean, policy_hz_p90=loop.hz_p90,
+            period_jitter_p99_ms=loop.jitter_p99_ms, latency_ms_mean=loop.latency_ms_mean,
+            policy_version=self._policy.version)
+        set_stamp(stats, now)
+        self._stats_publisher.publish(stats)
+        self._results.append({'episode_index': self._episode_index, 'steps': stats.steps,
+                              'success': success, 'ended': label.ended,
+                              'episodic_reward': self._episode['reward'],
+                              'intervention_steps': stats.intervention_steps,
+                              'policy_version': self._policy.version})
+        self._say(f'episode #{self._episode_index:04d}: {stats.steps} steps, {label.ended}, '
+                  f"reward {self._episode['reward']:g}, {stats.intervention_steps} human steps, "
+                  f'{loop.hz_mean:.1f} Hz (p90 {loop.hz_p90:.1f}), jitter p99 '
+                  f'{loop.jitter_p99_ms:.1f} ms, latency {loop.latency_ms_mean:.1f} ms, '
+                  f'policy version {self._policy.version}')
+        self._episode_index += 1
+        self._pending = None
+        if self._num_episodes and self._episode_index >= self._num_episodes:
+            self._finish()
+        else:
+            self._start_reset(now)
+
+    def _finish(self) -> None:
+        summary = evaluation_summary(self._results)
+        self._say(f"success rate {summary['success_rate']:.3f} "
+                  f"({summary['successes']}/{summary['episodes']} episodes)")
+        if self._eval_log:
+            path = write_json(self._eval_log, dict(summary, actor_id=self._actor_id,
+                                                   deterministic=self._deterministic))
+            self._say(f'results written to {path}')
+        self._state = 'done'  # exit on the next tick, once EPISODE_END is out
+
+    def _start_reset(self, now: int) -> None:
+        self._state = 'resetting'
+        self._io.start_reset(now)
+
+    def _say(self, message: str, level: str = 'info') -> None:
+        # rclpy refuses one call site logging at several severities.
+        if level == 'error':
+            self.get_logger().error(message)
+        elif level == 'warning':
+            self.get_logger().warning(message)
+        else:
+            self.get_logger().info(message)
+
+    def destroy_node(self):
+        """Stop the decoder thread and remove a temporary spill directory."""
+        self._policy.stop()
+        if self._owns_spill_dir:
+            shutil.rmtree(self._spill_dir, ignore_errors=True)
+        return super().destroy_node()
+
+
+def main(args=None):
+    """Run the actor until num_episodes episodes are done (or forever)."""
+    run_node(ActorNode, args)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,236 @@
+"""The actor's decisions without ROS: actions, resends, policy swaps, loop statistics."""
+
+import threading
+import time
+
+from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary, LoopStats,
+                                PolicyHolder, ResendScheduler)
+from hilserl.episodes import FAILURE, INTERVENTION_START, RERECORD, SUCCESS
+from hilserl.transition_link import OutboundQueue
+from hilserl_learning import AgentConfig, SACAgent
+from hilserl_learning.policy_blob import encode_policy
+import numpy as np
+import pytest
+import torch
+
+HUMAN = [0.5, -0.5, 0.0, 1.0]
+
+
+def test_the_human_acts_while_in_control_and_allowed():
+    calls = []
+    action, intervention = choose_action(True, True, HUMAN, lambda: calls.append(1))
+    assert intervention and action.tolist() == HUMAN and not calls
+
+
+def test_the_policy_acts_otherwise_and_interventions_can_be_ignored():
+    policy = lambda: np.array([0.1, 0.2, 0.3, -1.0])  # noqa: E731
+    for in_control, allowed in ((False, True), (True, False), (False, False)):
+        action, intervention = choose_action(in_control, allowed, HUMAN, policy)
+        assert not intervention and action.tolist() == pytest.approx([0.1, 0.2, 0.3, -1.0])
+
+
+def test_without_a_policy_the_arm_holds_still_and_a_gripperless_policy_stays():
+    action, intervention = choose_action(False, True, HUMAN, None)
+    assert not intervention and action.tolist() == [0, 0, 0, 0]
+    action, _ = choose_action(False, True, HUMAN, lambda: np.array([0.1, 0.2, 0.3]))
+    assert action.tolist() == pytest.approx([0.1, 0.2, 0.3, 0.0])
+
+
+def test_which_events_label_the_actor_steps():
+    assert accepts_event('human', SUCCESS, from_self=False)
+    assert not accepts_event('ground_truth', SUCCESS, from_self=False)
+    assert not accepts_event('classifier', SUCCESS, from_self=False)
+    assert not accepts_event('human', SUCCESS, from_self=True)
+    assert all(accepts_event(source, FAILURE, False)
+               for source in ('human', 'ground_truth', 'classifier'))
+    assert not accepts_event('human', RERECORD, False)
+    assert not accepts_event('human', INTERVENTION_START, False)
+
+
+def run_resends(scheduler, queue, now, limit):
+    """Do what the node does once per tick; return the sequences resent."""
+    start = scheduler.resend_from(now, queue.oldest_sequence())
+    if start is None:
+        return []
+    batch = queue.pending(start, limit)
+    scheduler.sent_through(batch[-1][0] if batch else None, finished=len(batch) < limit)
+    return [sequence for sequence, _ in batch]
+
+
+def filled_queue(count):
+    queue = OutboundQueue(1 << 20)
+    for sequence in range(count):
+        queue.append(sequence, b'x%d' % sequence)
+    return queue
+
+
+def test_before_the_first_receipt_everything_held_is_resent_every_resend_after_s():
+    scheduler, queue = ResendScheduler(1.0), filled_queue(10)
+    assert scheduler.resend_from(0.0, None) is None   # no learner listening: nothing
+    assert run_resends(scheduler, queue, 0.5, 50) == []
+    assert run_resends(scheduler, queue, 1.6, 4) == [0, 1, 2, 3]
+    assert run_resends(scheduler, queue, 1.7, 50) == list(range(4, 10))
+    assert run_resends(scheduler, queue, 2.0, 50) == []
+    assert run_resends(scheduler, queue, 2.7, 50) == list(range(10))
+    assert len(queue) == 10  # everything stays held until acknowledged
+
+
+def test_a_first_receipt_or_a_new_session_resends_from_its_next_sequence_in_batches():
+    scheduler, queue = ResendScheduler(1.0), filled_queue(10)
+    queue.acknowledge(3)
+    scheduler.on_ack(3, 'a', 0.0)
+    assert run_resends(scheduler, queue, 0.1, 4) == [3, 4, 5, 6]
+    assert run_resends(scheduler, queue, 0.2, 4) == [7, 8, 9]
+    assert run_resends(scheduler, queue, 0.3, 4) == []   # done until something changes
+    queue.acknowledge(8)
+    scheduler.on_ack(8, 'a', 0.4)
+    assert run_resends(scheduler, queue, 0.5, 4) == []
+    scheduler.on_ack(6, 'b', 0.6)  # a restarted learner resumed at 6 (we still hold 8, 9)
+    assert run_resends(scheduler, queue, 0.7, 4) == [8, 9]
+
+
+def test_a_stalled_receipt_resends_after_resend_after_s_and_advancing_receipts_do_not():
+    scheduler, queue = ResendScheduler(2.0), filled_queue(6)
+    scheduler.on_ack(0, 'a', 0.0)
+    run_resends(scheduler, queue, 0.0, 50)            # the first receipt's resend
+    for now, acked in ((1.0, 2), (2.5, 4)):
+        queue.acknowledge(acked)
+        scheduler.on_ack(acked, 'a', now)
+        assert run_resends(scheduler, queue, now + 0.1, 50) == []
+    assert run_resends(scheduler, queue, 4.4, 50) == []
+    assert run_resends(scheduler, queue, 4.6, 50) == [4, 5]   # 2 s without progress
+    assert run_resends(scheduler, queue, 5.0, 50) == []       # and not again at once
+    assert run_resends(scheduler, queue, 6.7, 50) == [4, 5]
+    queue.acknowledge(6)
+    scheduler.on_ack(6, 'a', 7.0)
+    assert run_resends(scheduler, queue, 20.0, 50) == []      # nothing held: nothing due
+
+
+def test_a_receipt_during_a_resend_skips_what_arrived():
+    scheduler, queue = ResendScheduler(1.0), filled_queue(10)
+    scheduler.on_ack(0, 'a', 0.0)
+    assert run_resends(scheduler, queue, 0.0, 3) == [0, 1, 2]
+    queue.acknowledge(6)
+    scheduler.on_ack(6, 'a', 0.1)
+    assert run_resends(scheduler, queue, 0.2, 3) == [6, 7, 8]
+
+
+def test_resend_after_s_must_be_positive():
+    with pytest.raises(ValueError):
+        ResendScheduler(0.0)
+
+
+def small_agent(seed=0, state_dim=5):
+    torch.manual_seed(seed)
+    return SACAgent(AgentConfig(state_dim=state_dim, hidden_dims=(16,),
+                                grasp_hidden_dims=(8,)))
+
+
+def wait_for(condition, what, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f'timed out waiting for {what}'
+        time.sleep(0.01)
+
+
+class Holder:
+    """A PolicyHolder with its messages collected."""
+
+    def __init__(self):
+        self.errors, self.loaded = [], []
+        self.holder = PolicyHolder(self.errors.append, self.loaded.append)
+
+    def offer(self, agent, version, corrupt=False):
+        blob, digest = encode_policy(agent, version)
+        self.holder.offer(blob, '0' * 64 if corrupt else digest, 1)
+
+
+def test_policies_are_decoded_off_thread_and_swapped_in_only_by_swap():
+    holder = Holder()
+    try:
+        assert holder.holder.swap() is None and holder.holder.agent is None
+        learner = small_agent(1)
+        holder.offer(learner, 7)
+        wait_for(lambda: holder.loaded, 'the first blob')
+        assert holder.holder.agent is None  # not before the control thread swaps
+        assert holder.holder.swap() == 7 and holder.holder.version == 7
+        observation = {'state': np.linspace(-1, 1, 5).astype(np.float32)}
+        expected = learner.select_action(observation, deterministic=True)
+        actual = holder.holder.agent.select_action(observation, deterministic=True)
+        assert actual == pytest.approx(expected)
+        first = holder.holder.agent
+        holder.offer(small_agent(2), 8)
+        holder.offer(small_agent(3), 9)   # may replace 8 before it is decoded
+        wait_for(lambda: holder.holder._ready is not None and holder.holder._ready[1] == 9,
+                 'version 9')
+        assert holder.holder.swap() == 9 and holder.holder.agent is not first
+        assert not holder.errors
+    finally:
+        holder.holder.stop()
+
+
+def test_bad_blobs_are_one_error_each_and_the_old_policy_stays():
+    holder = Holder()
+    try:
+        holder.offer(small_agent(1), 3)
+        wait_for(lambda: holder.loaded, 'the first blob')
+        holder.holder.swap()
+        holder.offer(small_agent(2), 4, corrupt=True)
+        wait_for(lambda: len(holder.errors) == 1, 'the checksum error')
+        assert 'checksum mismatch' in holder.errors[0] and 'version 3' in holder.errors[0]
+        holder.offer(small_agent(2, state_dim=6), 5)
+        wait_for(lambda: len(holder.errors) == 2, 'the configuration error')
+        assert 'state_dim' in holder.errors[1]
+        holder.holder.offer(b'not a blob', 'ab', 1)
+        wait_for(lambda: len(holder.errors) == 3, 'the checksum error')
+        assert holder.holder.swap() is None and holder.holder.version == 3
+    finally:
+        holder.holder.stop()
+
+
+def test_a_policy_that_does_not_fit_the_actor_is_refused():
+    errors = []
+
+    def validate(config):
+        if config.state_dim != 5:
+            raise ValueError(f'the policy takes {config.state_dim} state values')
+    holder = PolicyHolder(errors.append, print, validate=validate)
+    try:
+        blob, digest = encode_policy(small_agent(1, state_dim=6), 1)
+        holder.offer(blob, digest, 1)
+        wait_for(lambda: errors, 'the error')
+        assert 'takes 6 state values' in errors[0] and holder.swap() is None
+    finally:
+        holder.stop()
+
+
+def test_loop_stats_rate_jitter_and_latency():
+    stats = LoopStats(fps=10.0)
+    assert stats.summary().hz_mean == 0.0
+    for time_s in (0.0, 0.1, 0.2, 0.3, 0.45, 0.55):
+        stats.tick(time_s)
+    for latency in (0.01, 0.03):
+        stats.latency(latency)
+    summary = stats.summary()
+    rates = [10, 10, 10, 1 / 0.15, 10]
+    assert summary.hz_mean == pytest.approx(np.mean(rates))
+    assert summary.hz_p90 == pytest.approx(np.percentile(rates, 90))
+    assert summary.jitter_p99_ms == pytest.approx(np.percentile([0, 0, 0, 50, 0], 99), abs=1e-6)
+    assert summary.latency_ms_mean == pytest.approx(20.0)
+    stats.clear()
+    assert stats.summary().latency_ms_mean == 0.0
+
+
+def test_evaluation_summary():
+    summary = evaluation_summary([{'success': True}, {'success': False}, {'success': True},
+                                  {'success': True}])
+    assert summary['episodes'] == 4 and summary['successes'] == 3
+    assert summary['success_rate'] == 0.75 and len(summary['per_episode']) == 4
+    assert evaluation_summary([])['success_rate'] == 0.0
+
+
+def test_stop_ends_the_worker_thread():
+    holder = PolicyHolder(print, print)
+    holder.stop()
+    assert not any(t.name == 'policy_decoder' and t.is_alive() for t in threading.enumerate()
+                   if t is holder._thread)

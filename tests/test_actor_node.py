@@ -1,0 +1,116 @@
+"""
+The actor in simulation, with the test playing the learner and the human.
+
+The simulated arm, the safety filter and the image processor run as in `sim` mode; the
+probe publishes policy parameters of a small state-only agent, acknowledges
+transitions (late, to force a resend), sends a corrupt blob and takes over as the
+human; at the end the actor is killed and the safety filter must hold the arm.
+"""
+
+import signal
+
+from hilserl.graph import NodeSpec
+from hilserl.modes import MODES, robot_joint_names
+from hilserl.observation_state import state_names
+from hilserl.testing.processes import wait_for_output
+from hilserl_interfaces.msg import (EndEffectorCommand, EpisodeStats, PolicyParameters,
+                                    Transition, TransitionAck)
+from hilserl_learning import AgentConfig, SACAgent
+from hilserl_learning.policy_blob import encode_policy, POLICY_FORMAT_VERSION
+import numpy as np
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Bool, Float64MultiArray
+import torch
+
+RELIABLE = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+POLICY, HUMAN = EndEffectorCommand.SOURCE_POLICY, EndEffectorCommand.SOURCE_HUMAN
+
+
+def parameters_message(version, corrupt=False):
+    """Return PolicyParameters of a small state-only agent (16 = 13 + object position)."""
+    torch.manual_seed(version)
+    joints = robot_joint_names('sim_so101.yaml')['arm_joint_names']
+    agent = SACAgent(AgentConfig(state_dim=len(state_names(joints, object_position=True)),
+                                 hidden_dims=(32,), grasp_hidden_dims=(16,)))
+    blob, digest = encode_policy(agent, version)
+    return PolicyParameters(format_version=POLICY_FORMAT_VERSION, policy_version=version,
+                            sha256='0' * 64 if corrupt else digest, blob=list(blob))
+
+
+def test_actor_acts_delivers_every_transition_and_hands_over_to_the_human(processes, probe):
+    transitions = probe.subscribe(Transition, '/transitions', RELIABLE)
+    commands = probe.subscribe(EndEffectorCommand, '/end_effector_command', 100)
+    stats = probe.subscribe(EpisodeStats, '/episode_stats', QoSProfile(
+        depth=10, reliability=ReliabilityPolicy.RELIABLE))
+    joint_commands = probe.subscribe(Float64MultiArray, '/joint_commands', 100)
+    parameters = probe.publisher(PolicyParameters, '/policy_parameters', LATCHED)
+    acks = probe.publisher(TransitionAck, '/transition_acks',
+                           QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+    intervention = probe.publisher(Bool, '/teleop/intervention', LATCHED)
+    teleop = probe.publisher(EndEffectorCommand, '/teleop/command', 10)
+
+    for spec in MODES['sim'].nodes({'robot': 'so101', 'task': 'reach', 'lock_step': 'false',
+                                    'rviz': 'false'}):
+        processes.start_node(spec)
+    # resend_after_s is long: only the receipts below make the actor resend.
+    actor = processes.start_node(NodeSpec('actor', 'actor', parameters={
+        'camera_names': [], 'fps': 10.0, 'control_time_s': 2.0, 'resend_after_s': 30.0,
+        'reward_source': 'ground_truth', 'state_from_ground_truth': True,
+        'actor_id': 'test_actor', **robot_joint_names('sim_so101.yaml')}))
+    intervention.publish(Bool(data=False))
+    parameters.publish(parameters_message(1))
+
+    # The policy acts: POLICY commands that move (a zero action is the no-policy hold).
+    commands.wait_for(lambda m: m.source == POLICY and any(abs(v) > 1e-3 for v in m.delta_xyz),
+                      timeout=60, what='a moving policy command')
+    transitions.wait_for_messages(15, timeout=20)
+    first = [m.sequence for m in transitions.messages]
+    assert first == list(range(len(first))), 'consecutive sequences from 0'
+    sample = transitions.messages[0]
+    assert sample.actor_id == 'test_actor' and len(sample.action) == 4
+    assert list(sample.observation.state_names[-3:]) == ['object.x', 'object.y', 'object.z']
+    assert not sample.observation.images
+
+    # No receipt so far: everything is held. A receipt asking for 0 makes the actor resend.
+    seen_before = len(transitions.messages)
+    acks.publish(TransitionAck(actor_id='test_actor', next_sequence=0, learner_session='s1'))
+    probe.spin_until(lambda: [m.sequence for m in transitions.messages].count(0) >= 2, 10,
+                     'sequence 0 resent')
+    assert len(transitions.messages) > seen_before
+
+    # A corrupt blob: one error, the old policy keeps running.
+    parameters.publish(parameters_message(2, corrupt=True))
+    wait_for_output(actor, 'policy parameters rejected, keeping policy version 1', 20)
+    stats_after = len(stats.messages)
+    stats.wait_for_messages(stats_after + 1, timeout=10)
+    assert stats.messages[-1].policy_version == 1 and stats.messages[-1].actor_id == 'test_actor'
+    assert stats.messages[-1].steps >= 1 and stats.messages[-1].policy_hz_mean > 5
+
+    # The human takes over: their command is executed and the steps are flagged.
+    human = EndEffectorCommand(delta_xyz=[0.0, 0.0, 0.5], gripper=EndEffectorCommand.GRIPPER_OPEN,
+                               source=HUMAN)
+    probe.node.create_timer(0.05, lambda: teleop.publish(human))
+    intervention.publish(Bool(data=True))
+    commands.wait_for(lambda m: m.source == HUMAN and abs(m.delta_xyz[2] - 0.5) < 1e-6,
+                      timeout=10, what='the human command forwarded')
+    transitions.wait_for(lambda m: m.intervention and abs(m.action[2] - 0.5) < 1e-6
+                         and m.action[3] == 1.0, timeout=10, what='an intervention step')
+
+    # Every sequence up to the newest arrived (duplicates allowed, none missing).
+    acks.publish(TransitionAck(actor_id='test_actor', next_sequence=0, learner_session='s2'))
+    newest = max(m.sequence for m in transitions.messages)
+    probe.spin_until(lambda: set(range(newest + 1)) <= {m.sequence for m in transitions.messages},
+                     10, 'every sequence up to the newest')
+    assert 'Traceback' not in actor.output(), actor.output()
+
+    # Killed actor: the safety filter stops moving the arm after command_timeout_s (0.5 s).
+    actor.send_signal(signal.SIGKILL)
+    actor.wait(timeout=10)
+    probe.spin_for(1.0)
+    count = len(joint_commands.messages)
+    joint_commands.wait_for_messages(count + 10, timeout=10)
+    held = [np.asarray(m.data) for m in joint_commands.messages[count:]]
+    for target in held[1:]:
+        np.testing.assert_allclose(target, held[0])
