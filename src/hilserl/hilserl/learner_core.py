@@ -203,6 +203,10 @@ class LearnerCore:
         """
         with self._lock:
             kind, missing = self.tracker.classify(actor_id, sequence)
+            if kind == GAP and actor_id not in self.tracker.next_expected:
+                # An actor that started before this learner: acknowledging 'nothing yet'
+                # makes it resend from its first transition at once.
+                self.tracker.next_expected[actor_id] = 0
             if kind != NEW:
                 return kind, missing
             decoded = None
