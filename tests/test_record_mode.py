@@ -110,7 +110,9 @@ def test_record_mode_keeps_labelled_episodes_and_records_a_rerecorded_one_again(
     seen = [(msg.event, msg.episode_index) for msg in events.messages]
     assert seen.count((START, 4)) == 2 and seen.count((RERECORD, 4)) == 1
     assert seen.count((RERECORD, 4)) == len([e for e, _ in seen if e == RERECORD])
-    assert len([e for e, _ in seen if e == START]) == 11
+    # Episode 0's start can go out before this probe's reader is matched; from the first
+    # reset on, every start is seen: episodes 1-9, and 4 twice.
+    assert len([e for e, index in seen if e == START and index >= 1]) == 10
     assert 'episode #0004 discarded; recording it again' in output
 
 

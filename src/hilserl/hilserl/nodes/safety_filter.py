@@ -170,15 +170,14 @@ class SafetyFilterNode(Node):
             return response
         self._resetting = True
         self._filter = None  # send nothing while the arm moves home
-        requested_ns = self.get_clock().now().nanoseconds
         try:
             result = await self._arm_reset.call_async(Trigger.Request())
         finally:
-            # The arm reports its home pose after the request; older states are stale.
-            self._fresh_after_ns = requested_ns
+            # The arm answers once it is home; a state stamped before the answer may still
+            # show the old pose (published while the reset was under way), and holding
+            # that pose would drive the arm back out of home.
+            self._fresh_after_ns = self.get_clock().now().nanoseconds
             self._resetting = False
-        if self._latest_state is not None:
-            self._on_joint_states(self._latest_state)  # the home pose may have come already
         response.success, response.message = result.success, result.message
         return response
 

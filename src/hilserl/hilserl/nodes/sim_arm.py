@@ -12,6 +12,7 @@ one control step per joint command, as fast as its consumer runs.
 """
 
 import math
+import time
 
 from hilserl_interfaces.msg import SimGroundTruth
 from rcl_interfaces.msg import SetParametersResult
@@ -32,6 +33,9 @@ from hilserl.sim.readout import camera_fovy, JointReadout, moving_joint_names
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+# Joint commands arriving this long after a reset were sent before it; they are dropped.
+STALE_COMMAND_WINDOW_S = 0.1
 
 
 class SimArmNode(Node):
@@ -106,6 +110,7 @@ class SimArmNode(Node):
                                       qos_profile_sensor_data),
                 pinhole_camera_info(width, height, fov_x, f'{name}_camera_optical_frame'))
         self.create_subscription(Float64MultiArray, 'joint_commands', self._on_command, 10)
+        self._settle_until = 0.0
         self.create_service(Trigger, 'reset_to_home', self._on_reset)
         if not self._lock_step:
             self.create_timer(control_dt, self._on_timer)
@@ -123,6 +128,10 @@ class SimArmNode(Node):
             self.get_logger().error(
                 f'joint_commands needs {len(self._joint_names)} finite values in the order '
                 f'{self._joint_names}; got {values}', throttle_duration_sec=5.0)
+            return
+        if time.monotonic() < self._settle_until:
+            # Sent before the reset (the safety filter stops at its request) but delivered
+            # after it: obeying it would pull the arm back out of its home pose.
             return
         self._arm.set_joint_targets(values)
         if self._lock_step:
@@ -155,6 +164,7 @@ class SimArmNode(Node):
         self._episode += 1
         seed = self._seed + self._episode
         self._arm.reset(seed=seed, joint_positions=self._home)
+        self._settle_until = time.monotonic() + STALE_COMMAND_WINDOW_S
         self._publish_state()
         self._publish_cameras()
         response.success = True
