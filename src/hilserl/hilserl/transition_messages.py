@@ -123,7 +123,8 @@ def transition_to_message(actor_id: str, sequence: int, episode_index: int, step
     Return the Transition message of one control step.
 
     Pass ``final_observation`` (the observation after the step) on the episode's last
-    step only; ``stamp`` (builtin_interfaces/Time) goes into the header.
+    step only; ``stamp`` (builtin_interfaces/Time) goes into the header. Either
+    observation may be an Observation message already, which is used as it is.
     """
     message = Transition()
     if stamp is not None:
@@ -132,16 +133,24 @@ def transition_to_message(actor_id: str, sequence: int, episode_index: int, step
     message.sequence = int(sequence)
     message.episode_index = int(episode_index)
     message.step_index = int(step_index)
-    message.observation = observation_to_message(observation, state_names, camera_names)
+    message.observation = _as_message(observation, state_names, camera_names)
     message.action = np.asarray(action, dtype=np.float32).reshape(-1).tolist()
     message.reward = float(reward)
     message.terminated = bool(terminated)
     message.truncated = bool(truncated)
     message.intervention = bool(intervention)
     if final_observation is not None:
-        message.final_observation = [observation_to_message(final_observation, state_names,
-                                                            camera_names)]
+        message.final_observation = [_as_message(final_observation, state_names,
+                                                 camera_names)]
     return message
+
+
+def _as_message(observation, state_names, camera_names) -> Observation:
+    # An actor already holds the frames as received Image messages: sending those avoids
+    # converting every frame to an array and back on each control step.
+    if isinstance(observation, Observation):
+        return observation
+    return observation_to_message(observation, state_names, camera_names)
 
 
 def transition_from_message(message: Transition) -> ReceivedTransition:

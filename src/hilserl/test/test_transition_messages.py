@@ -97,3 +97,15 @@ def test_a_middle_step_has_no_final_observation():
 def test_bytes_that_are_not_a_transition_are_refused():
     with pytest.raises(TransitionFormatError, match='not a serialized Transition'):
         transition_message_from_bytes(b'\x00\x01garbage')
+
+
+def test_an_observation_message_travels_as_it_is():
+    frame = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    held = observation_to_message({'state': np.ones(2, np.float32),
+                                   'pixels': frame.transpose(2, 0, 1)[None]},
+                                  ['a', 'b'], ['front'])
+    message = transition_to_message('actor', 0, 0, 0, held, [0, 0, 0, 0], 0.0,
+                                    terminated=True, final_observation=held)
+    assert message.observation is held and message.final_observation[0] is held
+    received = transition_from_bytes(transition_to_bytes(message))
+    np.testing.assert_array_equal(received.observation['pixels'][0].transpose(1, 2, 0), frame)

@@ -92,7 +92,7 @@ class ActorNode(Node):
         self._episode_index = 0
         self._tracker: Optional[EpisodeTracker] = None
         self._events: List[int] = []
-        self._pending = None  # (Observation, observation dict, action, intervention)
+        self._pending = None  # (Observation, its message, action, intervention)
         self._success_raised = False
         self._classifier_success = False
         self._episode = {}   # reward and intervention steps of the open episode
@@ -261,9 +261,12 @@ class ActorNode(Node):
         events, self._events = self._events, []
         try:
             observation = self._io.observe()
-            obs_dict = observation_from_message(ObservationMsg(
-                state=observation.state.tolist(), camera_names=self._cameras,
-                images=[observation.frames[name] for name in self._cameras]))
+            # The message travels in the transition as it is; the arrays feed the policy.
+            obs_msg = ObservationMsg(
+                state=observation.state.tolist(), state_names=self._io.state_names,
+                camera_names=self._cameras,
+                images=[observation.frames[name] for name in self._cameras])
+            obs_dict = observation_from_message(obs_msg)
         except ValueError as error:
             self._io.report(now, f'cannot build the observation: {error}', 'error')
             return
@@ -277,13 +280,13 @@ class ActorNode(Node):
             _, previous, action, intervention = self._pending
             label = self._tracker.step(events, intervention)
             self._send_transition(now, previous, action, label,
-                                  obs_dict if label.done else None)
+                                  obs_msg if label.done else None)
             if label.done:
                 self._end_episode(now, label)
                 return
-        self._act(now, observation, obs_dict)
+        self._act(now, observation, obs_msg, obs_dict)
 
-    def _act(self, now: int, observation, obs_dict) -> None:
+    def _act(self, now: int, observation, obs_msg, obs_dict) -> None:
         human = self._io.human_command(now)
         human_action = action_from_command(human.delta_xyz, human.gripper)
         agent = self._policy.agent
@@ -309,12 +312,12 @@ class ActorNode(Node):
         self._io.send_command(command, sent_ns)
         if not intervention:
             self._loop.latency((sent_ns - observation.oldest_stamp_ns) / 1e9)
-        self._pending = (observation, obs_dict, action, intervention)
+        self._pending = (observation, obs_msg, action, intervention)
 
-    def _send_transition(self, now: int, obs_dict, action, label, final) -> None:
+    def _send_transition(self, now: int, obs_msg, action, label, final) -> None:
         message = transition_to_message(
             self._actor_id, self._next_sequence, self._episode_index, label.step_index,
-            obs_dict, action, label.reward, label.terminated, label.truncated,
+            obs_msg, action, label.reward, label.terminated, label.truncated,
             label.intervention, final, self._io.state_names, self._cameras)
         set_stamp(message, now)
         payload = transition_to_bytes(message)
