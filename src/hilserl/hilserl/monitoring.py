@@ -382,6 +382,10 @@ class MetricsLog:
             if self.wandb_run is not None:
                 try:
                     self.wandb_run.finish()
+                    # finish() returns before wandb's service has written the
+                    # offline run file; teardown waits for it, so a run directory
+                    # copied or synced right after training is complete.
+                    importlib.import_module('wandb').teardown()
                 except Exception as error:  # the CSV files must still be closed
                     self._warn(f'wandb did not finish cleanly: {error}')
                 self.wandb_run = None

@@ -220,6 +220,9 @@ class RecordingWandb:
     def __init__(self):
         self.inits, self.logged = [], []
 
+    def teardown(self):
+        self.torn_down = True
+
     def init(self, **kwargs):
         self.inits.append(kwargs)
         recorder = self
