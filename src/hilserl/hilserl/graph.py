@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Sequence, Tuple
 
 
+# Exit status of a node that refused its configuration (sysexits' EX_CONFIG); the
+# nodes exit with it through hilserl.node_support.
+EXIT_BAD_CONFIG = 78
+
+
 class GraphError(ValueError):
     """A mode or argument that does not exist or does not fit."""
 
@@ -45,6 +50,15 @@ class NodeSpec:
     # An optional node (rviz2, robot_state_publisher) is skipped with a notice when its
     # package is not installed; the suite never needs it.
     optional: bool = False
+
+    def exit_stops_mode(self, returncode: int) -> bool:
+        """
+        Return whether this node exiting with ``returncode`` must stop its whole mode.
+
+        A required node always does; any node that refused its configuration does too,
+        since the others would wait for it forever (a learner that cannot resume, say).
+        """
+        return self.required or returncode == EXIT_BAD_CONFIG
 
     @property
     def full_name(self) -> str:

@@ -25,6 +25,15 @@ def config_path(file_name: str) -> str:
     return os.path.join(get_package_share_directory('hilserl'), 'config', file_name)
 
 
+def shutdown_if_mode_stops(spec: NodeSpec):
+    """Return the ``on_exit`` callback that applies :meth:`NodeSpec.exit_stops_mode`."""
+    def on_exit(event, context):
+        if spec.exit_stops_mode(event.returncode):
+            return Shutdown(reason=f'{spec.full_name} exited with status {event.returncode}')
+        return None
+    return on_exit
+
+
 def launch_node(spec: NodeSpec):
     """Return the launch_ros Node action that starts ``spec`` (a notice if it is skipped)."""
     if spec.optional:
@@ -45,7 +54,7 @@ def launch_node(spec: NodeSpec):
         arguments=list(spec.arguments),
         output='screen',
         emulate_tty=True,
-        on_exit=Shutdown(reason=f'{spec.full_name} exited') if spec.required else None,
+        on_exit=shutdown_if_mode_stops(spec),
     )
 
 

@@ -69,7 +69,7 @@ class LearnerSettings:
 
     run_dir: str
     agent: AgentConfig = field(default_factory=AgentConfig)
-    camera_names: Optional[List[str]] = None      # None: those of the data
+    camera_names: Optional[List[str]] = None      # None: those of the data; []: none
     device: str = 'cpu'
     batch_size: int = 256
     online_step_before_learning: int = 100
@@ -99,7 +99,7 @@ class LearnerCore:
         self.state_names: List[str] = []
         self.camera_names: Optional[List[str]] = settings.camera_names
         self.counters = {'transitions_received': 0, 'learner_steps': 0, 'rejected': 0,
-                         'checkpoints': 0, 'checkpoint_step': 0}
+                         'checkpoints': 0, 'checkpoint_step': 0, 'pretrain_updates': 0}
         self._wal: Optional[TransitionLog] = None
         self._lock = threading.RLock()
         self.checkpoint_dir = os.path.join(settings.run_dir, CHECKPOINTS_DIR)
@@ -126,7 +126,7 @@ class LearnerCore:
             self.load_demonstrations(demo_paths)
 
     def load_demonstrations(self, paths: Sequence[str]) -> int:
-        """Fill the demonstration buffer, fit the normaliser, pretrain; return the steps."""
+        """Fill the demonstration buffer and fit the normaliser; return the steps."""
         from hilserl.dataset.reader import DatasetError, read_dataset
         try:
             episodes = read_dataset(paths)
@@ -152,12 +152,6 @@ class LearnerCore:
                 steps += 1
         fit_normalizer(self.agent, self.offline)
         self._log(f'{steps} demonstration steps from {len(episodes)} episodes')
-        for update in range(1, self.settings.offline_pretrain_updates + 1):
-            metrics = self.agent.update(lambda: self._sample(offline_only=True))
-            if update % max(1, self.settings.offline_pretrain_updates // 10) == 0:
-                self._log(f'offline pretraining {update}/'
-                          f'{self.settings.offline_pretrain_updates}: critic loss '
-                          f"{metrics.get('critic_loss', float('nan')):.4f}")
         self.checkpoint()
         return steps
 
@@ -165,9 +159,12 @@ class LearnerCore:
                image_size: Sequence[int]) -> None:
         """Create agent and buffers for the data's layout (demos or the first transition)."""
         cameras = list(cameras)
-        if self.camera_names is not None and list(self.camera_names) != cameras:
-            raise LearnerError(f'camera_names is {list(self.camera_names)}, the data has '
-                               f'{cameras}')
+        if self.camera_names is not None:
+            # A subset is fine (e.g. none, for a state-only policy): the rest is ignored.
+            if any(name not in cameras for name in self.camera_names):
+                raise LearnerError(f'camera_names is {list(self.camera_names)}, the data has '
+                                   f'{cameras}')
+            cameras = list(self.camera_names)
         height, width = (int(v) for v in image_size) if cameras else (0, 0)
         if height != width:
             raise LearnerError(f'camera frames must be square, got {height}x{width}')
@@ -292,6 +289,18 @@ class LearnerCore:
         else:
             batch = sample_mixed(self.online, self.offline, self.settings.batch_size)
         return batch if self.settings.device == 'cpu' else batch.to(self.agent.device)
+
+    def pretraining_left(self) -> int:
+        """Return the offline pretraining updates still to run (0 without demonstrations)."""
+        if self.agent is None or not len(self.offline):
+            return 0
+        return max(0, self.settings.offline_pretrain_updates - self.counters['pretrain_updates'])
+
+    def pretrain_step(self) -> Dict[str, float]:
+        """Run one update on demonstrations alone (before any online data); return metrics."""
+        metrics = self.agent.update(lambda: self._sample(offline_only=True))
+        self.counters['pretrain_updates'] += 1
+        return metrics
 
     def train_step(self) -> Dict[str, float]:
         """Run one learner step on 50/50 online/demonstration batches; return its metrics."""

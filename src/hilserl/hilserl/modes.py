@@ -5,9 +5,9 @@ One function per mode returns its :class:`~hilserl.graph.NodeSpec` list; the
 launch files and the pip-only runner both start exactly these nodes.
 """
 
-from typing import Dict, List
-
+from dataclasses import replace
 import os
+from typing import Dict, List
 
 from hilserl.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
 
@@ -193,10 +193,19 @@ def robot_parameter_file(robot: str) -> str:
     return 'so100_follower.yaml' if robot == 'so100' else f'sim_{robot}.yaml'
 
 
-def arm_nodes(args: Dict[str, str]) -> List[NodeSpec]:
-    """Return the arm behind its safety filter and the processed cameras: sim or real."""
+def arm_nodes(args: Dict[str, str], cameras: bool = True) -> List[NodeSpec]:
+    """
+    Return the arm behind its safety filter and the processed cameras: sim or real.
+
+    ``cameras=False`` (a state-only policy in simulation) renders no frames at all.
+    """
     if args['robot'] != 'so100':
-        return sim_nodes(dict(args, rviz='false'))
+        nodes = sim_nodes(dict(args, rviz='false'))
+        if cameras:
+            return nodes
+        arm, safety_filter, _ = nodes   # no image processor either
+        return [replace(arm, parameters={**arm.parameters, 'render_cameras': False}),
+                safety_filter]
     # The real arm: the Feetech driver, two cameras, and the same filter and processor.
     robot_file = robot_parameter_file('so100')
     cameras = [NodeSpec('camera_publisher', 'camera', namespace=camera,
@@ -274,6 +283,13 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     run_dir = os.path.abspath(args['run_dir'])
     robot_file = robot_parameter_file(args['robot'])
     object_in_state = simulated and args['object_in_state'] == 'true'
+    inputs = args['policy_inputs']
+    if inputs == 'auto':
+        inputs = 'state' if object_in_state else 'images'
+    if inputs == 'state' and not object_in_state:
+        raise GraphError('policy_inputs:=state needs the object position in the state '
+                         '(a simulated arm with object_in_state:=true); the policy could not '
+                         'see the object otherwise')
     actor = NodeSpec('actor', 'actor', parameter_files=('train.yaml',), parameters={
         'fps': argument_as_float(args, 'fps'),
         'control_time_s': argument_as_float(args, 'control_time_s'),
@@ -284,14 +300,21 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         'state_from_ground_truth': object_in_state,
         'spill_dir': os.path.join(run_dir, 'actor_spill'),
         'eval_log': os.path.join(run_dir, 'evaluation.json') if evaluate else '',
+        # The learner has a policy from the start only with demonstrations or a
+        # checkpoint; otherwise it builds one from the actor's first transition.
+        'wait_for_policy': (evaluate or args['resume'] == 'true'
+                            or bool(split_paths(args['demos']))),
+        'use_cameras': inputs == 'images',
+        'send_transitions': not evaluate,
         **robot_joint_names(robot_file)}, required=args['num_episodes'] != '0')
     learner_parameters = {'run_dir': run_dir, 'resume': args['resume'] == 'true' or evaluate,
-                          'learn': not evaluate}
+                          'learn': not evaluate, 'use_cameras': inputs == 'images'}
     if split_paths(args['demos']) and not evaluate:
         learner_parameters['demo_datasets'] = split_paths(args['demos'])
     learner = NodeSpec('learner', 'learner', parameter_files=('train.yaml',),
                        parameters=learner_parameters)
-    nodes = arm_nodes(args) + [actor, learner]
+    cameras_needed = inputs == 'images' or args['reward'] == 'classifier'
+    nodes = arm_nodes(args, cameras=cameras_needed) + [actor, learner]
     if args['reward'] == 'classifier':
         nodes.append(NodeSpec('reward_classifier', 'reward_classifier', parameters={
             'model_path': os.path.abspath(args['classifier_model']),
@@ -344,6 +367,11 @@ TRAIN = Mode(
                        'Simulation only: append the cube position from ground truth to the '
                        'state (a state-only policy cannot see it otherwise).',
                        ('true', 'false')),
+        LaunchArgument('policy_inputs', 'auto',
+                       'What the policy sees: the state alone (simulation, with the object '
+                       'position), or the state and both cameras through the frozen image '
+                       'encoder; auto: state in simulation, images on the real arm.',
+                       ('auto', 'state', 'images')),
         LaunchArgument('lock_step', 'false',
                        'Step the physics once per joint command instead of in real time.',
                        ('true', 'false')),

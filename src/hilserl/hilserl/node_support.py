@@ -8,10 +8,9 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 
-_SNAKE_CASE = re.compile(r'^[a-z][a-z0-9_]*$')
+from hilserl.graph import EXIT_BAD_CONFIG
 
-# Exit status of a node that refused its configuration (as sysexits' EX_CONFIG).
-EXIT_BAD_CONFIG = 78
+_SNAKE_CASE = re.compile(r'^[a-z][a-z0-9_]*$')
 
 
 class StopNode(Exception):
@@ -26,7 +25,10 @@ def declare(node, name: str, default, description: str, read_only: bool = True):
     without a value (its value is then None unless a parameter file sets it).
     """
     descriptor = ParameterDescriptor(description=description, read_only=read_only)
-    return node.declare_parameter(name, default, descriptor).value
+    value = node.declare_parameter(name, default, descriptor).value
+    if value is None and isinstance(default, list):
+        return []   # rcl reads an override `[]` as no value at all
+    return value
 
 
 def valid_camera_name(name: str) -> bool:

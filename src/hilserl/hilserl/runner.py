@@ -141,7 +141,7 @@ class GraphRunner:
                     if code != 0:
                         failed = True
                         self._say(f'{node.spec.full_name} died with exit code {code}')
-                    if node.spec.required:
+                    if node.spec.exit_stops_mode(code):
                         self._say(f'{node.spec.full_name} exited; shutting down')
                         self._stop.set()
                 self._stop.wait(0.1)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from hilserl.graph import (GraphError, LaunchArgument, Mode, NodeSpec, argument_as_float,
-                           parse_assignments)
+from hilserl.graph import (EXIT_BAD_CONFIG, GraphError, LaunchArgument, Mode, NodeSpec,
+                           argument_as_float, parse_assignments)
 from hilserl.modes import MODES
 
 
@@ -79,19 +79,47 @@ def test_the_scripted_human_and_ground_truth_reward_need_a_simulator():
 
 def test_train_mode_runs_actor_learner_and_scripted_human_in_simulation():
     nodes = MODES['train'].nodes({'run_dir': '/tmp/run', 'demos': '/tmp/a,/tmp/b'})
-    assert names(nodes) == ['/sim_arm', '/safety_filter', '/image_processor', '/actor',
-                            '/learner', '/scripted_human']
-    learner = nodes[4]
+    # A state-only policy (the default in simulation): nothing renders or processes frames.
+    assert names(nodes) == ['/sim_arm', '/safety_filter', '/actor', '/learner',
+                            '/scripted_human']
+    arm, _, actor, learner, _ = nodes
+    assert arm.parameters['render_cameras'] is False
     assert learner.parameters['demo_datasets'] == ['/tmp/a', '/tmp/b']
-    assert nodes[3].parameters['state_from_ground_truth'] is True
+    assert actor.parameters['state_from_ground_truth'] is True
+    assert actor.parameters['use_cameras'] is learner.parameters['use_cameras'] is False
+    assert actor.parameters['wait_for_policy']   # the learner pretrains on the demos first
+
+
+def test_image_policy_renders_and_processes_both_cameras():
+    nodes = MODES['train'].nodes({'policy_inputs': 'images'})
+    assert names(nodes)[:3] == ['/sim_arm', '/safety_filter', '/image_processor']
+    actor, learner = nodes[3], nodes[4]
+    assert actor.parameters['use_cameras'] and learner.parameters['use_cameras']
+    # Without demonstrations the learner builds its policy from the first transition.
+    assert not actor.parameters['wait_for_policy']
+
+
+def test_state_policy_needs_the_object_position():
+    with pytest.raises(GraphError, match='object position'):
+        MODES['train'].nodes({'policy_inputs': 'state', 'object_in_state': 'false'})
+    real = MODES['train'].nodes({'robot': 'so100', 'reward': 'human', 'teleop': 'gamepad'})
+    assert next(n for n in real if n.name == 'actor').parameters['use_cameras']
 
 
 def test_evaluation_has_no_human_and_no_learning():
     nodes = MODES['train'].nodes({'evaluate': 'true', 'num_episodes': '20'})
-    actor, learner = nodes[3], nodes[4]
+    actor, learner = nodes[2], nodes[3]
     assert '/scripted_human' not in names(nodes)
     assert actor.parameters['deterministic'] and not actor.parameters['allow_interventions']
     assert actor.required and learner.parameters['resume'] and not learner.parameters['learn']
+    assert not actor.parameters['send_transitions'] and actor.parameters['wait_for_policy']
+
+
+def test_a_node_that_refuses_its_configuration_stops_its_mode():
+    optional_node = NodeSpec('learner', 'learner')
+    assert not optional_node.exit_stops_mode(0) and not optional_node.exit_stops_mode(-9)
+    assert optional_node.exit_stops_mode(EXIT_BAD_CONFIG)
+    assert NodeSpec('actor', 'actor', required=True).exit_stops_mode(0)
 
 
 def test_classifier_reward_needs_a_model_and_starts_the_classifier_node():

@@ -207,7 +207,7 @@ def test_a_used_run_dir_needs_resume_and_resume_needs_a_checkpoint(tmp_path):
         LearnerCore(settings(tmp_path)).start_fresh()
 
 
-def test_demonstrations_fill_the_offline_buffer_fit_the_normaliser_and_pretrain(tmp_path):
+def test_demonstrations_fill_the_offline_buffer_fit_the_normaliser_then_pretraining_runs(tmp_path):
     episodes = bags.write_dataset(str(tmp_path / 'demos'), num_episodes=2, steps=4,
                                   cameras=())
     core = LearnerCore(settings(tmp_path / 'run', offline_pretrain_updates=3))
@@ -215,8 +215,18 @@ def test_demonstrations_fill_the_offline_buffer_fit_the_normaliser_and_pretrain(
     assert core.offline.num_steps_added == 8 and core.num_online_steps == 0
     states = np.concatenate([episode.states for episode in episodes])
     np.testing.assert_allclose(core.agent.normalizer.mean.numpy(), states.mean(0), atol=1e-5)
-    assert core.agent.num_critic_updates == 3 and core.latest_checkpoint() is not None
+    assert core.latest_checkpoint() is not None
     assert core.state_names == list(bags.DEFAULT_STATE_NAMES)
+    assert core.pretraining_left() == 3 and core.agent.num_critic_updates == 0
+    core.pretrain_step()
+    core.checkpoint()
+    core.close()
+    resumed = LearnerCore(settings(tmp_path / 'run', offline_pretrain_updates=3))
+    resumed.resume()   # a stop during pretraining continues it, it does not start over
+    assert resumed.pretraining_left() == 2
+    while resumed.pretraining_left():
+        resumed.pretrain_step()
+    assert resumed.agent.num_critic_updates == 3 and resumed.counters['learner_steps'] == 0
 
 
 def test_camera_demos_with_the_frozen_encoder_store_features_once_per_frame(tmp_path):

@@ -41,6 +41,10 @@ def register(subparsers) -> None:
     parser.add_argument('--reward', default='ground_truth',
                         choices=('ground_truth', 'classifier'),
                         help='reward source during training (default: ground_truth)')
+    parser.add_argument('--policy-inputs', default='state', choices=('state', 'images'),
+                        help='what the policy sees: the state with the cube position, or '
+                             'the state and both cameras through the frozen encoder (slow '
+                             'on a CPU); default: state')
     parser.set_defaults(run=run)
 
 
@@ -67,10 +71,12 @@ def run(options) -> int:
                              'num_episodes': options.demos})
     started = time.monotonic()
     _run_mode('train', {**common, 'run_dir': train_dir, 'demos': demos if options.demos else '',
-                        'num_episodes': options.train_episodes, 'reward': options.reward})
+                        'num_episodes': options.train_episodes, 'reward': options.reward,
+                        'policy_inputs': options.policy_inputs})
     wall_clock_min = (time.monotonic() - started) / 60.0
     _run_mode('train', {**common, 'run_dir': train_dir, 'evaluate': 'true',
-                        'num_episodes': options.eval_episodes})
+                        'num_episodes': options.eval_episodes,
+                        'policy_inputs': options.policy_inputs})
     evaluation_path = os.path.join(train_dir, 'evaluation.json')
     try:
         with open(evaluation_path, encoding='utf-8') as stream:

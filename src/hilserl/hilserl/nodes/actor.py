@@ -11,7 +11,8 @@ or POLICY) on ``end_effector_command`` (the safety filter); labels the previous 
 actor and held until ``transition_acks`` covers it (:mod:`hilserl.transition_link`).
 Policy parameters (``policy_parameters``) are decoded on a worker thread and swapped
 in between two ticks. Until the first parameters arrive the policy's steps are zero
-actions: the arm holds still unless the human takes over. Between episodes it resets
+actions (the arm holds still unless the human takes over), or, with ``wait_for_policy``,
+no episode starts. Between episodes it resets
 the arm through the safety filter's ``reset`` service and publishes EpisodeStats on
 ``episode_stats``. The decisions are in :mod:`hilserl.actor_core`; the inputs, the
 commands and the resets are shared with the recorder (:mod:`hilserl.episode_io`).
@@ -120,7 +121,9 @@ class ActorNode(Node):
         cameras = declare(self, 'camera_names', ['front', 'wrist'],
                           "Cameras of the observation ('<camera>/image_processed'); [] for a "
                           'state-only policy.')
-        self._cameras = list(cameras or [])
+        use_cameras = declare(self, 'use_cameras', True,
+                              'false: a state-only policy (camera_names are not used).')
+        self._cameras = list(cameras or []) if use_cameras else []
         d['arm_joints'] = declare(self, 'arm_joint_names',
                                   ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex',
                                    'wrist_roll'], 'Arm joints of the state vector, in order.')
@@ -139,6 +142,10 @@ class ActorNode(Node):
             'Execute the human command while teleop/intervention is true (false: ignore it).')
         self._deterministic = declare(self, 'deterministic', False,
                                       "Act with the policy's mode, not a sample (evaluation).")
+        self._send_transitions = declare(
+            self, 'send_transitions', True,
+            'Send the transitions to the learner (false for evaluation runs, whose episodes '
+            'must not become training data; episode_stats are still published).')
         self._num_episodes = declare(self, 'num_episodes', 0,
                                      'Episodes to run, then log the success rate and exit 0 '
                                      '(0: run forever).')
@@ -167,6 +174,10 @@ class ActorNode(Node):
             'Resend from the last acknowledgement when it has not advanced for this long.')
         d['max_resend_per_tick'] = declare(self, 'max_resend_per_tick', 50,
                                            'Transitions resent per control tick at most.')
+        self._wait_for_policy = declare(
+            self, 'wait_for_policy', False,
+            'Start the first episode only once policy parameters arrived (the learner may '
+            'still be pretraining on the demonstrations); false: zero actions until then.')
         torch_threads = declare(self, 'torch_threads', 1, 'Threads torch may use to act.')
         if self._reward_source not in REWARD_SOURCES:
             raise ValueError(f'reward_source must be one of {REWARD_SOURCES}, '
@@ -244,6 +255,8 @@ class ActorNode(Node):
         self._resend_tick()
         if self._state == 'waiting':
             missing = self._io.missing_to_start()
+            if self._wait_for_policy and self._policy.agent is None:
+                missing.append('the first policy parameters (policy_parameters)')
             if missing:
                 self._io.report(now, 'waiting for ' + ', '.join(missing))
                 return
@@ -315,6 +328,10 @@ class ActorNode(Node):
         self._pending = (observation, obs_msg, action, intervention)
 
     def _send_transition(self, now: int, obs_msg, action, label, final) -> None:
+        self._episode['reward'] += label.reward
+        self._episode['interventions'] += int(label.intervention)
+        if not self._send_transitions:
+            return
         message = transition_to_message(
             self._actor_id, self._next_sequence, self._episode_index, label.step_index,
             obs_msg, action, label.reward, label.terminated, label.truncated,
@@ -324,8 +341,6 @@ class ActorNode(Node):
         self._queue.append(self._next_sequence, payload)
         self._next_sequence += 1
         self._transition_publisher.publish(payload)
-        self._episode['reward'] += label.reward
-        self._episode['interventions'] += int(label.intervention)
 
     # ----- episode boundaries ---------------------------------------------------------
 

@@ -116,6 +116,9 @@ class LearnerNode(Node):
         cameras = declare(self, 'camera_names', Parameter.Type.STRING_ARRAY,
                           'Cameras the learner expects, in order; unset: those of the demos '
                           'or of the first transition.')
+        if not declare(self, 'use_cameras', True, 'false: a state-only policy; the camera '
+                       'frames of demonstrations and transitions are ignored.'):
+            cameras = []
         encoder = declare(self, 'image_encoder', 'frozen',
                           "'frozen': cached features of a frozen ResNet-10; 'cnn': small CNN "
                           'trained end to end.')
@@ -258,6 +261,9 @@ class LearnerNode(Node):
         min_period = 1.0 / self._max_update_rate if self._max_update_rate > 0 else 0.0
         while not self._stop.is_set():
             started = time.monotonic()
+            if core.pretraining_left():
+                self._pretrain_step()
+                continue
             if core.agent is not None and core.policy_version != pushed_version and (
                     pushed_version is None or started - pushed_at >= self._push_period_s):
                 pushed_version, pushed_at = self._push_policy(), started
@@ -272,6 +278,18 @@ class LearnerNode(Node):
                 self._log_learner(metrics)
             if min_period:
                 self._stop.wait(max(0.0, min_period - (time.monotonic() - started)))
+
+    def _pretrain_step(self) -> None:
+        # Runs here, not at start-up, so that the node answers (and can be stopped) while
+        # it pretrains; the actors wait for the first policy, pushed once it is done.
+        core = self._core
+        metrics = core.pretrain_step()
+        total, left = core.settings.offline_pretrain_updates, core.pretraining_left()
+        if (total - left) % max(1, total // 10) == 0 or not left:
+            self.get_logger().info(f'offline pretraining {total - left}/{total}: critic loss '
+                                   f"{metrics.get('critic_loss', float('nan')):.4f}")
+        if not left:
+            self.get_logger().info(f'checkpoint written: {core.checkpoint()}')
 
     def _push_policy(self) -> int:
         version = self._core.policy_version
@@ -306,11 +324,11 @@ class LearnerNode(Node):
             f'{learning}')
 
     def destroy_node(self):
-        """Stop training, write a final checkpoint and close the logs."""
+        """Stop training, write a final checkpoint (when learning) and close the logs."""
         if getattr(self, '_trainer', None) is not None:
             self._stop.set()
             self._trainer.join(timeout=30.0)
-            if self._failure is None and not self._trainer.is_alive():
+            if self._learn and self._failure is None and not self._trainer.is_alive():
                 path = self._core.checkpoint()
                 if path:
                     self.get_logger().info(f'final checkpoint written: {path}')

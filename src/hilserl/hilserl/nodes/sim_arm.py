@@ -50,6 +50,9 @@ class SimArmNode(Node):
         rate = declare(self, 'control_rate_hz', 30.0,
                        'Physics control steps per second (joint_states rate).')
         cameras = declare(self, 'camera_names', ['front', 'wrist'], 'Cameras to render.')
+        if not declare(self, 'render_cameras', True, 'false: render no camera at all (a '
+                       'state-only policy needs none; rendering takes CPU).'):
+            cameras = []
         width = declare(self, 'camera_width', 128, 'Rendered image width (pixels).')
         height = declare(self, 'camera_height', 128, 'Rendered image height (pixels).')
         camera_fps = declare(self, 'camera_fps', 10.0, 'Rendered frames per second.')
