@@ -72,12 +72,18 @@ def test_actor_acts_delivers_every_transition_and_hands_over_to_the_human(proces
     assert first == list(range(first[0], first[0] + len(first))), 'consecutive sequences'
     sample = transitions.messages[0]
     assert sample.actor_id == 'test_actor' and len(sample.action) == 4
+    session = sample.actor_session
+    assert len(session) == 8, 'a random session per actor process'
     assert list(sample.observation.state_names[-3:]) == ['object.x', 'object.y', 'object.z']
     assert not sample.observation.images
 
     # No receipt so far: everything is held. A receipt asking for 0 makes the actor resend.
     seen_before = len(transitions.messages)
-    acks.publish(TransitionAck(actor_id='test_actor', next_sequence=0, learner_session='s1'))
+    # A receipt for another process of the same actor id is none of its business.
+    acks.publish(TransitionAck(actor_id='test_actor', actor_session='other', next_sequence=10**6,
+                               learner_session='s0'))
+    acks.publish(TransitionAck(actor_id='test_actor', actor_session=session, next_sequence=0,
+                               learner_session='s1'))
     probe.spin_until(lambda: [m.sequence for m in transitions.messages].count(first[0]) >= 2,
                      10, 'the held transitions resent from sequence 0')
     assert 0 in {m.sequence for m in transitions.messages}
@@ -102,7 +108,8 @@ def test_actor_acts_delivers_every_transition_and_hands_over_to_the_human(proces
                          and m.action[3] == 1.0, timeout=10, what='an intervention step')
 
     # Every sequence up to the newest arrived (duplicates allowed, none missing).
-    acks.publish(TransitionAck(actor_id='test_actor', next_sequence=0, learner_session='s2'))
+    acks.publish(TransitionAck(actor_id='test_actor', actor_session=session, next_sequence=0,
+                               learner_session='s2'))
     newest = max(m.sequence for m in transitions.messages)
     probe.spin_until(lambda: set(range(newest + 1)) <= {m.sequence for m in transitions.messages},
                      10, 'every sequence up to the newest')

@@ -5,7 +5,9 @@ DDS alone cannot promise this across a learner crash: a reliable writer forgets 
 a dead reader never acknowledged, and a restarted learner has lost whatever sat in
 memory. So delivery is acknowledged end to end, the way a log-shipping protocol does:
 
-- the actor numbers its transitions (``sequence`` 0, 1, 2, ... per actor id) and keeps
+- the actor numbers its transitions (``sequence`` 0, 1, 2, ... per stream: its actor id
+  and a random session drawn when the process starts, so that a restarted actor's
+  stream is new rather than taken for a repeat of the old one) and keeps
   each one in an :class:`OutboundQueue` (bounded memory, spilling to disk) until the
   learner's receipt covers it;
 - the learner appends every new transition to a :class:`TransitionLog` (its
@@ -24,6 +26,21 @@ import struct
 import threading
 import zlib
 from typing import Deque, Dict, Iterator, List, Optional, Tuple
+
+# A stream is one actor process: its actor id, and its session unless it gave none.
+STREAM_SEPARATOR = '#'
+
+
+def stream_id(actor_id: str, actor_session: str) -> str:
+    """Return the key of an actor process's stream of transitions."""
+    return f'{actor_id}{STREAM_SEPARATOR}{actor_session}' if actor_session else actor_id
+
+
+def stream_owner(stream: str) -> Tuple[str, str]:
+    """Return ``(actor_id, actor_session)`` of a key made by :func:`stream_id`."""
+    actor_id, _, actor_session = stream.partition(STREAM_SEPARATOR)
+    return actor_id, actor_session
+
 
 # ---------------------------------------------------------------------------------------
 # Actor side

@@ -118,7 +118,7 @@ def transition_to_message(actor_id: str, sequence: int, episode_index: int, step
                           intervention: bool = False,
                           final_observation: Optional[ObservationDict] = None,
                           state_names: Sequence[str] = (), camera_names: Sequence[str] = (),
-                          stamp=None) -> Transition:
+                          stamp=None, actor_session: str = '') -> Transition:
     """
     Return the Transition message of one control step.
 
@@ -130,6 +130,7 @@ def transition_to_message(actor_id: str, sequence: int, episode_index: int, step
     if stamp is not None:
         message.header.stamp = stamp
     message.actor_id = actor_id
+    message.actor_session = actor_session
     message.sequence = int(sequence)
     message.episode_index = int(episode_index)
     message.step_index = int(step_index)

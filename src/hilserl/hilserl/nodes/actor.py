@@ -18,6 +18,8 @@ the arm through the safety filter's ``reset`` service and publishes EpisodeStats
 commands and the resets are shared with the recorder (:mod:`hilserl.episode_io`).
 """
 
+import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -84,6 +86,8 @@ class ActorNode(Node):
         self._resend = ResendScheduler(d['resend_after_s'])
         self._max_resend = d['max_resend_per_tick']
         self._next_sequence = 0
+        # A new stream per process: a restarted actor's sequence 0 is not a repeat.
+        self._session = secrets.token_hex(4)
         self._policy = PolicyHolder(on_error=lambda text: self.get_logger().error(text),
                                     on_loaded=lambda text: self.get_logger().debug(text),
                                     validate=self._check_agent_config)
@@ -100,7 +104,7 @@ class ActorNode(Node):
         self._results = []
         self.create_timer(1.0 / self._config.fps, self._tick)
         self.get_logger().info(
-            f"actor '{self._actor_id}': episodes of at most {self._config.max_steps} steps at "
+            f"actor '{self._actor_id}' (session {self._session}): episodes of at most {self._config.max_steps} steps at "
             f'{self._config.fps:g} fps, cameras {self._cameras or "none (state only)"}, '
             f'reward from {self._reward_source}, '
             f'{self._num_episodes or "unlimited"} episodes'
@@ -179,6 +183,9 @@ class ActorNode(Node):
             'Start the first episode only once policy parameters arrived (the learner may '
             'still be pretraining on the demonstrations); false: zero actions until then.')
         torch_threads = declare(self, 'torch_threads', 1, 'Threads torch may use to act.')
+        if not re.fullmatch(r'[A-Za-z0-9_]+', self._actor_id):
+            raise ValueError(f"actor_id '{self._actor_id}' may hold only letters, digits "
+                             'and underscores')
         if self._reward_source not in REWARD_SOURCES:
             raise ValueError(f'reward_source must be one of {REWARD_SOURCES}, '
                              f"got '{self._reward_source}'")
@@ -197,7 +204,7 @@ class ActorNode(Node):
     # ----- learner link ---------------------------------------------------------------
 
     def _on_ack(self, msg: TransitionAck) -> None:
-        if msg.actor_id != self._actor_id:
+        if msg.actor_id != self._actor_id or msg.actor_session != self._session:
             return
         self._queue.acknowledge(msg.next_sequence)
         started = self._resend.resends_started
@@ -335,7 +342,8 @@ class ActorNode(Node):
         message = transition_to_message(
             self._actor_id, self._next_sequence, self._episode_index, label.step_index,
             obs_msg, action, label.reward, label.terminated, label.truncated,
-            label.intervention, final, self._io.state_names, self._cameras)
+            label.intervention, final, self._io.state_names, self._cameras,
+            actor_session=self._session)
         set_stamp(message, now)
         payload = transition_to_bytes(message)
         self._queue.append(self._next_sequence, payload)

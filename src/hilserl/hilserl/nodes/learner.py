@@ -3,7 +3,7 @@ The HIL-SERL learner: SAC from the actors' transitions, policy parameters back t
 
 Subscribes ``transitions`` (hilserl_interfaces/Transition, reliable, keep last 1000)
 and ``episode_stats`` (EpisodeStats, reliable, depth 10); publishes
-``transition_acks`` (TransitionAck, reliable, depth 100: per actor the next sequence
+``transition_acks`` (TransitionAck, reliable, depth 100: per actor process the next sequence
 after everything durable, and this process's ``learner_session``, every
 ``ack_period_s`` and once at start-up for the actors a resumed run knows) and
 ``policy_parameters`` (PolicyParameters, reliable + transient local, depth 1: a late
@@ -40,6 +40,7 @@ from hilserl.learner_core import (DATA_FIELDS, GAP, LearnerCore, LearnerSettings
 from hilserl.log_throttle import LogThrottle
 from hilserl.monitoring import EPISODE_STATS_FIELDS, MetricsLog
 from hilserl.node_support import declare, run_node
+from hilserl.transition_link import STREAM_SEPARATOR, stream_id, stream_owner
 from hilserl.transition_messages import transition_message_from_bytes, TransitionFormatError
 
 TRANSITIONS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
@@ -211,7 +212,12 @@ class LearnerNode(Node):
         except TransitionFormatError as error:
             self._report('undecodable', f'dropped a transition: {error}')
             return
-        kind, missing = self._core.receive(message.actor_id, message.sequence, payload)
+        if STREAM_SEPARATOR in message.actor_id:
+            self._report('bad_id', f"dropped a transition: actor id '{message.actor_id}' "
+                         f"contains '{STREAM_SEPARATOR}'")
+            return
+        stream = stream_id(message.actor_id, message.actor_session)
+        kind, missing = self._core.receive(stream, message.sequence, payload)
         if kind == GAP:
             self._report(('gap', message.actor_id),
                          f'{message.actor_id}: transition {message.sequence} arrived with '
@@ -228,9 +234,10 @@ class LearnerNode(Node):
 
     def _publish_acks(self) -> None:
         stamp = self.get_clock().now().to_msg()
-        for actor_id, next_sequence in self._core.acks().items():
-            message = TransitionAck(actor_id=actor_id, next_sequence=next_sequence,
-                                    learner_session=self._session)
+        for stream, next_sequence in self._core.acks().items():
+            actor_id, actor_session = stream_owner(stream)
+            message = TransitionAck(actor_id=actor_id, actor_session=actor_session,
+                                    next_sequence=next_sequence, learner_session=self._session)
             message.header.stamp = stamp
             self._ack_publisher.publish(message)
 
