@@ -172,9 +172,11 @@ class LearnerCore:
         config = replace(template, state_dim=int(state_dim), num_cameras=len(cameras),
                          image_size=height or template.image_size)
         torch.manual_seed(self.settings.seed)
-        self.agent = SACAgent(config, device=self.settings.device)
+        agent = SACAgent(config, device=self.settings.device)
         self._make_buffers(config)
         self.camera_names, self.state_names = cameras, list(state_names)
+        # Last: the training thread takes a set agent to mean the buffers exist too.
+        self.agent = agent
 
     def _make_buffers(self, config: AgentConfig) -> None:
         image_shape = feature_shape = None
@@ -292,7 +294,7 @@ class LearnerCore:
 
     def pretraining_left(self) -> int:
         """Return the offline pretraining updates still to run (0 without demonstrations)."""
-        if self.agent is None or not len(self.offline):
+        if self.agent is None or self.offline is None or not len(self.offline):
             return 0
         return max(0, self.settings.offline_pretrain_updates - self.counters['pretrain_updates'])
 

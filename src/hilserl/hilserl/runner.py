@@ -24,6 +24,8 @@ from hilserl.dds import dds_environment
 from hilserl.graph import GraphError, Mode, NodeSpec
 
 # Seconds a node gets to exit after SIGINT, then after SIGTERM, before SIGKILL.
+# Exit status of a mode stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report).
+EXIT_INTERRUPTED = 130
 GRACE_PERIODS_S = (5.0, 2.0)
 
 
@@ -115,13 +117,15 @@ class GraphRunner:
             PYTHONUNBUFFERED='1', **dds_environment(config_dir))
         self._processes: List[_NodeProcess] = []
         self._stop = threading.Event()
+        self.interrupted = False
 
     def _say(self, message: str) -> None:
         self._output.write(f'[hilserl launch] {message}\n')
         self._output.flush()
 
-    def request_stop(self, *_unused) -> None:
+    def request_stop(self, signum=None, _frame=None) -> None:
         """Ask the runner to shut the graph down (signal-handler compatible)."""
+        self.interrupted = self.interrupted or signum is not None
         self._stop.set()
 
     def run(self) -> int:
@@ -147,6 +151,8 @@ class GraphRunner:
                 self._stop.wait(0.1)
         finally:
             self.shutdown()
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         return 1 if failed else 0
 
     def shutdown(self) -> None:
@@ -170,7 +176,13 @@ class GraphRunner:
 
 
 def run_mode(mode: Mode, arguments: Dict[str, str], output=sys.stdout) -> int:
-    """Run ``mode`` in the foreground; Ctrl-C or SIGTERM shut it down cleanly."""
+    """
+    Run ``mode`` in the foreground; Ctrl-C or SIGTERM shut it down cleanly.
+
+    Return 0 when its required node finished, 1 when a node failed, and
+    ``EXIT_INTERRUPTED`` when a signal stopped it (so that a caller running several
+    modes in a row stops too).
+    """
     runner = GraphRunner(mode, arguments, output)
     previous: Dict[int, Optional[object]] = {}
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -50,10 +50,13 @@ def register(subparsers) -> None:
 
 def _run_mode(name: str, arguments) -> None:
     from hilserl.modes import MODES
-    from hilserl.runner import run_mode
+    from hilserl.runner import EXIT_INTERRUPTED, run_mode
     print(f'\n=== hilserl launch {name} ' + ' '.join(f'{k}:={v}' for k, v in arguments.items()),
           flush=True)
     status = run_mode(MODES[name], {k: str(v) for k, v in arguments.items()})
+    if status == EXIT_INTERRUPTED:
+        raise CommandError(f'interrupted during the {name} stage; the run directory keeps '
+                           'what was done (train resumes with resume:=true)')
     if status != 0:
         raise CommandError(f'the {name} stage stopped with status {status}; its output is above')
 

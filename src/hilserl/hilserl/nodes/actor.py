@@ -104,9 +104,9 @@ class ActorNode(Node):
         self._results = []
         self.create_timer(1.0 / self._config.fps, self._tick)
         self.get_logger().info(
-            f"actor '{self._actor_id}' (session {self._session}): episodes of at most {self._config.max_steps} steps at "
-            f'{self._config.fps:g} fps, cameras {self._cameras or "none (state only)"}, '
-            f'reward from {self._reward_source}, '
+            f"actor '{self._actor_id}' (session {self._session}): episodes of at most "
+            f'{self._config.max_steps} steps at {self._config.fps:g} fps, cameras '
+            f'{self._cameras or "none (state only)"}, reward from {self._reward_source}, '
             f'{self._num_episodes or "unlimited"} episodes'
             + (', deterministic' if self._deterministic else '')
             + ('' if self._allow_interventions else ', interventions ignored'))

@@ -32,8 +32,9 @@ class ManagedProcess:
         return self.process.pid
 
     def output(self) -> str:
-        """Return everything the process has printed so far."""
-        self._log.flush()
+        """Return everything the process has printed so far (also after :meth:`stop`)."""
+        if not self._log.closed:
+            self._log.flush()
         with open(self.log_path, errors='replace') as stream:
             return stream.read()
 

@@ -1,0 +1,320 @@
+"""
+HIL-SERL on a simulated arm in one process, counted in environment steps; no ROS.
+
+The pieces are the ROS graph's, called directly instead of over topics: the safety
+filter between the commands and the arm (:mod:`hilserl.sim.closed_loop`), the actor's
+state vector (:mod:`hilserl.observation_state`, with the cube's position from the
+simulator), its choice between the human and the policy
+(:func:`hilserl.actor_core.choose_action`), episodes labelled by
+:class:`hilserl.episodes.EpisodeTracker` (ground-truth reward), the scripted human
+(:mod:`hilserl.scripted_human`) recording the demonstrations and taking over during
+training, and the learner's rules (:mod:`hilserl_learning`): state statistics and
+offline pretraining from the demonstrations, intervention steps copied into the
+demonstration buffer, every batch half online and half demonstration data. The
+settings are those of ``config/record.yaml`` and ``config/train.yaml``.
+
+What differs from the graph is time: there is none. The policy steps the physics
+directly and the learner runs ``updates_per_step`` updates after every environment
+step, where the graph's learner runs beside the actor as fast as it can. So a run is
+reproducible from its seed, and what it costs is counted in environment steps, which
+is what sample efficiency is about. Evaluation runs on a second simulated arm, so it
+can happen every ``eval_every`` steps exactly, in the middle of a training episode.
+"""
+
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
+
+from hilserl_learning import (add_transition, AgentConfig, fit_normalizer, online_step,
+                              pretrain_offline, ReplayBuffer, SACAgent)
+from hilserl_learning.gripper import CLOSE, command_to_index, gripper_toggled, OPEN
+import numpy as np
+import pinocchio
+import torch
+
+from hilserl.actor_core import accepts_event, choose_action
+from hilserl.episodes import EpisodeConfig, EpisodeTracker, SUCCESS
+from hilserl.observation_state import (action_from_command, command_from_action, state_names,
+                                       state_vector)
+from hilserl.scripted_human import HumanSettings, InterventionSettings, ScriptedHuman, Truth
+from hilserl.sim import SimArm, SimArmConfig
+from hilserl.sim.closed_loop import CONTROL_DT, sim_controller, sim_filter, sim_kinematics
+from hilserl.sim.sim_arm import GroundTruth
+
+FPS = 10.0                  # actor and scripted human, config/record.yaml and train.yaml
+RECORD_TIME_S = 20.0        # record.yaml control_time_s
+RECORD_STEPS_AFTER_SUCCESS = 2
+TRAIN_TIME_S = 10.0         # train.yaml control_time_s
+STALL_TIMEOUT_S = 6.0       # scripted_human stall_timeout_s (FAILURE ends the episode)
+ONLINE_CAPACITY = 200_000   # train.yaml learner buffer capacities
+OFFLINE_CAPACITY = 50_000
+EVAL_SEED = 10 ** 9         # evaluation layouts: the same for every run and seed
+
+Step = Dict[str, object]    # keyword arguments of hilserl_learning.add_transition
+
+
+class SimTask:
+    """A simulated arm behind its safety filter, stepped once per policy step."""
+
+    def __init__(self, robot: str = 'so101', task: str = 'pick_lift', seed: int = 0):
+        """Build the scene without cameras: the policy sees the state vector only."""
+        self.arm = SimArm(SimArmConfig(robot=robot, task=task, cameras={},
+                                       control_dt=CONTROL_DT, seed=seed))
+        self.kinematics = sim_kinematics(self.arm)
+        self.safety = sim_filter(self.arm, self.kinematics)
+        # The filter ticks at the arm's control rate, the policy at FPS (3 ticks a step).
+        self.ticks_per_step = max(1, round(1.0 / (FPS * CONTROL_DT)))
+        self.scripted = sim_controller(self.arm).config
+        self._now = 0.0
+
+    @property
+    def state_dim(self) -> int:
+        """Return the length of the state vector."""
+        return len(state_names(self.arm.joint_names[:-1], object_position=True))
+
+    def reset(self, seed: int) -> GroundTruth:
+        """Start an episode with the layout drawn from ``seed``."""
+        truth = self.arm.reset(seed=seed)
+        q = self.arm.joint_positions()
+        self.safety.reset(q[:-1], q[-1])
+        self._now = 0.0
+        return truth
+
+    def state(self, truth: GroundTruth) -> np.ndarray:
+        """Return the actor's state vector: joints, TCP pose by forward kinematics, cube."""
+        q = self.arm.joint_positions()
+        names = self.arm.joint_names
+        position, rotation = self.kinematics.forward(q[:-1])
+        quaternion_xyzw = pinocchio.Quaternion(rotation).coeffs()
+        return state_vector(dict(zip(names, q)), names[:-1], names[-1], position,
+                            quaternion_xyzw, truth.cube_position)
+
+    def step(self, delta_xyz, gripper: int) -> GroundTruth:
+        """Send one command through the safety filter, run the arm until the next step."""
+        q = self.arm.joint_positions()
+        self.safety.command(delta_xyz, gripper, q[:-1], self._now)
+        for _ in range(self.ticks_per_step):
+            arm_target, gripper_target = self.safety.tick(self._now)
+            self.arm.set_joint_targets([*arm_target, gripper_target])
+            self.arm.step()
+            self._now += self.arm.control_dt
+        return self.arm.ground_truth()
+
+
+def human_truth(truth: GroundTruth) -> Truth:
+    """Return what the scripted human node reads from ``sim/ground_truth``."""
+    return Truth(tcp=tuple(truth.tcp_position), cube=tuple(truth.cube_position),
+                 goal=tuple(truth.target_position), grasped=truth.grasped,
+                 success=truth.success, dense_reward=truth.dense_reward)
+
+
+def scripted_human(task: SimTask, mode: str, probability: float = 1.0, decay: float = 1.0,
+                   off_track_distance: float = 0.05, seed: int = 0) -> ScriptedHuman:
+    """Return the scripted human of record or train mode (``mode``: intervention mode)."""
+    return ScriptedHuman(HumanSettings(
+        task=task.arm.config.task, scripted=task.scripted,
+        stall_steps=max(1, round(STALL_TIMEOUT_S * FPS)),
+        intervention=InterventionSettings(mode=mode, off_track_distance=off_track_distance,
+                                          probability=probability, decay=decay, seed=seed)))
+
+
+@dataclass
+class EpisodeResult:
+    """How one episode went."""
+
+    success: bool
+    steps: int
+    intervention_steps: int
+
+
+def run_episode(task: SimTask, human: ScriptedHuman, config: EpisodeConfig, seed: int,
+                episode_index: int, policy: Optional[Callable[[np.ndarray], np.ndarray]],
+                allow_interventions: bool = True,
+                on_step: Optional[Callable[[Step], None]] = None) -> EpisodeResult:
+    """
+    Run one episode as the actor node does; give each labelled step to ``on_step``.
+
+    Every step the human looks at the ground truth (a command, whether they take over,
+    events); the previous step is labelled with those events, plus SUCCESS from the
+    ground truth; then the human's command (while they intervene and that is allowed)
+    or the policy's action runs. ``policy`` None holds still, as the actor before its
+    first parameters; with ``mode='always'`` the human drives every step (record mode).
+    """
+    truth = task.reset(seed)
+    human.start_episode(episode_index)
+    tracker = EpisodeTracker(config, episode_index)
+    state = task.state(truth)
+    pending: Optional[Step] = None  # the last step, waiting for its outcome
+    gripper_closed = False          # followed from open, as the learner does
+    intervention_steps = 0
+    while True:
+        said = human.step(human_truth(truth))
+        if pending is not None:
+            events = [event for event in said.events
+                      if accepts_event('ground_truth', event, from_self=False)]
+            if truth.success:
+                events.append(SUCCESS)
+            label = tracker.step(events, bool(pending['intervention']))
+            if on_step is not None:
+                on_step(dict(pending, reward=label.reward, next_observation={'state': state},
+                             terminated=label.terminated, truncated=label.truncated))
+            if label.done:
+                human.end_episode()
+                return EpisodeResult(tracker.succeeded_at is not None, label.step_index + 1,
+                                     intervention_steps)
+        act = None if policy is None else (lambda: policy(state))
+        action, intervention = choose_action(
+            said.intervening, allow_interventions,
+            action_from_command(said.delta_xyz, said.gripper), act)
+        delta, gripper = command_from_action(action)
+        if not intervention:
+            action = action_from_command(delta, gripper)  # what the filter got: clipped
+        grasp = command_to_index(float(action[-1]))
+        toggled = bool(gripper_toggled(gripper_closed, grasp))
+        gripper_closed = {CLOSE: True, OPEN: False}.get(grasp, gripper_closed)
+        intervention_steps += int(intervention)
+        pending = {'observation': {'state': state}, 'action': action,
+                   'intervention': intervention, 'gripper_toggled': toggled,
+                   'episode_id': episode_index}
+        truth = task.step(delta, gripper)
+        state = task.state(truth)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """One training run: what the learner gets, how long it runs, how it is judged."""
+
+    robot: str = 'so101'
+    task: str = 'pick_lift'
+    demos: int = 10
+    interventions: bool = True
+    seed: int = 0
+    max_steps: int = 10_000
+    eval_every: int = 1000
+    eval_episodes: int = 10
+    target_success: float = 0.8
+    stop_at_target: bool = True
+    pretrain_updates: int = 1000    # train.yaml offline_pretrain_updates
+    learning_starts: int = 100      # train.yaml online_step_before_learning
+    updates_per_step: int = 1
+    batch_size: int = 256
+    # The scripted human of train.yaml: off track by this much (m) it takes over, if it
+    # pays attention in that episode (probability * decay ** episode).
+    off_track_distance: float = 0.05
+    intervention_probability: float = 0.5
+    intervention_decay: float = 0.97
+
+    def __post_init__(self):
+        """Refuse settings that make no run."""
+        for name in ('max_steps', 'eval_every', 'eval_episodes', 'updates_per_step',
+                     'batch_size'):
+            if getattr(self, name) < 1:
+                raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
+        if self.demos < 0 or self.pretrain_updates < 0 or self.learning_starts < 0:
+            raise ValueError('demos, pretrain_updates and learning_starts must be >= 0')
+        if not 0.0 < self.target_success <= 1.0:
+            raise ValueError(f'target_success must be in (0, 1], got {self.target_success}')
+
+
+@dataclass
+class RunResult:
+    """A run's learning curve and what it took."""
+
+    curve: List[Tuple[int, float]] = field(default_factory=list)  # (env steps, success rate)
+    steps_to_target: Optional[int] = None   # first evaluation at or above the target
+    env_steps: int = 0                      # online steps, interventions included
+    episodes: int = 0
+    intervention_steps: int = 0
+    demo_steps: int = 0
+    demo_successes: int = 0
+
+
+def layout_seed(run_seed: int, kind: int, index: int) -> int:
+    """Return the layout seed of episode ``index`` of one kind (0 demo, 1 train) of a run."""
+    return (run_seed * 4 + kind) * 1_000_000 + index
+
+
+def evaluate(task: SimTask, agent: SACAgent, episodes: int) -> float:
+    """Return the deterministic policy's success rate on the fixed evaluation layouts."""
+    human = scripted_human(task, 'none')  # no takeovers; it still calls stalls FAILURE
+    config = EpisodeConfig(fps=FPS, control_time_s=TRAIN_TIME_S)
+    policy = policy_of(agent, deterministic=True)
+    return float(np.mean([run_episode(task, human, config, EVAL_SEED + k, k, policy).success
+                          for k in range(episodes)]))
+
+
+def policy_of(agent: SACAgent, deterministic: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """Return the actor's call of the agent on one state vector."""
+    return lambda state: agent.select_action({'state': state}, deterministic=deterministic)
+
+
+def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = None
+          ) -> RunResult:
+    """
+    Record demonstrations, pretrain, then train online; evaluate every ``eval_every`` steps.
+
+    ``progress(n)`` hears of every ``n`` environment steps taken online. The run ends at
+    ``max_steps`` or, with ``stop_at_target``, at the end of the episode during which
+    an evaluation first reached ``target_success``.
+    """
+    s = settings
+    torch.manual_seed(s.seed)
+    task = SimTask(s.robot, s.task, s.seed)
+    evaluation_task = SimTask(s.robot, s.task, s.seed)
+    agent = SACAgent(AgentConfig(state_dim=task.state_dim, num_cameras=0, discount=0.97))
+    demos = ReplayBuffer(OFFLINE_CAPACITY, task.state_dim, 4, seed=2 * s.seed)
+    online = ReplayBuffer(ONLINE_CAPACITY, task.state_dim, 4, seed=2 * s.seed + 1)
+    result = RunResult()
+
+    # Record mode: the human drives every step; every episode is kept.
+    recorder = scripted_human(task, 'always', seed=s.seed)
+    record = EpisodeConfig(fps=FPS, control_time_s=RECORD_TIME_S,
+                           number_of_steps_after_success=RECORD_STEPS_AFTER_SUCCESS)
+    for k in range(s.demos):
+        episode = run_episode(task, recorder, record, layout_seed(s.seed, 0, k), -1 - k,
+                              None, on_step=lambda step: demos.add(**step))
+        result.demo_steps += episode.steps
+        result.demo_successes += int(episode.success)
+    if s.demos:
+        fit_normalizer(agent, demos)
+        pretrain_offline(agent, demos, s.pretrain_updates, s.batch_size)
+
+    def record_evaluation() -> None:
+        result.curve.append((result.env_steps, evaluate(evaluation_task, agent,
+                                                        s.eval_episodes)))
+        result.steps_to_target = steps_to_reach(result.curve, s.target_success)
+
+    learning_starts = max(1, s.learning_starts)
+
+    def learn(step: Step) -> None:
+        add_transition(online, demos, **step)
+        result.env_steps += 1
+        if len(online) >= learning_starts:
+            if not s.demos and len(online) == learning_starts:
+                # No demonstrations to take state statistics from: the first online steps.
+                fit_normalizer(agent, online)
+            for _ in range(s.updates_per_step):
+                online_step(agent, online, demos, s.batch_size)
+        if result.env_steps % s.eval_every == 0 and result.env_steps <= s.max_steps:
+            record_evaluation()
+        if progress is not None:
+            progress(1)
+
+    # Train mode: the scripted human of train.yaml, or one who never takes over.
+    human = scripted_human(task, 'when_off_track' if s.interventions else 'none',
+                           s.intervention_probability, s.intervention_decay,
+                           s.off_track_distance, seed=s.seed)
+    train_config = EpisodeConfig(fps=FPS, control_time_s=TRAIN_TIME_S)
+    record_evaluation()
+    while result.env_steps < s.max_steps and not (
+            s.stop_at_target and result.steps_to_target is not None):
+        episode = run_episode(task, human, train_config,
+                              layout_seed(s.seed, 1, result.episodes), result.episodes,
+                              policy_of(agent, deterministic=False), on_step=learn)
+        result.episodes += 1
+        result.intervention_steps += episode.intervention_steps
+    return result
+
+
+def steps_to_reach(curve: List[Tuple[int, float]], target: float) -> Optional[int]:
+    """Return the steps of the first point of ``curve`` at or above ``target`` (None: none)."""
+    return next((steps for steps, rate in curve if rate >= target), None)
