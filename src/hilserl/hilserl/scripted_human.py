@@ -11,7 +11,10 @@ Whether it intervenes is an :class:`InterventionPolicy`: ``always`` (record mode
 human drives every step), ``none``, or ``when_off_track`` (train mode: it takes over
 once the TCP has lost ``off_track_distance`` of the ground it had gained toward the
 task's current goal, and hands back once the TCP is within half that distance of
-its best again). In each episode the human pays attention at all with probability
+its best again; with ``stuck_steps``, it also takes over when the TCP has not come
+``stuck_progress`` closer to the goal for that many steps, and then drives until the
+goal changes, e.g. until the cube is grasped: the policy is shown the phase it is stuck
+in and gets the next one back). In each episode the human pays attention at all with probability
 ``intervention_probability * intervention_decay ** k`` (episode ``k`` since start),
 as a person intervenes less as the policy improves.
 """
@@ -45,6 +48,8 @@ class InterventionSettings:
 
     mode: str = 'always'
     off_track_distance: float = 0.05
+    stuck_steps: int = 0          # 0: only when off track
+    stuck_progress: float = 0.005
     probability: float = 1.0
     decay: float = 1.0
     seed: int = 0
@@ -56,6 +61,8 @@ class InterventionSettings:
                              f'not {self.mode!r}')
         if not self.off_track_distance > 0:
             raise ValueError('off_track_distance must be positive')
+        if self.stuck_steps < 0 or not self.stuck_progress > 0:
+            raise ValueError('stuck_steps must be >= 0 and stuck_progress positive')
         if not 0.0 <= self.probability <= 1.0 or not 0.0 <= self.decay <= 1.0:
             raise ValueError('intervention_probability and intervention_decay must be in [0, 1]')
 
@@ -72,6 +79,7 @@ class InterventionPolicy:
         self.intervening = False
         self._goal: Optional[np.ndarray] = None
         self._best = np.inf
+        self._stuck_best, self._stuck_for, self._helping = np.inf, 0, False
 
     @property
     def probability(self) -> float:
@@ -84,6 +92,7 @@ class InterventionPolicy:
         self.episodes += 1
         self.intervening = False
         self._goal, self._best = None, np.inf
+        self._stuck_best, self._stuck_for, self._helping = np.inf, 0, False
 
     def decide(self, tcp, goal) -> bool:
         """Return whether the human drives this step; ``goal`` is where the task goes now."""
@@ -95,13 +104,25 @@ class InterventionPolicy:
         else:
             goal = np.asarray(goal, dtype=float)
             if self._goal is None or np.linalg.norm(goal - self._goal) > 1e-3:
-                self._goal, self._best = goal, np.inf  # a new goal: measure progress anew
+                # A new goal: measure progress anew; any help for the old one is over.
+                self._goal, self._best = goal, np.inf
+                self._stuck_best, self._stuck_for, self._helping = np.inf, 0, False
             distance = float(np.linalg.norm(np.asarray(tcp, dtype=float) - goal))
             self._best = min(self._best, distance)
             lost = distance - self._best
             limit = self.settings.off_track_distance
-            self.intervening = lost > (limit / 2 if self.intervening else limit)
+            off_track = lost > (limit / 2 if self.intervening else limit)
+            self._helping = self._helping or self._stuck(distance)
+            self.intervening = off_track or self._helping
         return self.intervening
+
+    def _stuck(self, distance: float) -> bool:
+        """Count the steps without ``stuck_progress`` toward the goal; say when too many."""
+        if distance < self._stuck_best - self.settings.stuck_progress:
+            self._stuck_best, self._stuck_for = distance, 0
+        else:
+            self._stuck_for += 1
+        return 0 < self.settings.stuck_steps <= self._stuck_for
 
 
 class StallDetector:

@@ -100,6 +100,20 @@ def test_a_new_goal_measures_progress_anew():
     assert not policy.decide((0.01, 0, 0), (0, 0, 0.2))
 
 
+def test_a_stuck_policy_is_helped_until_the_goal_changes():
+    policy = InterventionPolicy(InterventionSettings(mode='when_off_track', stuck_steps=3,
+                                                     stuck_progress=0.005))
+    policy.start_episode()
+    cube, lift = (0, 0, 0), (0, 0, 0.2)
+    # Progress, then hovering 0.1 m away (not off track, but not getting closer).
+    decisions = [policy.decide((x, 0, 0), cube) for x in (0.2, 0.15, 0.1, 0.1, 0.099, 0.1)]
+    assert decisions == [False, False, False, False, False, True]
+    # Helping goes on while the human closes in, whatever the progress...
+    assert all(policy.decide((x, 0, 0), cube) for x in (0.05, 0.01, 0.0))
+    # ...and ends with the goal: grasped, the lift is the policy's to do again.
+    assert not policy.decide((0, 0, 0), lift)
+
+
 def test_attention_probability_decays_per_episode():
     settings = InterventionSettings(mode='always', probability=0.8, decay=0.5, seed=3)
     policy = InterventionPolicy(settings)

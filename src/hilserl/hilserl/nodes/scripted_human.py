@@ -66,6 +66,13 @@ class ScriptedHumanNode(Node):
             off_track_distance=declare(self, 'off_track_distance', 0.05,
                                        'when_off_track: take over once the TCP lost this much '
                                        'ground toward the goal (m).'),
+            stuck_steps=declare(self, 'stuck_steps', 0,
+                                'when_off_track: also take over after this many steps '
+                                'without stuck_progress toward the goal, until the goal '
+                                'changes (0: never).'),
+            stuck_progress=declare(self, 'stuck_progress', 0.005,
+                                   'Distance gain toward the goal that counts as progress '
+                                   '(m).'),
             probability=declare(self, 'intervention_probability', 1.0,
                                 'Chance of paying attention in the first episode.'),
             decay=declare(self, 'intervention_decay', 1.0,
