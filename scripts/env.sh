@@ -10,7 +10,9 @@ source "$_hilserl_root/install/setup.bash"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
 export MUJOCO_GL=${MUJOCO_GL:-egl}
 # Large camera frames need Fast DDS's bigger shared-memory profile (config/fastdds_local.xml).
-if [ "$ROS_AUTOMATIC_DISCOVERY_RANGE" = LOCALHOST ] && [ -z "${FASTDDS_DEFAULT_PROFILES_FILE:-}${FASTRTPS_DEFAULT_PROFILES_FILE:-}" ]; then
+# It keeps UDP on loopback, so not with static peers on other machines (hilserl's
+# launchers then pick config/fastdds_lan.xml).
+if [ "$ROS_AUTOMATIC_DISCOVERY_RANGE" = LOCALHOST ] && [ -z "${ROS_STATIC_PEERS:-}" ] && [ -z "${FASTDDS_DEFAULT_PROFILES_FILE:-}${FASTRTPS_DEFAULT_PROFILES_FILE:-}" ]; then
   export FASTDDS_DEFAULT_PROFILES_FILE="$_hilserl_root/config/fastdds_local.xml"
 fi
 unset _hilserl_root
