@@ -10,14 +10,11 @@ import os
 from typing import Dict, List
 
 from hilserl.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
-
-DEMO_CAMERAS = ('front', 'wrist')
-
-
-def config_file(name: str) -> str:
-    """Return the installed path of a file under share/hilserl/config."""
-    from ament_index_python.packages import get_package_share_directory
-    return os.path.join(get_package_share_directory('hilserl'), 'config', name)
+from hilserl.mode_parts import (arm_nodes, DEMO_CAMERAS, robot_parameter_file, sim_nodes,
+                                split_paths, TELEOP_CHOICES, teleop_nodes,
+                                visualisation_nodes)
+# Tests and tools take the joint names of an arm's parameter file from here too.
+from hilserl.mode_parts import robot_joint_names  # noqa: F401
 
 
 def demo_nodes(args: Dict[str, str]) -> List[NodeSpec]:
@@ -51,35 +48,6 @@ DEMO = Mode(
 )
 
 
-def sim_nodes(args: Dict[str, str]) -> List[NodeSpec]:
-    """Return a simulated arm behind the safety filter, its cameras processed for the policy."""
-    robot_file = f"sim_{args['robot']}.yaml"
-    overrides = {'task': args['task'], 'lock_step': args['lock_step'] == 'true'}
-    nodes = [
-        NodeSpec('sim_arm', 'sim_arm', parameter_files=(robot_file,), parameters=overrides),
-        NodeSpec('safety_filter', 'safety_filter', parameter_files=(robot_file,),
-                 parameters={'tick_on_joint_states': args['lock_step'] == 'true'}),
-        NodeSpec('image_processor', 'image_processor',
-                 parameter_files=('sim_image_processor.yaml',)),
-    ]
-    if args['rviz'] == 'true':
-        nodes += visualisation_nodes(args['robot'])
-    return nodes
-
-
-def visualisation_nodes(robot: str) -> List[NodeSpec]:
-    """Return robot_state_publisher and rviz2 with the suite's layout, both optional."""
-    # Imported here: building the URDF loads the robot model, needed only with rviz.
-    from hilserl.sim.description import robot_description_for
-    return [
-        NodeSpec('robot_state_publisher', 'robot_state_publisher',
-                 package='robot_state_publisher', optional=True,
-                 parameters={'robot_description': robot_description_for(robot)}),
-        NodeSpec('rviz2', 'rviz2', package='rviz2', optional=True,
-                 arguments=('-d', config_file('hilserl.rviz'))),
-    ]
-
-
 SIM = Mode(
     name='sim',
     description='A MuJoCo arm (SO-101 or Panda) behind the safety filter: send '
@@ -96,68 +64,6 @@ SIM = Mode(
     ),
     build=sim_nodes,
 )
-
-# Which nodes play the human in record mode; each publishes teleop/command,
-# teleop/intervention and episode_events (the teleop contract, README).
-TELEOP_CHOICES = ('scripted', 'keyboard', 'gamepad', 'leader')
-
-
-def package_installed(package: str) -> bool:
-    """Return whether ``package`` is in the ament index."""
-    from ament_index_python.packages import get_package_prefix, PackageNotFoundError
-    try:
-        get_package_prefix(package)
-    except PackageNotFoundError:
-        return False
-    return True
-
-
-def robot_joint_names(robot_file: str) -> Dict[str, object]:
-    """Return the arm and gripper joint names the safety filter's section of a robot file sets."""
-    import yaml
-    with open(config_file(robot_file), encoding='utf-8') as stream:
-        parameters = yaml.safe_load(stream)['safety_filter']['ros__parameters']
-    return {'arm_joint_names': list(parameters['arm_joint_names']),
-            'gripper_joint_name': parameters['gripper_joint_name']}
-
-
-def rerecord_episodes(args: Dict[str, str]) -> List[int]:
-    """Return the episode numbers of ``rerecord_episodes:=3,7``, or a clear error."""
-    words = [word.strip() for word in args['rerecord_episodes'].split(',') if word.strip()]
-    if not all(word.isdigit() for word in words):
-        raise GraphError(f"rerecord_episodes:={args['rerecord_episodes']} is not a "
-                         'comma-separated list of episode numbers')
-    return [int(word) for word in words]
-
-
-def teleop_nodes(args: Dict[str, str]) -> List[NodeSpec]:
-    """Return the nodes that play the human for ``teleop``."""
-    teleop = args['teleop']
-    if teleop == 'scripted':
-        rerecord = rerecord_episodes(args)
-        parameters = {'robot': args['robot'], 'task': args['task'],
-                      'fps': argument_as_float(args, 'fps')}
-        if rerecord:
-            parameters['rerecord_episodes'] = rerecord
-        return [NodeSpec('scripted_human', 'scripted_human', parameter_files=('record.yaml',),
-                         parameters=parameters)]
-    if teleop == 'keyboard':
-        # keyboard_teleop reads keys from a terminal of its own, which a node started by a
-        # launcher does not have: the user runs it beside the mode (README).
-        return []
-    if teleop == 'leader':
-        if args['robot'] not in ('so100', 'so101'):
-            raise GraphError('teleop:=leader needs an SO100/SO101 follower '
-                             '(robot:=so100, or robot:=so101 in simulation)')
-        # The leader is always a real arm on its own serial adapter, torque off.
-        return [NodeSpec('so100_leader', 'so100_leader', package='hilserl_so100_driver',
-                         parameter_files=('so100_leader.yaml',)),
-                NodeSpec('leader_teleop', 'leader_teleop',
-                         parameter_files=('teleop_leader_so101.yaml',))]
-    # A gamepad: ROS's joy driver when installed, else the suite's own reader.
-    joy = (NodeSpec('joy_node', 'joy', package='joy') if package_installed('joy')
-           else NodeSpec('joy_publisher', 'joy_publisher'))
-    return [joy, NodeSpec('joy_teleop', 'joy_teleop', parameter_files=('teleop_joy_xbox.yaml',))]
 
 
 def record_nodes(args: Dict[str, str]) -> List[NodeSpec]:
@@ -186,37 +92,6 @@ def record_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         raise GraphError('teleop:=scripted plays the human from simulator ground truth; '
                          'the real arm needs keyboard, gamepad or leader')
     return arm_nodes(args) + teleop_nodes(args) + [recorder]
-
-
-def robot_parameter_file(robot: str) -> str:
-    """Return the parameter file of an arm and its safety filter under config/."""
-    return 'so100_follower.yaml' if robot == 'so100' else f'sim_{robot}.yaml'
-
-
-def arm_nodes(args: Dict[str, str], cameras: bool = True) -> List[NodeSpec]:
-    """
-    Return the arm behind its safety filter and the processed cameras: sim or real.
-
-    ``cameras=False`` (a state-only policy in simulation) renders no frames at all.
-    """
-    if args['robot'] != 'so100':
-        nodes = sim_nodes(dict(args, rviz='false'))
-        if cameras:
-            return nodes
-        arm, safety_filter, _ = nodes   # no image processor either
-        return [replace(arm, parameters={**arm.parameters, 'render_cameras': False}),
-                safety_filter]
-    # The real arm: the Feetech driver, two cameras, and the same filter and processor.
-    robot_file = robot_parameter_file('so100')
-    cameras = [NodeSpec('camera_publisher', 'camera', namespace=camera,
-                        parameter_files=('so100_cameras.yaml',))
-               for camera in DEMO_CAMERAS]
-    return [NodeSpec('so100_follower', 'so100_follower', package='hilserl_so100_driver',
-                     parameter_files=(robot_file,)),
-            NodeSpec('safety_filter', 'safety_filter', parameter_files=(robot_file,)),
-            *cameras,
-            NodeSpec('image_processor', 'image_processor',
-                     parameter_files=('image_processor.yaml',))]
 
 
 RECORD = Mode(
@@ -261,11 +136,6 @@ RECORD = Mode(
 )
 
 
-def split_paths(value: str) -> List[str]:
-    """Return the absolute paths of a comma-separated list (empty for '')."""
-    return [os.path.abspath(word.strip()) for word in value.split(',') if word.strip()]
-
-
 def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     """Return the arm, the human, the actor and the learner (and the reward classifier)."""
     if not args['num_episodes'].isdigit():
@@ -308,16 +178,22 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         'send_transitions': not evaluate,
         **robot_joint_names(robot_file)}, required=args['num_episodes'] != '0')
     learner_parameters = {'run_dir': run_dir, 'resume': args['resume'] == 'true' or evaluate,
-                          'learn': not evaluate, 'use_cameras': inputs == 'images'}
+                          'learn': not evaluate, 'use_cameras': inputs == 'images',
+                          'device': args['learner_device']}
     if split_paths(args['demos']) and not evaluate:
         learner_parameters['demo_datasets'] = split_paths(args['demos'])
     learner = NodeSpec('learner', 'learner', parameter_files=('train.yaml',),
                        parameters=learner_parameters)
+    if args['role'] == 'learner':
+        return [learner]   # the GPU computer; the robot computer runs role:=actor
     cameras_needed = inputs == 'images' or args['reward'] == 'classifier'
-    nodes = arm_nodes(args, cameras=cameras_needed) + [actor, learner]
+    nodes = arm_nodes(args, cameras=cameras_needed) + [actor]
+    if args['role'] == 'all':
+        nodes.append(learner)
     if args['reward'] == 'classifier':
         nodes.append(NodeSpec('reward_classifier', 'reward_classifier', parameters={
             'model_path': os.path.abspath(args['classifier_model']),
+            'camera_names': list(DEMO_CAMERAS),   # as `hilserl classifier train` uses
             'terminate_on_success': True}))
     if evaluate or args['teleop'] == 'none':
         return nodes
@@ -367,6 +243,13 @@ TRAIN = Mode(
                        'Simulation only: append the cube position from ground truth to the '
                        'state (a state-only policy cannot see it otherwise).',
                        ('true', 'false')),
+        LaunchArgument('role', 'all',
+                       'Which side of the training runs here: all of it, the robot '
+                       'computer (arm, cameras, human, actor) or the learner alone (the '
+                       'GPU computer); see the README on two machines.',
+                       ('all', 'actor', 'learner')),
+        LaunchArgument('learner_device', 'cpu',
+                       "Torch device of the learner ('cpu', 'cuda', 'cuda:1')."),
         LaunchArgument('policy_inputs', 'auto',
                        'What the policy sees: the state alone (simulation, with the object '
                        'position), or the state and both cameras through the frozen image '
@@ -379,4 +262,124 @@ TRAIN = Mode(
     build=train_nodes,
 )
 
-MODES = {mode.name: mode for mode in (DEMO, SIM, RECORD, TRAIN)}
+
+# Record mode's arguments that classifier mode's collect use shares; the rest keep their
+# record defaults (processed frames, which the classifier trains on).
+COLLECT_ARGUMENTS = ('robot', 'task', 'teleop', 'dataset_dir', 'num_episodes', 'fps',
+                     'control_time_s', 'lock_step')
+
+
+def classifier_nodes(args: Dict[str, str]) -> List[NodeSpec]:
+    """Return record mode's graph that collects classifier data, or the live classifier's."""
+    if args['use'] == 'collect':
+        return classifier_collect_nodes(args)
+    return classifier_test_nodes(args)
+
+
+def classifier_collect_nodes(args: Dict[str, str]) -> List[NodeSpec]:
+    """Return record mode's nodes, the recorder labelling frames after a success positive."""
+    if args['teleop'] == 'none':
+        raise GraphError('use:=collect needs someone to drive: teleop:=scripted (simulation), '
+                         'keyboard, gamepad or leader')
+    if not args['steps_after_success'].isdigit():
+        raise GraphError(f"steps_after_success:={args['steps_after_success']} must be a "
+                         'whole number')
+    nodes = record_nodes(RECORD.resolve_arguments({name: args[name]
+                                                   for name in COLLECT_ARGUMENTS}))
+    labelling = {'terminate_on_success': args['terminate_on_success'] == 'true',
+                 'number_of_steps_after_success': int(args['steps_after_success'])}
+    return [replace(spec, parameters={**spec.parameters, **labelling})
+            if spec.executable == 'episode_recorder' else spec for spec in nodes]
+
+
+def classifier_test_nodes(args: Dict[str, str]) -> List[NodeSpec]:
+    """Return the arm and its cameras, the classifier on them and, optionally, a teleop."""
+    if not args['model_path']:
+        raise GraphError('use:=test needs model_path:=<directory written by '
+                         '`hilserl classifier train --out`>')
+    simulated = args['robot'] != 'so100'
+    classifier_parameters = {'model_path': os.path.abspath(args['model_path']),
+                             'terminate_on_success': False}
+    if args['success_threshold']:
+        threshold = argument_as_float(args, 'success_threshold')
+        if not 0.0 <= threshold <= 1.0:
+            raise GraphError(f"success_threshold:={args['success_threshold']} must be in [0, 1]")
+        classifier_parameters['success_threshold'] = threshold
+    nodes = arm_nodes(args) + [NodeSpec('reward_classifier', 'reward_classifier',
+                                        parameter_files=('classifier.yaml',),
+                                        parameters=classifier_parameters, required=True)]
+    if args['teleop'] == 'scripted':
+        if not simulated:
+            raise GraphError('teleop:=scripted needs a simulated arm; the real arm needs '
+                             'keyboard, gamepad, leader or none')
+        # No recorder or actor here: the scripted human runs (and resets) its own episodes.
+        human = [NodeSpec('scripted_human', 'scripted_human', parameter_files=('classifier.yaml',),
+                          parameters={'robot': args['robot'], 'task': args['task'],
+                                      'fps': argument_as_float(args, 'fps')})]
+    elif args['teleop'] == 'none':
+        human = []
+    else:
+        human = teleop_nodes(args)
+    # Nobody forwards teleop/command here (the recorder and the actor do in other modes):
+    # the human's commands go straight to the safety filter.
+    human = [replace(spec, remappings=spec.remappings + (('teleop/command',
+                                                          'end_effector_command'),))
+             for spec in human]
+    if args['rviz'] == 'true':
+        # The real SO100/SO101 follower has the SO-101's description.
+        human += visualisation_nodes(args['robot'] if simulated else 'so101')
+    return nodes + human
+
+
+CLASSIFIER = Mode(
+    name='classifier',
+    description='The reward classifier\'s loop: use:=collect records episodes whose frames '
+                'from the success on are labelled positive (train on them with `hilserl '
+                'classifier train`); use:=test runs a trained classifier live on the arm\'s '
+                'cameras, printing and publishing its probability and decision.',
+    arguments=(
+        LaunchArgument('use', 'collect',
+                       'collect: record classifier data; test: run a trained classifier live.',
+                       ('collect', 'test')),
+        LaunchArgument('robot', 'so101',
+                       'Which arm: a simulated SO-101 or Panda, or the real SO100/SO101.',
+                       ('so101', 'panda', 'so100')),
+        LaunchArgument('task', 'pick_lift', 'Which task (simulation).',
+                       ('reach', 'push', 'pick_lift')),
+        LaunchArgument('teleop', 'scripted',
+                       'Who drives: the scripted human (simulation, unattended), the keyboard '
+                       '(run keyboard_teleop in a terminal of its own), a gamepad, an SO-101 '
+                       'leader arm, or nobody (use:=test only).', TELEOP_CHOICES + ('none',)),
+        LaunchArgument('fps', '10', 'Control steps per second (recorded steps; the scripted '
+                                    'human\'s commands).'),
+        LaunchArgument('lock_step', 'false',
+                       'Step the physics once per joint command instead of in real time.',
+                       ('true', 'false')),
+        LaunchArgument('dataset_dir', 'classifier_data',
+                       'collect: directory of the dataset; episodes are appended.'),
+        LaunchArgument('num_episodes', '10', 'collect: episodes to keep before stopping.'),
+        LaunchArgument('control_time_s', '10',
+                       'collect: length of an episode (s); with terminate_on_success:=false '
+                       'every frame from the success to this limit is positive.'),
+        LaunchArgument('terminate_on_success', 'false',
+                       'collect: true ends an episode steps_after_success frames after the '
+                       'success; false (the default) goes on to the time limit.',
+                       ('true', 'false')),
+        LaunchArgument('steps_after_success', '10',
+                       'collect, with terminate_on_success:=true: positive frames recorded '
+                       'after the success frame.'),
+        LaunchArgument('model_path', '',
+                       'test: the trained classifier (the --out directory of `hilserl '
+                       'classifier train`).'),
+        LaunchArgument('success_threshold', '',
+                       'test: probability counted as success; empty: the one saved with the '
+                       'classifier.'),
+        LaunchArgument('rviz', 'false',
+                       'test: start robot_state_publisher and rviz2 (when installed); the '
+                       'probability is shown as text above the gripper.', ('true', 'false')),
+    ),
+    build=classifier_nodes,
+)
+
+
+MODES = {mode.name: mode for mode in (DEMO, SIM, RECORD, TRAIN, CLASSIFIER)}

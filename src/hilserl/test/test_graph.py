@@ -126,4 +126,87 @@ def test_classifier_reward_needs_a_model_and_starts_the_classifier_node():
     with pytest.raises(GraphError, match='classifier_model'):
         MODES['train'].nodes({'reward': 'classifier'})
     nodes = MODES['train'].nodes({'reward': 'classifier', 'classifier_model': '/tmp/m'})
-    assert '/reward_classifier' in names(nodes)
+    [classifier] = [node for node in nodes if node.name == 'reward_classifier']
+    assert classifier.parameters['camera_names'] == ['front', 'wrist']
+
+
+def classifier(**given):
+    return MODES['classifier'].nodes(given)
+
+
+def test_classifier_collect_is_record_mode_labelling_frames_after_the_success():
+    nodes = classifier(use='collect', dataset_dir='/tmp/cls', num_episodes='3',
+                       control_time_s='6')
+    assert names(nodes) == names(MODES['record'].nodes({})) == [
+        '/sim_arm', '/safety_filter', '/image_processor', '/scripted_human',
+        '/episode_recorder']
+    recorder = nodes[-1]
+    assert recorder.required and recorder.parameter_files == ('record.yaml',)
+    assert recorder.parameters['terminate_on_success'] is False
+    assert recorder.parameters['number_of_steps_after_success'] == 10
+    assert recorder.parameters['dataset_dir'] == '/tmp/cls'
+    assert recorder.parameters['num_episodes'] == 3
+    assert recorder.parameters['control_time_s'] == 6.0
+    assert recorder.parameters['image_kind'] == 'processed'
+    # The scripted human follows the recorder's episodes there.
+    assert 'run_own_episodes' not in nodes[3].parameters
+
+
+def test_classifier_collect_can_end_episodes_a_few_frames_after_the_success():
+    recorder = classifier(terminate_on_success='true', steps_after_success='4')[-1]
+    assert recorder.parameters['terminate_on_success'] is True
+    assert recorder.parameters['number_of_steps_after_success'] == 4
+    with pytest.raises(GraphError, match='steps_after_success:=-1 must be a whole number'):
+        classifier(steps_after_success='-1')
+    with pytest.raises(GraphError, match='needs someone to drive'):
+        classifier(teleop='none')
+    with pytest.raises(GraphError, match='scripted'):
+        classifier(robot='so100')
+    real = classifier(robot='so100', teleop='gamepad')
+    assert '/so100_follower' in names(real) and names(real)[-1] == '/episode_recorder'
+
+
+def test_classifier_test_needs_a_model():
+    with pytest.raises(GraphError, match='use:=test needs model_path:='):
+        classifier(use='test')
+
+
+def test_classifier_test_runs_the_classifier_on_the_arms_cameras_and_the_human_drives():
+    nodes = classifier(use='test', model_path='/tmp/model')
+    assert names(nodes) == ['/sim_arm', '/safety_filter', '/image_processor',
+                            '/reward_classifier', '/scripted_human']
+    arm, _, _, classifier_node, human = nodes
+    assert arm.parameters.get('render_cameras', True)
+    assert classifier_node.required and classifier_node.parameter_files == ('classifier.yaml',)
+    assert classifier_node.parameters == {'model_path': '/tmp/model',
+                                          'terminate_on_success': False}
+    # No recorder or actor forwards teleop/command: it goes straight to the safety filter,
+    # and the scripted human runs its own episodes (config/classifier.yaml).
+    assert human.remappings == (('teleop/command', 'end_effector_command'),)
+    assert human.parameter_files == ('classifier.yaml',)
+    threshold = classifier(use='test', model_path='/tmp/model', success_threshold='0.7',
+                           teleop='none')
+    assert names(threshold)[-1] == '/reward_classifier'
+    assert threshold[-1].parameters['success_threshold'] == 0.7
+    with pytest.raises(GraphError, match=r'success_threshold:=2 must be in \[0, 1\]'):
+        classifier(use='test', model_path='/tmp/model', success_threshold='2')
+
+
+def test_classifier_test_on_the_real_arm_with_a_gamepad_and_rviz():
+    with pytest.raises(GraphError, match='teleop:=scripted needs a simulated arm'):
+        classifier(use='test', model_path='/tmp/m', robot='so100')
+    nodes = classifier(use='test', model_path='/tmp/m', robot='so100', teleop='gamepad',
+                       rviz='true')
+    assert names(nodes)[:6] == ['/so100_follower', '/safety_filter', '/front/camera',
+                                '/wrist/camera', '/image_processor', '/reward_classifier']
+    teleop = next(spec for spec in nodes if spec.name == 'joy_teleop')
+    assert ('teleop/command', 'end_effector_command') in teleop.remappings
+    assert [spec.name for spec in nodes if spec.optional] == ['robot_state_publisher', 'rviz2']
+
+
+def test_train_roles_split_the_graph_between_robot_and_gpu_computers():
+    robot_side = names(MODES['train'].nodes({'role': 'actor'}))
+    assert '/actor' in robot_side and '/learner' not in robot_side
+    [learner] = MODES['train'].nodes({'role': 'learner', 'learner_device': 'cuda'})
+    assert learner.name == 'learner' and learner.parameters['device'] == 'cuda'
+    assert names(MODES['train'].nodes({})) == robot_side[:3] + ['/learner'] + robot_side[3:]

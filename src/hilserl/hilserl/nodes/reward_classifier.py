@@ -5,7 +5,10 @@ Subscribes ``<camera>/<image_topic>`` (sensor data QoS) for every camera the
 classifier reads, groups the frames into synchronised sets
 (:class:`hilserl.frame_sync.FrameSynchronizer`) and publishes per set
 ``reward_classifier/probability`` (std_msgs/Float32) and
-``reward_classifier/success`` (std_msgs/Bool, probability >= threshold). With
+``reward_classifier/success`` (std_msgs/Bool, probability >= threshold). For people it
+publishes ``reward_classifier/marker`` (visualization_msgs/Marker, the probability as
+text above the TCP of ``tcp_pose``, for rviz) and, with ``report_period_s``, logs a
+summary line per period (:mod:`hilserl.classifier_display`). With
 ``terminate_on_success`` it also raises SUCCESS on ``episode_events`` once per
 episode; an EPISODE_START there re-arms it, and any event that ends the episode
 (SUCCESS from anyone, FAILURE, RERECORD, EPISODE_END) disarms it.
@@ -13,12 +16,16 @@ episode; an EPISODE_START there re-arms it, and any event that ends the episode
 
 import math
 
+from geometry_msgs.msg import PoseStamped
 from hilserl_interfaces.msg import EpisodeEvent
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, qos_profile_sensor_data, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Bool, Float32
+from visualization_msgs.msg import Marker
+
+from hilserl import classifier_display
 
 from hilserl.frame_sync import FrameSet, FrameSynchronizer
 from hilserl.image_conversion import image_to_array
@@ -55,6 +62,9 @@ class RewardClassifierNode(Node):
         tolerance = declare(self, 'sync_tolerance_s', 0.02,
                             'Frames of different cameras whose stamps differ by at most this '
                             '(seconds) form one set.')
+        report_period_s = declare(self, 'report_period_s', 0.0,
+                                  'Log one line per this many seconds with the newest '
+                                  'probability and the range since the last line (0: none).')
         if not model_path:
             raise ValueError('model_path is not set (a saved reward classifier directory)')
         for name in camera_names:
@@ -78,6 +88,7 @@ class RewardClassifierNode(Node):
         except ClassifierError as error:
             raise ValueError(str(error)) from error
         self.threshold = self._model.threshold if threshold is None else float(threshold)
+        self._report_line = classifier_display.ProbabilityReport(report_period_s, self.threshold)
 
         cameras = self._model.camera_names
         self._sync = FrameSynchronizer(cameras, tolerance)
@@ -85,6 +96,9 @@ class RewardClassifierNode(Node):
         self._probability_publisher = self.create_publisher(
             Float32, 'reward_classifier/probability', 10)
         self._success_publisher = self.create_publisher(Bool, 'reward_classifier/success', 10)
+        self._marker_publisher = self.create_publisher(Marker, 'reward_classifier/marker', 10)
+        self._tcp = None  # the newest tcp_pose: the rviz text goes above it
+        self.create_subscription(PoseStamped, 'tcp_pose', self._on_tcp, 10)
         self._event_publisher = self.create_publisher(EpisodeEvent, 'episode_events',
                                                       EVENTS_QOS)
         self.create_subscription(EpisodeEvent, 'episode_events', self._on_event, EVENTS_QOS)
@@ -106,6 +120,9 @@ class RewardClassifierNode(Node):
             self.episode_index = msg.episode_index
         elif msg.event in EPISODE_OVER:
             self._armed = False
+
+    def _on_tcp(self, msg: PoseStamped) -> None:
+        self._tcp = msg
 
     def _on_image(self, camera: str, msg: Image) -> None:
         stamp = msg.header.stamp.sec + 1e-9 * msg.header.stamp.nanosec
@@ -129,6 +146,7 @@ class RewardClassifierNode(Node):
         self.sets_classified += 1
         self._probability_publisher.publish(Float32(data=probability))
         self._success_publisher.publish(Bool(data=success))
+        self._show(probability, success)
         if success and self._terminate and self._armed:
             self._armed = False
             event = EpisodeEvent(event=EpisodeEvent.SUCCESS, source=self.get_name(),
@@ -138,12 +156,36 @@ class RewardClassifierNode(Node):
             self.get_logger().info(f'episode {self.episode_index}: success '
                                    f'(p = {probability:.3f})')
 
+    def _show(self, probability: float, success: bool) -> None:
+        """Put the decision in rviz (above the TCP, once it is known) and the terminal."""
+        if self._tcp is not None:
+            self._marker_publisher.publish(text_marker(self._tcp, probability, success))
+        line = self._report_line.add(self.get_clock().now().nanoseconds * 1e-9,
+                                     probability, success)
+        if line is not None:
+            self.get_logger().info(line)
+
     def _report(self, problem: str) -> None:
         suppressed = self._throttle.check(problem)
         if suppressed is None:
             return
         more = f' ({suppressed} more since the last report)' if suppressed else ''
         self.get_logger().error(f'dropping a frame set: {problem}{more}')
+
+
+def text_marker(tcp: PoseStamped, probability: float, success: bool) -> Marker:
+    """Return the rviz text showing ``probability`` above the TCP."""
+    marker = Marker(type=Marker.TEXT_VIEW_FACING, action=Marker.ADD, ns='reward_classifier',
+                    id=0, text=classifier_display.probability_text(probability, success))
+    marker.header = tcp.header
+    marker.pose.position.x = tcp.pose.position.x
+    marker.pose.position.y = tcp.pose.position.y
+    marker.pose.position.z = tcp.pose.position.z + classifier_display.TEXT_ABOVE_TCP_M
+    marker.pose.orientation.w = 1.0
+    marker.scale.z = classifier_display.TEXT_HEIGHT_M
+    (marker.color.r, marker.color.g, marker.color.b,
+     marker.color.a) = classifier_display.text_colour(success)
+    return marker
 
 
 def rgb_pixels(msg: Image):

@@ -8,6 +8,9 @@ Subscribes ``sim/ground_truth`` (hilserl_interfaces/SimGroundTruth) and
 INTERVENTION_START/END). The logic is :class:`hilserl.scripted_human.ScriptedHuman`.
 The controller reads the TCP from the ground truth rather than ``tcp_pose``: it is
 taken in the same simulation step as the cube's pose, so the two always agree.
+With ``run_own_episodes`` (classifier mode, where no recorder or actor runs) it starts,
+ends and resets (the safety filter's ``reset``) its own episodes
+(:mod:`hilserl.self_paced_episodes`) and publishes their EPISODE_START/END.
 """
 
 from hilserl_interfaces.msg import EndEffectorCommand, EpisodeEvent, SimGroundTruth
@@ -15,8 +18,10 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
+from std_srvs.srv import Trigger
 
-from hilserl.episodes import EPISODE_END, EPISODE_START, EVENT_NAMES
+from hilserl import self_paced_episodes
+from hilserl.episodes import EPISODE_END, EPISODE_START, EVENT_NAMES, FAILURE, SUCCESS
 from hilserl.node_support import declare, run_node
 from hilserl.scripted_human import (HumanSettings, InterventionSettings, ScriptedHuman,
                                     Truth)
@@ -98,6 +103,14 @@ class ScriptedHumanNode(Node):
         self.create_subscription(SimGroundTruth, 'sim/ground_truth', self._on_truth, 10)
         self.create_subscription(EpisodeEvent, 'episode_events', self._on_event, EVENTS_QOS)
         self._intervening = None
+        self._own_episodes = None
+        if declare(self, 'run_own_episodes', False,
+                   'Start, end and reset episodes itself (where no recorder or actor does); '
+                   'false: follow EPISODE_START/END on episode_events.'):
+            self._own_episodes = self_paced_episodes.SelfPacedEpisodes(declare(
+                self, 'pause_after_outcome_s', 3.0,
+                'run_own_episodes: seconds the outcome is held before the next reset.'))
+            self._reset_client = self.create_client(Trigger, 'reset')
         self.create_timer(1.0 / fps, self._act)
         self.get_logger().info(f'{robot} {task} at {fps:g} fps, intervention '
                                f'{intervention.mode}, rerecord {list(rerecord or [])}')
@@ -106,13 +119,43 @@ class ScriptedHumanNode(Node):
         self._truth = msg
 
     def _on_event(self, msg: EpisodeEvent) -> None:
+        if self._own_episodes is not None:
+            return  # its own episodes, not another node's
         if msg.event == EPISODE_START:
             self._human.start_episode(msg.episode_index)
             self._truth = None  # act on the new layout only
         elif msg.event == EPISODE_END:
             self._human.end_episode()
 
+    def _pace_episodes(self) -> None:
+        """Reset, start and end the node's own episodes (run_own_episodes)."""
+        action = self._own_episodes.tick(self.get_clock().now().nanoseconds * 1e-9)
+        if action == self_paced_episodes.RESET:
+            if not self._reset_client.service_is_ready():
+                self._own_episodes.reset_finished(False)  # asked again next tick
+                return
+            self._reset_client.call_async(Trigger.Request()).add_done_callback(
+                lambda future: self._own_episodes.reset_finished(
+                    future.exception() is None and future.result().success))
+            return
+        if action is None:
+            return
+        index = self._own_episodes.episode_index
+        if action == self_paced_episodes.START:
+            self._human.start_episode(index)
+            self._truth = None  # act on the new layout only
+        else:
+            self._human.end_episode()
+        event = EpisodeEvent(event=EPISODE_START if action == self_paced_episodes.START
+                             else EPISODE_END, source=self.get_name(), episode_index=index)
+        event.header.stamp = self.get_clock().now().to_msg()
+        self._event_publisher.publish(event)
+
     def _act(self) -> None:
+        if self._own_episodes is not None:
+            self._pace_episodes()
+            if not self._own_episodes.running:
+                return  # no commands while the safety filter resets the arm
         if self._truth is None:
             return
         step = self._human.step(truth_of(self._truth))
@@ -131,6 +174,8 @@ class ScriptedHumanNode(Node):
             self._event_publisher.publish(msg)
             self.get_logger().info(f'episode #{self._human.episode_index:04d}: '
                                    f'{EVENT_NAMES[event]}')
+            if self._own_episodes is not None and event in (SUCCESS, FAILURE):
+                self._own_episodes.outcome(self.get_clock().now().nanoseconds * 1e-9)
 
 
 def main(args=None):

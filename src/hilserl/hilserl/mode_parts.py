@@ -1,0 +1,147 @@
+"""
+The pieces the modes are built from: the arm, its cameras, the human; no ROS import.
+
+:mod:`hilserl.modes` assembles them into the modes' node graphs.
+"""
+
+from dataclasses import replace
+import os
+from typing import Dict, List
+
+from hilserl.graph import argument_as_float, GraphError, NodeSpec
+
+DEMO_CAMERAS = ('front', 'wrist')
+
+
+def config_file(name: str) -> str:
+    """Return the installed path of a file under share/hilserl/config."""
+    from ament_index_python.packages import get_package_share_directory
+    return os.path.join(get_package_share_directory('hilserl'), 'config', name)
+
+
+def sim_nodes(args: Dict[str, str]) -> List[NodeSpec]:
+    """Return a simulated arm behind the safety filter, its cameras processed for the policy."""
+    robot_file = f"sim_{args['robot']}.yaml"
+    overrides = {'task': args['task'], 'lock_step': args['lock_step'] == 'true'}
+    nodes = [
+        NodeSpec('sim_arm', 'sim_arm', parameter_files=(robot_file,), parameters=overrides),
+        NodeSpec('safety_filter', 'safety_filter', parameter_files=(robot_file,),
+                 parameters={'tick_on_joint_states': args['lock_step'] == 'true'}),
+        NodeSpec('image_processor', 'image_processor',
+                 parameter_files=('sim_image_processor.yaml',)),
+    ]
+    if args['rviz'] == 'true':
+        nodes += visualisation_nodes(args['robot'])
+    return nodes
+
+
+def visualisation_nodes(robot: str) -> List[NodeSpec]:
+    """Return robot_state_publisher and rviz2 with the suite's layout, both optional."""
+    # Imported here: building the URDF loads the robot model, needed only with rviz.
+    from hilserl.sim.description import robot_description_for
+    return [
+        NodeSpec('robot_state_publisher', 'robot_state_publisher',
+                 package='robot_state_publisher', optional=True,
+                 parameters={'robot_description': robot_description_for(robot)}),
+        NodeSpec('rviz2', 'rviz2', package='rviz2', optional=True,
+                 arguments=('-d', config_file('hilserl.rviz'))),
+    ]
+
+
+# Which nodes play the human in record mode; each publishes teleop/command,
+# teleop/intervention and episode_events (the teleop contract, README).
+TELEOP_CHOICES = ('scripted', 'keyboard', 'gamepad', 'leader')
+
+
+def package_installed(package: str) -> bool:
+    """Return whether ``package`` is in the ament index."""
+    from ament_index_python.packages import get_package_prefix, PackageNotFoundError
+    try:
+        get_package_prefix(package)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
+def robot_joint_names(robot_file: str) -> Dict[str, object]:
+    """Return the arm and gripper joint names the safety filter's section of a robot file sets."""
+    import yaml
+    with open(config_file(robot_file), encoding='utf-8') as stream:
+        parameters = yaml.safe_load(stream)['safety_filter']['ros__parameters']
+    return {'arm_joint_names': list(parameters['arm_joint_names']),
+            'gripper_joint_name': parameters['gripper_joint_name']}
+
+
+def rerecord_episodes(args: Dict[str, str]) -> List[int]:
+    """Return the episode numbers of ``rerecord_episodes:=3,7``, or a clear error."""
+    words = [word.strip() for word in args['rerecord_episodes'].split(',') if word.strip()]
+    if not all(word.isdigit() for word in words):
+        raise GraphError(f"rerecord_episodes:={args['rerecord_episodes']} is not a "
+                         'comma-separated list of episode numbers')
+    return [int(word) for word in words]
+
+
+def teleop_nodes(args: Dict[str, str]) -> List[NodeSpec]:
+    """Return the nodes that play the human for ``teleop``."""
+    teleop = args['teleop']
+    if teleop == 'scripted':
+        rerecord = rerecord_episodes(args)
+        parameters = {'robot': args['robot'], 'task': args['task'],
+                      'fps': argument_as_float(args, 'fps')}
+        if rerecord:
+            parameters['rerecord_episodes'] = rerecord
+        return [NodeSpec('scripted_human', 'scripted_human', parameter_files=('record.yaml',),
+                         parameters=parameters)]
+    if teleop == 'keyboard':
+        # keyboard_teleop reads keys from a terminal of its own, which a node started by a
+        # launcher does not have: the user runs it beside the mode (README).
+        return []
+    if teleop == 'leader':
+        if args['robot'] not in ('so100', 'so101'):
+            raise GraphError('teleop:=leader needs an SO100/SO101 follower '
+                             '(robot:=so100, or robot:=so101 in simulation)')
+        # The leader is always a real arm on its own serial adapter, torque off.
+        return [NodeSpec('so100_leader', 'so100_leader', package='hilserl_so100_driver',
+                         parameter_files=('so100_leader.yaml',)),
+                NodeSpec('leader_teleop', 'leader_teleop',
+                         parameter_files=('teleop_leader_so101.yaml',))]
+    # A gamepad: ROS's joy driver when installed, else the suite's own reader.
+    joy = (NodeSpec('joy_node', 'joy', package='joy') if package_installed('joy')
+           else NodeSpec('joy_publisher', 'joy_publisher'))
+    return [joy, NodeSpec('joy_teleop', 'joy_teleop', parameter_files=('teleop_joy_xbox.yaml',))]
+
+
+def robot_parameter_file(robot: str) -> str:
+    """Return the parameter file of an arm and its safety filter under config/."""
+    return 'so100_follower.yaml' if robot == 'so100' else f'sim_{robot}.yaml'
+
+
+def arm_nodes(args: Dict[str, str], cameras: bool = True) -> List[NodeSpec]:
+    """
+    Return the arm behind its safety filter and the processed cameras: sim or real.
+
+    ``cameras=False`` (a state-only policy in simulation) renders no frames at all.
+    """
+    if args['robot'] != 'so100':
+        nodes = sim_nodes(dict(args, rviz='false'))
+        if cameras:
+            return nodes
+        arm, safety_filter, _ = nodes   # no image processor either
+        return [replace(arm, parameters={**arm.parameters, 'render_cameras': False}),
+                safety_filter]
+    # The real arm: the Feetech driver, two cameras, and the same filter and processor.
+    robot_file = robot_parameter_file('so100')
+    cameras = [NodeSpec('camera_publisher', 'camera', namespace=camera,
+                        parameter_files=('so100_cameras.yaml',))
+               for camera in DEMO_CAMERAS]
+    return [NodeSpec('so100_follower', 'so100_follower', package='hilserl_so100_driver',
+                     parameter_files=(robot_file,)),
+            NodeSpec('safety_filter', 'safety_filter', parameter_files=(robot_file,)),
+            *cameras,
+            NodeSpec('image_processor', 'image_processor',
+                     parameter_files=('image_processor.yaml',))]
+
+
+def split_paths(value: str) -> List[str]:
+    """Return the absolute paths of a comma-separated list (empty for '')."""
+    return [os.path.abspath(word.strip()) for word in value.split(',') if word.strip()]
