@@ -8,9 +8,10 @@ counted is environment steps, not wall-clock time). Configurations:
 
   with_interventions     10 scripted demonstrations (state statistics and offline
                          pretraining from them), then online training with the scripted
-                         human of train mode taking over whenever the policy strays
-                         (config/train.yaml: off track by 5 cm, attentive in an episode
-                         with probability 0.5 * 0.97 ** episode)
+                         human of train mode (config/train.yaml) taking over when the
+                         policy strays 5 cm or makes no 5 mm of progress in 8 steps
+                         (then until the cube is grasped, or lifted); attentive in an
+                         episode with probability 0.98 ** episode
   without_interventions  the same 10 demonstrations; nobody takes over
   without_demos          no demonstrations and no pretraining (state statistics from
                          the first 100 online steps); the human takes over as in
@@ -139,7 +140,7 @@ def plot(path: str, curves, max_steps: int) -> None:
     axes.set(xlabel='online environment steps', ylabel='success rate (deterministic)',
              xlim=(0, max_steps), ylim=(-0.02, 1.02),
              title='HIL-SERL, simulated SO-101 pick-lift (one line per seed)')
-    axes.legend(loc='lower right')
+    axes.legend(loc='upper left')
     figure.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     figure.savefig(path, dpi=100)
@@ -165,9 +166,8 @@ def main(argv=None) -> int:
                 eval_episodes=args.eval_episodes, target_success=TARGET_SUCCESS,
                 pretrain_updates=args.pretrain_updates)
             budget_left = bar.n + args.max_steps
-            result = train(settings, progress=lambda steps: bar.update(
-                min(steps, budget_left - bar.n)))
-            bar.update(budget_left - bar.n)  # a run that stopped early is done
+            result = train(settings, progress=bar.update)
+            bar.update(budget_left - bar.n)  # a run that reached the target is done early
             figures[name].append(result.steps_to_target)
             curves[name].append(result.curve)
     medians = {name: median_steps(values) for name, values in figures.items()}

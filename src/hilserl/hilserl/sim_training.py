@@ -107,14 +107,17 @@ def human_truth(truth: GroundTruth) -> Truth:
                  success=truth.success, dense_reward=truth.dense_reward)
 
 
-def scripted_human(task: SimTask, mode: str, probability: float = 1.0, decay: float = 1.0,
-                   off_track_distance: float = 0.05, seed: int = 0) -> ScriptedHuman:
-    """Return the scripted human of record or train mode (``mode``: intervention mode)."""
+def scripted_human(task: SimTask, mode: str, seed: int = 0, **intervention) -> ScriptedHuman:
+    """
+    Return the scripted human of record or train mode.
+
+    ``mode`` and ``intervention`` are :class:`~hilserl.scripted_human.InterventionSettings`
+    fields (``off_track_distance``, ``stuck_steps``, ``probability``, ...).
+    """
     return ScriptedHuman(HumanSettings(
         task=task.arm.config.task, scripted=task.scripted,
         stall_steps=max(1, round(STALL_TIMEOUT_S * FPS)),
-        intervention=InterventionSettings(mode=mode, off_track_distance=off_track_distance,
-                                          probability=probability, decay=decay, seed=seed)))
+        intervention=InterventionSettings(mode=mode, seed=seed, **intervention)))
 
 
 @dataclass
@@ -129,7 +132,7 @@ class EpisodeResult:
 def run_episode(task: SimTask, human: ScriptedHuman, config: EpisodeConfig, seed: int,
                 episode_index: int, policy: Optional[Callable[[np.ndarray], np.ndarray]],
                 allow_interventions: bool = True,
-                on_step: Optional[Callable[[Step], None]] = None) -> EpisodeResult:
+                on_step: Optional[Callable[[Step], Optional[bool]]] = None) -> EpisodeResult:
     """
     Run one episode as the actor node does; give each labelled step to ``on_step``.
 
@@ -138,6 +141,7 @@ def run_episode(task: SimTask, human: ScriptedHuman, config: EpisodeConfig, seed
     ground truth; then the human's command (while they intervene and that is allowed)
     or the policy's action runs. ``policy`` None holds still, as the actor before its
     first parameters; with ``mode='always'`` the human drives every step (record mode).
+    ``on_step`` returning True ends the episode after that step (the caller is done).
     """
     truth = task.reset(seed)
     human.start_episode(episode_index)
@@ -154,10 +158,10 @@ def run_episode(task: SimTask, human: ScriptedHuman, config: EpisodeConfig, seed
             if truth.success:
                 events.append(SUCCESS)
             label = tracker.step(events, bool(pending['intervention']))
-            if on_step is not None:
-                on_step(dict(pending, reward=label.reward, next_observation={'state': state},
-                             terminated=label.terminated, truncated=label.truncated))
-            if label.done:
+            stop = on_step is not None and on_step(dict(
+                pending, reward=label.reward, next_observation={'state': state},
+                terminated=label.terminated, truncated=label.truncated))
+            if label.done or stop:
                 human.end_episode()
                 return EpisodeResult(tracker.succeeded_at is not None, label.step_index + 1,
                                      intervention_steps)
@@ -197,11 +201,14 @@ class RunSettings:
     learning_starts: int = 100      # train.yaml online_step_before_learning
     updates_per_step: int = 1
     batch_size: int = 256
-    # The scripted human of train.yaml: off track by this much (m) it takes over, if it
-    # pays attention in that episode (probability * decay ** episode).
+    # The scripted human of train.yaml, if it pays attention in that episode (chance:
+    # probability * decay ** episode): it takes over when the TCP is off track by this
+    # much (m) or has not come stuck_progress (m) closer for stuck_steps steps.
     off_track_distance: float = 0.05
-    intervention_probability: float = 0.5
-    intervention_decay: float = 0.97
+    stuck_steps: int = 8
+    stuck_progress: float = 0.005
+    intervention_probability: float = 1.0
+    intervention_decay: float = 0.98
 
     def __post_init__(self):
         """Refuse settings that make no run."""
@@ -252,9 +259,9 @@ def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = Non
     """
     Record demonstrations, pretrain, then train online; evaluate every ``eval_every`` steps.
 
-    ``progress(n)`` hears of every ``n`` environment steps taken online. The run ends at
-    ``max_steps`` or, with ``stop_at_target``, at the end of the episode during which
-    an evaluation first reached ``target_success``.
+    ``progress(1)`` is called after every online environment step. The run ends
+    after ``max_steps`` or, with ``stop_at_target``, once an evaluation reached
+    ``target_success`` (in the middle of an episode: the rest would teach nothing).
     """
     s = settings
     torch.manual_seed(s.seed)
@@ -285,7 +292,11 @@ def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = Non
 
     learning_starts = max(1, s.learning_starts)
 
-    def learn(step: Step) -> None:
+    def finished() -> bool:
+        return result.env_steps >= s.max_steps or (
+            s.stop_at_target and result.steps_to_target is not None)
+
+    def learn(step: Step) -> bool:
         add_transition(online, demos, **step)
         result.env_steps += 1
         if len(online) >= learning_starts:
@@ -294,19 +305,21 @@ def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = Non
                 fit_normalizer(agent, online)
             for _ in range(s.updates_per_step):
                 online_step(agent, online, demos, s.batch_size)
-        if result.env_steps % s.eval_every == 0 and result.env_steps <= s.max_steps:
+        if result.env_steps % s.eval_every == 0:
             record_evaluation()
         if progress is not None:
             progress(1)
+        return finished()
 
     # Train mode: the scripted human of train.yaml, or one who never takes over.
-    human = scripted_human(task, 'when_off_track' if s.interventions else 'none',
-                           s.intervention_probability, s.intervention_decay,
-                           s.off_track_distance, seed=s.seed)
+    human = scripted_human(task, 'when_off_track' if s.interventions else 'none', s.seed,
+                           off_track_distance=s.off_track_distance,
+                           stuck_steps=s.stuck_steps, stuck_progress=s.stuck_progress,
+                           probability=s.intervention_probability,
+                           decay=s.intervention_decay)
     train_config = EpisodeConfig(fps=FPS, control_time_s=TRAIN_TIME_S)
     record_evaluation()
-    while result.env_steps < s.max_steps and not (
-            s.stop_at_target and result.steps_to_target is not None):
+    while not finished():
         episode = run_episode(task, human, train_config,
                               layout_seed(s.seed, 1, result.episodes), result.episodes,
                               policy_of(agent, deterministic=False), on_step=learn)
