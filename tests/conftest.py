@@ -34,6 +34,24 @@ def pytest_unconfigure(config):
     _LEASE.release()
 
 
+LOG_TAIL_CHARS = 6000
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Show the end of every process's output under a test that failed."""
+    outcome = yield
+    report = outcome.get_result()
+    group = getattr(item, 'funcargs', {}).get('processes')
+    if report.failed and call.when == 'call' and group is not None:
+        for process in group.processes:
+            output = process.output()
+            cut = f'[... {len(output) - LOG_TAIL_CHARS} characters]\n' \
+                if len(output) > LOG_TAIL_CHARS else ''
+            report.sections.append((f'output of {process.name} ({process.log_path})',
+                                    cut + output[-LOG_TAIL_CHARS:]))
+
+
 @pytest.fixture
 def processes(tmp_path):
     """Start nodes and modes as subprocesses; all are stopped when the test ends."""

@@ -10,8 +10,11 @@ import math
 from geometry_msgs.msg import PoseStamped
 from hilserl_interfaces.msg import EndEffectorCommand
 import numpy as np
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.task import Future
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
+from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
 from hilserl.graph import NodeSpec
@@ -128,3 +131,26 @@ def test_bad_bounds_are_a_clear_startup_error(processes):
     node = processes.start_node(spec(**{'end_effector_bounds.min': [0.4, 0.0, 0.0]}))
     assert node.wait(timeout=30) == 78
     assert 'must be below max' in node.output() and 'Traceback' not in node.output()
+
+
+def test_a_reset_the_arm_never_answers_fails_after_reset_timeout_s(processes, probe):
+    # An arm whose reset_to_home reply is lost: the filter must not wait forever with
+    # the arm uncommanded, nor block the next reset.
+    processes.start_node(spec(reset_timeout_s=1.0))
+    arm = EchoArm(probe)
+    arm.follow(2)
+    requests = []
+
+    async def never_answer(request, response):
+        requests.append(request)
+        await Future()   # never done
+        return response
+    probe.node.create_service(Trigger, '/reset_to_home', never_answer,
+                              callback_group=ReentrantCallbackGroup())
+    for attempt in (1, 2):
+        reply = probe.trigger('/reset', timeout=10)
+        assert not reply.success and 'did not answer within 1 s' in reply.message, reply
+        assert len(requests) == attempt
+    # Commanded again after the failed reset.
+    arm.report()
+    arm.follow(3)

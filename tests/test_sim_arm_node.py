@@ -8,7 +8,6 @@ from rclpy.qos import (DurabilityPolicy, qos_profile_sensor_data, QoSProfile,
                        ReliabilityPolicy)
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray, String
-from std_srvs.srv import Trigger
 
 from hilserl.graph import NodeSpec
 from hilserl.image_conversion import image_to_array
@@ -20,14 +19,6 @@ LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
 def sim_spec(robot='so101', **parameters):
     return NodeSpec('sim_arm', 'sim_arm', parameter_files=(f'sim_{robot}.yaml',),
                     parameters=parameters)
-
-
-def call(probe, service, timeout=30.0):
-    client = probe.node.create_client(Trigger, service)
-    probe.spin_until(client.service_is_ready, timeout, f'service {service}')
-    future = client.call_async(Trigger.Request())
-    probe.spin_until(future.done, timeout, f'reply of {service}')
-    return future.result()
 
 
 def test_contract_topics_and_reset(processes, probe):
@@ -50,7 +41,7 @@ def test_contract_topics_and_reset(processes, probe):
     first = truth.wait_for_messages(1)[-1]
     assert first.task == 'reach' and not first.success
     goal = np.array([first.goal_position.x, first.goal_position.y, first.goal_position.z])
-    reply = call(probe, '/reset_to_home')
+    reply = probe.trigger('/reset_to_home')
     assert reply.success and 'episode 1' in reply.message
     truth.messages.clear()
     after = truth.wait_for_messages(1)[-1]
@@ -66,7 +57,7 @@ def test_reset_draws_the_cube_from_the_configured_region_reproducibly(processes,
     for _ in range(3):
         truth.messages.clear()
         cubes.append(truth.wait_for_messages(1, timeout=60)[-1].object_pose.position)
-        assert call(probe, '/reset_to_home').success
+        assert probe.trigger('/reset_to_home').success
     for cube in cubes:
         assert 0.20 <= cube.x <= 0.24 and -0.03 <= cube.y <= 0.03
     first_layouts = [(c.x, c.y) for c in cubes]

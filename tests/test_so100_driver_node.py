@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
-from std_srvs.srv import Trigger
 
 from hilserl.graph import NodeSpec
 
@@ -77,11 +76,8 @@ def test_follower_on_the_contract_with_faults(processes, probe, tmp_path):
         commands.publish(Float64MultiArray(data=target))
         probe.spin_for(0.05)
 
-    client = probe.node.create_client(Trigger, '/reset_to_home')
-    probe.spin_until(client.service_is_ready, 10, 'reset_to_home')
-    future = client.call_async(Trigger.Request())
-    probe.spin_until(future.done, 20, 'the reply of reset_to_home')
-    assert future.result().success, future.result().message
+    reply = probe.trigger('/reset_to_home', timeout=20)
+    assert reply.success, reply.message
     probe.spin_for(0.1)
     np.testing.assert_allclose(states.messages[-1].position, HOME, atol=0.05)
 

@@ -58,3 +58,17 @@ def test_a_failed_reset_is_tried_again():
     assert episodes.tick(0.3) is None
     with pytest.raises(ValueError, match='pause_after_outcome_s'):
         SelfPacedEpisodes(-1.0)
+
+
+def test_a_reset_never_answered_is_asked_for_again_and_its_late_reply_ignored():
+    episodes = SelfPacedEpisodes(pause_after_outcome_s=0.0, reset_timeout_s=10.0)
+    assert episodes.tick(0.0) == RESET and not episodes.reset_timed_out
+    first = episodes.reset_attempt
+    assert episodes.tick(9.9) is None
+    assert episodes.tick(10.0) == RESET and episodes.reset_timed_out
+    episodes.reset_finished(True, first)       # the lost reply turns up late
+    assert episodes.tick(10.1) is None         # still waiting for the second
+    episodes.reset_finished(True, episodes.reset_attempt)
+    assert episodes.tick(10.2) == START and episodes.episode_index == 0
+    with pytest.raises(ValueError, match='reset_timeout_s'):
+        SelfPacedEpisodes(0.0, reset_timeout_s=0.0)

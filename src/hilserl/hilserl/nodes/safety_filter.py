@@ -126,8 +126,13 @@ class SafetyFilterNode(Node):
         self._tick_on_joint_states = declare(
             self, 'tick_on_joint_states', False,
             'Tick once per joint_states message instead of on a timer (lock-step simulation).')
-        if rate <= 0:
-            raise ValueError(f'control_rate_hz must be positive, got {rate}')
+        self._reset_timeout_s = declare(
+            self, 'reset_timeout_s', 30.0,
+            'Give up on a reset_to_home the arm has not answered in this long (s), so a '
+            'lost reply cannot leave the arm without commands for good.')
+        if rate <= 0 or not self._reset_timeout_s > 0:
+            raise ValueError('control_rate_hz and reset_timeout_s must be positive, got '
+                             f'{rate} and {self._reset_timeout_s}')
         if len(rest) != len(self._arm_joints):
             raise ValueError('rest_joint_positions needs one value per arm joint')
         self._kinematics = Kinematics(resolve_description(description), tcp_frame,
@@ -170,15 +175,26 @@ class SafetyFilterNode(Node):
             return response
         self._resetting = True
         self._filter = None  # send nothing while the arm moves home
+        reply = self._arm_reset.call_async(Trigger.Request())
+        # Cancelling the future ends the await with None.
+        give_up = self.create_timer(self._reset_timeout_s, reply.cancel,
+                                    callback_group=self._arm_reset.callback_group)
         try:
-            result = await self._arm_reset.call_async(Trigger.Request())
+            result = await reply
         finally:
+            self.destroy_timer(give_up)
             # The arm answers once it is home; a state stamped before the answer may still
             # show the old pose (published while the reset was under way), and holding
             # that pose would drive the arm back out of home.
             self._fresh_after_ns = self.get_clock().now().nanoseconds
             self._resetting = False
-        response.success, response.message = result.success, result.message
+        if result is None:
+            response.success = False
+            response.message = (f'{self._arm_reset.srv_name} did not answer within '
+                                f'{self._reset_timeout_s:g} s')
+            self.get_logger().error(response.message)
+        else:
+            response.success, response.message = result.success, result.message
         return response
 
     def _on_joint_states(self, msg: JointState) -> None:

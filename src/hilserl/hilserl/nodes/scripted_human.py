@@ -107,9 +107,12 @@ class ScriptedHumanNode(Node):
         if declare(self, 'run_own_episodes', False,
                    'Start, end and reset episodes itself (where no recorder or actor does); '
                    'false: follow EPISODE_START/END on episode_events.'):
-            self._own_episodes = self_paced_episodes.SelfPacedEpisodes(declare(
-                self, 'pause_after_outcome_s', 3.0,
-                'run_own_episodes: seconds the outcome is held before the next reset.'))
+            self._own_episodes = self_paced_episodes.SelfPacedEpisodes(
+                declare(self, 'pause_after_outcome_s', 3.0,
+                        'run_own_episodes: seconds the outcome is held before the next reset.'),
+                declare(self, 'reset_timeout_s', 10.0,
+                        'run_own_episodes: ask for the reset again when it has not been '
+                        'answered in this long (s).'))
             self._reset_client = self.create_client(Trigger, 'reset')
         self.create_timer(1.0 / fps, self._act)
         self.get_logger().info(f'{robot} {task} at {fps:g} fps, intervention '
@@ -134,9 +137,14 @@ class ScriptedHumanNode(Node):
             if not self._reset_client.service_is_ready():
                 self._own_episodes.reset_finished(False)  # asked again next tick
                 return
+            attempt = self._own_episodes.reset_attempt
+            if self._own_episodes.reset_timed_out:
+                self.get_logger().warning(
+                    f'{self._reset_client.srv_name}: no reply in '
+                    f'{self._own_episodes.reset_timeout_s:g} s; asking again')
             self._reset_client.call_async(Trigger.Request()).add_done_callback(
                 lambda future: self._own_episodes.reset_finished(
-                    future.exception() is None and future.result().success))
+                    future.exception() is None and future.result().success, attempt))
             return
         if action is None:
             return

@@ -14,6 +14,7 @@ from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.srv import SetParameters
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
+from std_srvs.srv import Trigger
 
 
 class Collector:
@@ -119,6 +120,17 @@ class GraphProbe:
             future = client.call_async(request)
             self.spin_until(future.done, timeout, f'reply of {node_name}/set_parameters')
             return future.result().results
+        finally:
+            self.node.destroy_client(client)
+
+    def trigger(self, service: str, timeout: float = 30.0) -> Trigger.Response:
+        """Call a std_srvs/Trigger service once it is offered; return its reply."""
+        client = self.node.create_client(Trigger, service)
+        try:
+            self.spin_until(client.service_is_ready, timeout, f'service {service}')
+            future = client.call_async(Trigger.Request())
+            self.spin_until(future.done, timeout, f'the reply of {service}')
+            return future.result()
         finally:
             self.node.destroy_client(client)
 
