@@ -24,6 +24,7 @@ from visualization_msgs.msg import Marker
 from hilserl.classifier_display import TEXT_ABOVE_TCP_M
 from hilserl.dataset.reader import read_dataset
 from hilserl.testing.processes import wait_for_output
+from hilserl.testing.tiny_classifier import train_tiny_classifier
 
 FPS = 10
 CONTROL_TIME_S = 8   # the scripted lift succeeds 3-4 s into an episode
@@ -73,34 +74,15 @@ def test_collect_labels_every_frame_from_the_success_to_the_time_limit_positive(
 @pytest.fixture(scope='module')
 def small_classifier(tmp_path_factory):
     """
-    Train a tiny two-camera classifier at the stream's size and save it.
+    Save a tiny two-camera classifier at the stream's size.
 
     What it learned (bright frame sets are successes) does not matter here: the test
     is whether the mode runs it live and shows what it says.
     """
-    import torch
-    from hilserl_learning.reward_classifier import (ClassifierConfig, RewardClassifier,
-                                                    save_classifier)
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    rng = np.random.default_rng(0)
-    config = ClassifierConfig(camera_names=CAMERAS, image_size=(IMAGE_SIZE, IMAGE_SIZE),
-                              channels=(4, 4, 4, 4), pooling='mean', hidden_dim=8,
-                              dropout=0.0)
-    model = RewardClassifier(config, threshold=0.5)
-    levels = rng.choice([40, 215], size=16)
-    noise = rng.integers(-25, 26, size=(16, len(CAMERAS), 3, IMAGE_SIZE, IMAGE_SIZE))
-    pixels = torch.from_numpy(np.clip(levels[:, None, None, None, None] + noise, 0, 255)
-                              .astype(np.uint8))   # [B, N, C, H, W]
-    labels = torch.from_numpy((levels > 128).astype(np.float32))
-    optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(20):
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(pixels), labels)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
+    from hilserl_learning.reward_classifier import save_classifier
     directory = tmp_path_factory.mktemp('classifier')
-    save_classifier(model, str(directory))
+    save_classifier(train_tiny_classifier(CAMERAS, IMAGE_SIZE, samples=16, epochs=20),
+                    str(directory))
     return str(directory)
 
 

@@ -16,6 +16,8 @@ from std_msgs.msg import Bool, Float32
 from hilserl.graph import NodeSpec
 from hilserl.image_conversion import array_to_image
 from hilserl.node_support import EXIT_BAD_CONFIG
+from hilserl.testing.tiny_classifier import (BRIGHT, DARK, grey_frames, probabilities,
+                                             train_tiny_classifier)
 
 CAMERAS = ('front', 'wrist')
 SIZE = 32
@@ -24,36 +26,17 @@ EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 def frames(level, count, rng):
     """``count`` noisy SIZE x SIZE RGB frames around grey ``level``."""
-    noise = rng.integers(-25, 26, size=(count, SIZE, SIZE, 3))
-    return np.clip(level + noise, 0, 255).astype(np.uint8)
+    return grey_frames(level, count, SIZE, rng)
 
 
 @pytest.fixture(scope='module')
 def classifier_dir(tmp_path_factory):
     """Train a tiny two-camera classifier (bright = success) and save it."""
-    import torch
-    from hilserl_learning.reward_classifier import (ClassifierConfig, RewardClassifier,
-                                                    save_classifier)
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    rng = np.random.default_rng(0)
-    config = ClassifierConfig(camera_names=CAMERAS, image_size=(SIZE, SIZE),
-                              channels=(4, 4, 4, 4), pooling='mean', hidden_dim=8,
-                              dropout=0.0)
-    model = RewardClassifier(config, threshold=0.5)
-    levels = rng.choice([40, 215], size=64)
-    pixels = torch.from_numpy(np.stack(
-        [np.stack([frames(level, 1, rng)[0] for _ in CAMERAS]) for level in levels]))
-    pixels = pixels.permute(0, 1, 4, 2, 3)  # [B, N, C, H, W]
-    labels = torch.from_numpy((levels > 128).astype(np.float32))
-    optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(150):
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(pixels), labels)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    bright = model.predict_proba({c: frames(215, 8, rng) for c in CAMERAS})
-    dark = model.predict_proba({c: frames(40, 8, rng) for c in CAMERAS})
+    from hilserl_learning.reward_classifier import save_classifier
+    model = train_tiny_classifier(CAMERAS, SIZE)
+    rng = np.random.default_rng(1)
+    bright = probabilities(model, BRIGHT, 8, SIZE, rng)
+    dark = probabilities(model, DARK, 8, SIZE, rng)
     assert bright.min() > 0.9 and dark.max() < 0.1, (bright, dark)
     directory = tmp_path_factory.mktemp('classifier')
     save_classifier(model, str(directory))
@@ -118,13 +101,13 @@ def test_probability_success_and_one_success_event_per_episode(processes, probe,
     node = processes.start_node(classifier_spec(classifier_dir))
     rig = Rig(probe)
 
-    rig.send_until(40, lambda: rig.probability.messages, 'a probability for a dark set')
+    rig.send_until(DARK, lambda: rig.probability.messages, 'a probability for a dark set')
     assert rig.probability.messages[0].data < 0.5
     assert rig.success.wait_for_messages(1)[0].data is False
     assert not rig.success_events()
 
     count = len(rig.probability.messages)
-    rig.send_until(215, lambda: any(m.data for m in rig.success.messages), 'a success')
+    rig.send_until(BRIGHT, lambda: any(m.data for m in rig.success.messages), 'a success')
     bright = [m.data for m in rig.probability.messages[count:]]
     assert max(bright) > 0.5
     event = rig.events.wait_for(lambda m: m.event == EpisodeEvent.SUCCESS, what='SUCCESS')
@@ -132,7 +115,7 @@ def test_probability_success_and_one_success_event_per_episode(processes, probe,
 
     # Still successful, but the episode already ended: no second event.
     successes = sum(m.data for m in rig.success.messages)
-    rig.send_until(215, lambda: sum(m.data for m in rig.success.messages) >= successes + 3,
+    rig.send_until(BRIGHT, lambda: sum(m.data for m in rig.success.messages) >= successes + 3,
                    'three more successes')
     probe.spin_for(0.3)
     assert len(rig.success_events()) == 1
@@ -140,7 +123,7 @@ def test_probability_success_and_one_success_event_per_episode(processes, probe,
     # A new episode re-arms it.
     rig.events_out.publish(EpisodeEvent(event=EpisodeEvent.EPISODE_START, source='test',
                                         episode_index=1))
-    rig.send_until(215, lambda: len(rig.success_events()) == 2, 'a second SUCCESS event')
+    rig.send_until(BRIGHT, lambda: len(rig.success_events()) == 2, 'a second SUCCESS event')
     assert rig.success_events()[1].episode_index == 1
     assert node.alive() and 'Traceback' not in node.output()
 

@@ -31,6 +31,8 @@ EPISODE_EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 REPORT_PERIOD_NS = 5 * 10**9
+# What a node does on a control tick (EpisodeIO.phase_action).
+WAIT, RESET, BEGIN, STEP = 'wait', 'reset', 'begin', 'step'
 
 
 def stamp_ns(msg) -> int:
@@ -169,6 +171,26 @@ class EpisodeIO:
         if not self._reset_client.service_is_ready():
             missing.append(f'the reset service ({self._reset_client.srv_name})')
         return missing
+
+    def phase_action(self, phase: str, now: int, waiting_for: Sequence[str] = ()) -> str:
+        """
+        Return what a node in ``phase`` ('waiting', 'resetting', 'running') does this tick.
+
+        WAIT: nothing yet (what is missing is reported every 5 s); RESET: start the
+        first reset, the inputs are all there; BEGIN: the reset is done, begin the
+        episode and take its first step; STEP: take the next step. ``waiting_for``
+        names what else the first episode waits for.
+        """
+        if phase == 'waiting':
+            missing = self.missing_to_start() + list(waiting_for)
+            if missing:
+                self.report(now, 'waiting for ' + ', '.join(missing))
+                return WAIT
+            self._say('inputs ready')
+            return RESET
+        if phase == 'resetting':
+            return BEGIN if self.reset_finished(now) else WAIT
+        return STEP if phase == 'running' else WAIT
 
     def observe(self) -> Observation:
         """Return the newest inputs and their state vector (ValueError if unusable)."""

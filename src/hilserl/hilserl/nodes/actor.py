@@ -35,6 +35,7 @@ from std_msgs.msg import Bool
 
 from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary, LoopStats,
                                 PolicyHolder, ResendScheduler, REWARD_SOURCES, write_json)
+from hilserl import episode_io
 from hilserl.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
                               EVENT_NAMES, SUCCESS)
@@ -260,20 +261,15 @@ class ActorNode(Node):
         if version is not None:
             self._say(f'policy version {version} in use')
         self._resend_tick()
-        if self._state == 'waiting':
-            missing = self._io.missing_to_start()
-            if self._wait_for_policy and self._policy.agent is None:
-                missing.append('the first policy parameters (policy_parameters)')
-            if missing:
-                self._io.report(now, 'waiting for ' + ', '.join(missing))
-                return
-            self._say('inputs ready')
+        waiting_for = (['the first policy parameters (policy_parameters)']
+                       if self._wait_for_policy and self._policy.agent is None else [])
+        action = self._io.phase_action(self._state, now, waiting_for)
+        if action == episode_io.RESET:
             self._start_reset(now)
-        elif self._state == 'resetting':
-            if self._io.reset_finished(now):
-                self._begin_episode(now)
-                self._step(now)
-        elif self._state == 'running':
+            return
+        if action == episode_io.BEGIN:
+            self._begin_episode(now)
+        if action in (episode_io.BEGIN, episode_io.STEP):
             self._step(now)
 
     def _step(self, now: int) -> None:

@@ -22,6 +22,7 @@ from rclpy.parameter import Parameter
 from rclpy.serialization import serialize_message
 
 from hilserl.dataset import bag_format
+from hilserl import episode_io
 from hilserl.dataset.writer import EpisodeBagWriter, next_episode_index
 from hilserl.episode_io import EpisodeIO, EpisodeIOSettings, Observation, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeSchedule,
@@ -125,18 +126,13 @@ class EpisodeRecorderNode(Node):
         now = self.get_clock().now().nanoseconds
         if self._state == 'done':
             raise StopNode()
-        if self._state == 'waiting':
-            missing = self._io.missing_to_start()
-            if missing:
-                self._io.report(now, 'waiting for ' + ', '.join(missing))
-                return
-            self._say('inputs ready')
+        action = self._io.phase_action(self._state, now)
+        if action == episode_io.RESET:
             self._start_reset(now)
-        elif self._state == 'resetting':
-            if self._io.reset_finished(now):
-                self._begin_episode(now)
-                self._record(now)
-        elif self._state == 'running':
+            return
+        if action == episode_io.BEGIN:
+            self._begin_episode(now)
+        if action in (episode_io.BEGIN, episode_io.STEP):
             self._record(now)
 
     def _record(self, now: int) -> None:
