@@ -82,12 +82,13 @@ def test_gripper_values_agree_with_the_grasp_critic():
         assert action_from_command((0, 0, 0), index)[3] == gripper.index_to_command(index)
 
 
-def test_the_object_position_from_ground_truth_ends_the_state():
+def test_the_object_position_and_its_offset_from_the_tcp_end_the_state():
     from hilserl.observation_state import state_names as names, state_vector as vector
     joints = {'a': 0.1, 'g': 0.5}
     state = vector(joints, ['a'], 'g', (0.2, 0.0, 0.1), (1, 0, 0, 0), (0.3, -0.1, 0.02))
-    assert names(['a'], object_position=True)[-3:] == ['object.x', 'object.y', 'object.z']
-    assert len(state) == len(names(['a'], object_position=True)) == 12
-    assert state[-3:].tolist() == pytest.approx([0.3, -0.1, 0.02])
+    assert names(['a'], object_position=True)[-6:] == [
+        'object.x', 'object.y', 'object.z', 'object.dx', 'object.dy', 'object.dz']
+    assert len(state) == len(names(['a'], object_position=True)) == 15
+    assert state[-6:].tolist() == pytest.approx([0.3, -0.1, 0.02, 0.1, -0.1, -0.08])
     with pytest.raises(ValueError, match='object.y'):
         vector(joints, ['a'], 'g', (0.2, 0.0, 0.1), (1, 0, 0, 0), (0.3, float('nan'), 0.0))

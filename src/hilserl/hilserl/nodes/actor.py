@@ -137,7 +137,8 @@ class ActorNode(Node):
         d['state_from_ground_truth'] = declare(
             self, 'state_from_ground_truth', False,
             'Simulation only: append the object position (object.x/y/z) from '
-            'sim/ground_truth to the state vector.')
+            'sim/ground_truth and its offset from the TCP (object.dx/dy/dz) to the state '
+            'vector.')
         self._reward_source = declare(
             self, 'reward_source', 'human',
             "Who says SUCCESS: 'ground_truth' (sim/ground_truth.success), 'classifier' "

@@ -70,7 +70,8 @@ class EpisodeRecorderNode(Node):
         state_from_ground_truth = declare(
             self, 'state_from_ground_truth', False,
             'Simulation only: append the object position (object.x/y/z) from '
-            'sim/ground_truth to the state vector.')
+            'sim/ground_truth and its offset from the TCP (object.dx/dy/dz) to the state '
+            'vector.')
         reset_pose = declare(self, 'fixed_reset_joint_positions', Parameter.Type.DOUBLE_ARRAY,
                              'Joint positions (arm, then gripper) every reset goes to, written '
                              "to the arm node's home parameter; unset: the arm's own home.")
