@@ -11,7 +11,7 @@ import signal
 
 from hilserl.graph import NodeSpec
 from hilserl.modes import MODES, robot_joint_names
-from hilserl.observation_state import state_names
+from hilserl.observation_state import OBJECT_POSITION_NAMES, state_names
 from hilserl.testing.processes import wait_for_output
 from hilserl_interfaces.msg import (EndEffectorCommand, EpisodeStats, PolicyParameters,
                                     Transition, TransitionAck)
@@ -74,7 +74,7 @@ def test_actor_acts_delivers_every_transition_and_hands_over_to_the_human(proces
     assert sample.actor_id == 'test_actor' and len(sample.action) == 4
     session = sample.actor_session
     assert len(session) == 8, 'a random session per actor process'
-    assert list(sample.observation.state_names[-3:]) == ['object.x', 'object.y', 'object.z']
+    assert list(sample.observation.state_names[-6:]) == list(OBJECT_POSITION_NAMES)
     assert not sample.observation.images
 
     # No receipt so far: everything is held. A receipt asking for 0 makes the actor resend.

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from hilserl.dataset import bag_format
 from hilserl.modes import MODES
+from hilserl.observation_state import OBJECT_POSITION_NAMES
 from hilserl_interfaces.msg import EpisodeEvent
 import numpy as np
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -62,8 +63,8 @@ def check_episode(path, index):
     assert [msg.step_index for msg in messages] == list(range(len(messages)))
     assert [msg.final_observation for msg in messages] == [False] * (len(messages) - 1) + [True]
     body = messages[:-1]
-    assert all(len(m.state) == len(m.state_names) == 16 and len(m.action) == 4 for m in body)
-    assert all(list(m.state_names[-3:]) == ["object.x", "object.y", "object.z"] for m in body)
+    assert all(len(m.state) == len(m.state_names) == 19 and len(m.action) == 4 for m in body)
+    assert all(list(m.state_names[-6:]) == list(OBJECT_POSITION_NAMES) for m in body)
     assert all(np.all(np.abs(m.action) <= 1) and m.action[3] in (-1, 0, 1) for m in body)
     assert all(m.intervention for m in body)  # the human drives every step
     assert not any(m.truncated for m in body[:-1]) and not any(m.terminated for m in body[:-1])
