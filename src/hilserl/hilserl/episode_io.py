@@ -31,8 +31,6 @@ EPISODE_EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 REPORT_PERIOD_NS = 5 * 10**9
-# What a node does on a control tick (EpisodeIO.phase_action).
-WAIT, RESET, BEGIN, STEP = 'wait', 'reset', 'begin', 'step'
 
 
 def stamp_ns(msg) -> int:
@@ -172,25 +170,29 @@ class EpisodeIO:
             missing.append(f'the reset service ({self._reset_client.srv_name})')
         return missing
 
-    def phase_action(self, phase: str, now: int, waiting_for: Sequence[str] = ()) -> str:
+    def advance(self, phase: str, now: int, start_reset: Callable[[int], None],
+                begin_episode: Callable[[int], None], step: Callable[[int], None],
+                waiting_for: Sequence[str] = ()) -> None:
         """
-        Return what a node in ``phase`` ('waiting', 'resetting', 'running') does this tick.
+        Run one control tick of a node in ``phase`` ('waiting', 'resetting', 'running').
 
-        WAIT: nothing yet (what is missing is reported every 5 s); RESET: start the
-        first reset, the inputs are all there; BEGIN: the reset is done, begin the
-        episode and take its first step; STEP: take the next step. ``waiting_for``
-        names what else the first episode waits for.
+        Waiting: once every input is there (what is missing, ``waiting_for`` included,
+        is reported every 5 s), ``start_reset``. Resetting: once the reset is done,
+        ``begin_episode`` and take its first ``step``. Running: the next ``step``.
         """
         if phase == 'waiting':
             missing = self.missing_to_start() + list(waiting_for)
             if missing:
                 self.report(now, 'waiting for ' + ', '.join(missing))
-                return WAIT
+                return
             self._say('inputs ready')
-            return RESET
-        if phase == 'resetting':
-            return BEGIN if self.reset_finished(now) else WAIT
-        return STEP if phase == 'running' else WAIT
+            start_reset(now)
+        elif phase == 'resetting':
+            if self.reset_finished(now):
+                begin_episode(now)
+                step(now)
+        elif phase == 'running':
+            step(now)
 
     def observe(self) -> Observation:
         """Return the newest inputs and their state vector (ValueError if unusable)."""

@@ -35,7 +35,6 @@ from std_msgs.msg import Bool
 
 from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary, LoopStats,
                                 PolicyHolder, ResendScheduler, REWARD_SOURCES, write_json)
-from hilserl import episode_io
 from hilserl.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
                               EVENT_NAMES, SUCCESS)
@@ -264,14 +263,8 @@ class ActorNode(Node):
         self._resend_tick()
         waiting_for = (['the first policy parameters (policy_parameters)']
                        if self._wait_for_policy and self._policy.agent is None else [])
-        action = self._io.phase_action(self._state, now, waiting_for)
-        if action == episode_io.RESET:
-            self._start_reset(now)
-            return
-        if action == episode_io.BEGIN:
-            self._begin_episode(now)
-        if action in (episode_io.BEGIN, episode_io.STEP):
-            self._step(now)
+        self._io.advance(self._state, now, self._start_reset, self._begin_episode,
+                         self._step, waiting_for)
 
     def _step(self, now: int) -> None:
         self._loop.tick(time.monotonic())

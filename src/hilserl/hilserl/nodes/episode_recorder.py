@@ -22,7 +22,6 @@ from rclpy.parameter import Parameter
 from rclpy.serialization import serialize_message
 
 from hilserl.dataset import bag_format
-from hilserl import episode_io
 from hilserl.dataset.writer import EpisodeBagWriter, next_episode_index
 from hilserl.episode_io import EpisodeIO, EpisodeIOSettings, Observation, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeSchedule,
@@ -127,14 +126,8 @@ class EpisodeRecorderNode(Node):
         now = self.get_clock().now().nanoseconds
         if self._state == 'done':
             raise StopNode()
-        action = self._io.phase_action(self._state, now)
-        if action == episode_io.RESET:
-            self._start_reset(now)
-            return
-        if action == episode_io.BEGIN:
-            self._begin_episode(now)
-        if action in (episode_io.BEGIN, episode_io.STEP):
-            self._record(now)
+        self._io.advance(self._state, now, self._start_reset, self._begin_episode,
+                         self._record)
 
     def _record(self, now: int) -> None:
         events, self._events = self._events, []
