@@ -8,6 +8,12 @@ Keys (targets on a 2-core CPU in brackets):
   sac_image_e2e_updates_per_s      2 cameras 128x128, end-to-end CNN with DrQ     [record]
   replay_bytes_per_transition      2 cameras 128x128 uint8 + state                [<= 100000]
   classifier_infer_ms_p50          reward classifier, 2 cameras 128x128, batch 1  [<= 5]
+Next to each update rate, what bounds it on this CPU:
+  *_gflop_per_update               floating-point work of one update (torch's FLOP counter)
+  *_updates_per_s_ceiling          matmul_peak_gflops / gflop_per_update: the rate if every
+                                   FLOP ran as fast as one large matrix product (no
+                                   elementwise work, no Python) - no implementation beats it
+  matmul_peak_gflops               fp32 [256 x 256] @ [256 x 256] on the benchmark's threads
 Each rate is one learner update (critic + grasp critic + actor + temperature, utd_ratio 1)
 on a batch mixed 50/50 from an online and a demonstration buffer, sampling included; the
 reported value is the median over 1-second windows (robust to other load on the machine).
@@ -34,6 +40,7 @@ from hilserl_learning.reward_classifier import ClassifierConfig, RewardClassifie
 from hilserl_learning.runtime import configure_torch  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 STATE_DIM = 20
 CAMERAS = 2
@@ -60,12 +67,33 @@ def fill(buffer: ReplayBuffer, steps: int, episode_length: int, rng: np.random.G
         current = observation() if last else nxt
 
 
+def matmul_peak_gflops(size: int = 256, seconds: float = 1.0) -> float:
+    """Return the fp32 GFLOP/s of repeated [size x size] @ [size x size] products."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(20):
+        a @ b
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(100):
+            a @ b
+        count += 100
+    return 2 * size ** 3 * count / (time.perf_counter() - start) / 1e9
+
+
+def update_gflop(agent: SACAgent, sample) -> float:
+    """Return the GFLOP of one learner update, as torch's FLOP counter counts them."""
+    with FlopCounterMode(display=False) as counter:
+        agent.update(sample)
+    return counter.get_total_flops() / 1e9
+
+
 def measure_updates(agent: SACAgent, online: ReplayBuffer, offline: ReplayBuffer,
-                    batch_size: int, seconds: float, warmup: int) -> float:
-    """Return the median updates per second over ~1 s windows, after `warmup` updates."""
+                    batch_size: int, seconds: float, warmup: int) -> tuple:
+    """Return the median updates/s over ~1 s windows (after warm-up) and GFLOP/update."""
     def sample():
         return sample_mixed(online, offline, batch_size)
 
+    gflop = update_gflop(agent, sample)
     for _ in range(warmup):
         agent.update(sample)
     rates, deadline = [], time.perf_counter() + seconds
@@ -75,11 +103,11 @@ def measure_updates(agent: SACAgent, online: ReplayBuffer, offline: ReplayBuffer
             agent.update(sample)
             count += 1
         rates.append(count / (time.perf_counter() - start))
-    return statistics.median(rates)
+    return statistics.median(rates), gflop
 
 
-def bench_state(args) -> float:
-    """Return state-only SAC (+ grasp critic) updates per second."""
+def bench_state(args) -> tuple:
+    """Return state-only SAC (+ grasp critic) updates per second and GFLOP per update."""
     config = AgentConfig(state_dim=STATE_DIM, action_dim=3, hidden_dims=(256, 256),
                          critic_ensemble_size=2)
     agent = SACAgent(config)
@@ -92,7 +120,7 @@ def bench_state(args) -> float:
 
 
 def bench_image_cached(args) -> tuple:
-    """Return updates/s from cached frozen features and the ms per frame to cache one."""
+    """Return cached-feature updates/s, GFLOP per update and ms to cache one frame."""
     config = AgentConfig(state_dim=STATE_DIM, action_dim=3, num_cameras=CAMERAS,
                          image_encoder='frozen')
     agent = SACAgent(config)
@@ -111,8 +139,8 @@ def bench_image_cached(args) -> tuple:
                                     feature_shape=(CAMERAS, 512), seed=s) for s in (1, 2))
     fill(online, 3_000, args.episode_length, rng, features_of)
     fill(offline, 1_000, args.episode_length, rng, features_of)
-    rate = measure_updates(agent, online, offline, args.batch_size, args.seconds, 10)
-    return rate, encode_ms
+    rate, gflop = measure_updates(agent, online, offline, args.batch_size, args.seconds, 10)
+    return rate, gflop, encode_ms
 
 
 def bench_image_e2e(args) -> float:
@@ -125,7 +153,7 @@ def bench_image_e2e(args) -> float:
                                     image_shape=(CAMERAS, *IMAGE), seed=s) for s in (1, 2))
     fill(online, 500, args.episode_length, rng)
     fill(offline, 500, args.episode_length, rng)
-    return measure_updates(agent, online, offline, args.batch_size, args.seconds, 2)
+    return measure_updates(agent, online, offline, args.batch_size, args.seconds, 2)[0]
 
 
 def bench_replay_bytes(args) -> float:
@@ -152,6 +180,12 @@ def bench_classifier(args, calls: int = 300, warmup: int = 30) -> float:
     return statistics.median(timings) * 1000
 
 
+def print_bound(name: str, gflop: float, peak_gflops: float) -> None:
+    """Print an update's GFLOP and the rate the matmul peak would allow."""
+    print(f'{name}_gflop_per_update: {gflop:.3f}', flush=True)
+    print(f'{name}_updates_per_s_ceiling: {peak_gflops / gflop:.0f}', flush=True)
+
+
 def main() -> None:
     """Parse options, run the selected benchmarks and print the results."""
     parser = argparse.ArgumentParser(description=__doc__,
@@ -174,11 +208,18 @@ def main() -> None:
     setup = configure_torch(args.threads, keep_freed_memory=not args.no_allocator_tuning)
     print(f'torch: {torch.__version__}, {setup}', flush=True)
     torch.manual_seed(0)
+    peak = None
+    if {'state', 'image_cached'} & set(args.only):
+        peak = matmul_peak_gflops()
+        print(f'matmul_peak_gflops: {peak:.1f}', flush=True)
     if 'state' in args.only:
-        print(f'sac_state_updates_per_s: {bench_state(args):.1f}', flush=True)
+        rate, gflop = bench_state(args)
+        print(f'sac_state_updates_per_s: {rate:.1f}', flush=True)
+        print_bound('sac_state', gflop, peak)
     if 'image_cached' in args.only:
-        rate, encode_ms = bench_image_cached(args)
+        rate, gflop, encode_ms = bench_image_cached(args)
         print(f'sac_image_cached_updates_per_s: {rate:.1f}', flush=True)
+        print_bound('sac_image_cached', gflop, peak)
         print(f'frozen_encoder_ms_per_frame: {encode_ms:.2f}', flush=True)
     if 'image_e2e' in args.only:
         print(f'sac_image_e2e_updates_per_s: {bench_image_e2e(args):.2f}', flush=True)

@@ -42,7 +42,9 @@ from hilserl.sim.sim_arm import GroundTruth
 
 FPS = 10.0                  # actor and scripted human, config/record.yaml and train.yaml
 RECORD_TIME_S = 20.0        # record.yaml control_time_s
-RECORD_STEPS_AFTER_SUCCESS = 2
+# record.yaml keeps 2 steps after a success (reward classifier positives); the learner
+# ends a demonstration at its success (dataset.reader.iter_transitions), so this does.
+DEMO_STEPS_AFTER_SUCCESS = 0
 TRAIN_TIME_S = 10.0         # train.yaml control_time_s
 STALL_TIMEOUT_S = 6.0       # scripted_human stall_timeout_s (FAILURE ends the episode)
 ONLINE_CAPACITY = 200_000   # train.yaml learner buffer capacities
@@ -275,7 +277,7 @@ def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = Non
     # Record mode: the human drives every step; every episode is kept.
     recorder = scripted_human(task, 'always', seed=s.seed)
     record = EpisodeConfig(fps=FPS, control_time_s=RECORD_TIME_S,
-                           number_of_steps_after_success=RECORD_STEPS_AFTER_SUCCESS)
+                           number_of_steps_after_success=DEMO_STEPS_AFTER_SUCCESS)
     for k in range(s.demos):
         episode = run_episode(task, recorder, record, layout_seed(s.seed, 0, k), -1 - k,
                               None, on_step=lambda step: demos.add(**step))

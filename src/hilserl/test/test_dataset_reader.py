@@ -272,6 +272,20 @@ def test_transitions_pair_each_step_with_the_next_observation(tmp_path):
                                                       for s in range(STEPS)]
 
 
+def test_transitions_end_at_the_first_success(tmp_path):
+    bags.write_dataset(str(tmp_path), num_episodes=1, steps=STEPS, successes=[True])
+    (episode,) = read_dataset([str(tmp_path)])
+    # As record mode keeps them: two rewarded steps after the success, the last one ends.
+    episode.rewards[-3:] = 1.0
+    episode.terminated[:] = False
+    episode.terminated[-1] = True
+    ended = list(iter_transitions(episode))
+    assert len(ended) == STEPS - 2
+    assert [t['terminated'] for t in ended] == [False] * (STEPS - 3) + [True]
+    assert [t['reward'] for t in ended] == [0.0] * (STEPS - 3) + [1.0]
+    assert len(list(iter_transitions(episode, end_at_success=False))) == STEPS
+
+
 def test_transitions_fill_the_learners_buffers(tmp_path):
     from hilserl_learning import add_transition, ReplayBuffer
     bags.write_dataset(str(tmp_path), num_episodes=2, steps=STEPS)

