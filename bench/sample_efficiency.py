@@ -35,11 +35,13 @@ Keys (``key: value`` on stdout; target in brackets):
   steps_ratio_without_over_with_interventions   median without / median with  [>= 2]
                                             ('>x' when only a lower bound is known)
   wall_clock_min                            the whole benchmark
-The defaults take roughly 30 to 60 minutes on 2 CPU cores; --quick is a smoke run of
-a minute or two whose figures mean nothing.
+The defaults take roughly 30 to 60 minutes on 2 CPU cores, about half that with
+--jobs 2; --quick is a smoke run of a minute or two whose figures mean nothing.
 """
 
 import argparse
+import concurrent.futures
+import multiprocessing
 import os
 import sys
 import time
@@ -95,6 +97,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='tiny smoke run, defaults ' + ', '.join(
                             f'--{key.replace("_", "-")} {value}'
                             for key, value in QUICK.items()))
+    parser.add_argument('--jobs', type=positive_int, default=1,
+                        help='runs at the same time, one process and one torch thread '
+                             'each (default: 1; up to the number of cores is worth it)')
     parser.add_argument('--plot', metavar='PATH',
                         help='also write a PNG of success rate against steps')
     if parser.parse_args(argv).quick:
@@ -147,6 +152,44 @@ def plot(path: str, curves, max_steps: int) -> None:
     plt.close(figure)
 
 
+def run_settings(args: argparse.Namespace, name: str, seed: int) -> RunSettings:
+    """Return the training run of one configuration and seed."""
+    config = CONFIGURATIONS[name]
+    return RunSettings(
+        demos=args.demos if config['demos'] else 0,
+        interventions=config['interventions'], seed=seed,
+        max_steps=args.max_steps, eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes, target_success=TARGET_SUCCESS,
+        pretrain_updates=args.pretrain_updates)
+
+
+def train_in_worker(settings: RunSettings):
+    """Train one run in a worker process (one torch thread, as the learner) and return it."""
+    configure_torch(1)
+    return train(settings)
+
+
+def run_all(args: argparse.Namespace, runs, bar: tqdm):
+    """Yield ``(name, result)`` for every ``(name, seed)`` run, --jobs of them at a time."""
+    if args.jobs == 1:
+        for name, seed in runs:
+            bar.set_postfix_str(f'{name} seed {seed}')
+            budget_left = bar.n + args.max_steps
+            result = train(run_settings(args, name, seed), progress=bar.update)
+            bar.update(budget_left - bar.n)  # a run that reached the target is done early
+            yield name, result
+        return
+    # 'spawn': each worker builds its own MuJoCo and torch state from scratch.
+    context = multiprocessing.get_context('spawn')
+    with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
+        futures = [pool.submit(train_in_worker, run_settings(args, name, seed))
+                   for name, seed in runs]
+        for (name, _), future in zip(runs, futures):
+            result = future.result()
+            bar.update(args.max_steps)  # whole runs: workers cannot share the bar
+            yield name, result
+
+
 def main(argv=None) -> int:
     """Run every configuration and seed; print the figures."""
     args = parse_args(argv)
@@ -156,18 +199,7 @@ def main(argv=None) -> int:
     figures = {name: [] for name in CONFIGURATIONS}
     curves = {name: [] for name in CONFIGURATIONS}
     with tqdm(total=len(runs) * args.max_steps, unit='step', file=sys.stderr) as bar:
-        for name, seed in runs:
-            bar.set_postfix_str(f'{name} seed {seed}')
-            config = CONFIGURATIONS[name]
-            settings = RunSettings(
-                demos=args.demos if config['demos'] else 0,
-                interventions=config['interventions'], seed=seed,
-                max_steps=args.max_steps, eval_every=args.eval_every,
-                eval_episodes=args.eval_episodes, target_success=TARGET_SUCCESS,
-                pretrain_updates=args.pretrain_updates)
-            budget_left = bar.n + args.max_steps
-            result = train(settings, progress=bar.update)
-            bar.update(budget_left - bar.n)  # a run that reached the target is done early
+        for name, result in run_all(args, runs, bar):
             figures[name].append(result.steps_to_target)
             curves[name].append(result.curve)
     medians = {name: median_steps(values) for name, values in figures.items()}

@@ -93,6 +93,29 @@ def test_a_step_enters_the_buffers_when_its_next_observation_is_known(tmp_path):
     assert bool(batch.gripper_toggled[batch.observations['state'][:, 0] == 1].all())
 
 
+def test_max_updates_per_step_holds_the_update_to_data_ratio(tmp_path):
+    core, actor = fresh(tmp_path, max_updates_per_step=2), FakeActor()
+
+    def updates_allowed_now():
+        count = 0
+        while core.may_train():
+            core.train_step()
+            count += 1
+        return count
+
+    actor.send(core, range(3))
+    assert not core.ready() and updates_allowed_now() == 0   # 3 of 4 online steps
+    actor.send(core, range(3, 6))
+    assert core.num_online_steps == 6
+    assert updates_allowed_now() == 2 * 3   # steps 4, 5 and 6 since learning started
+    actor.send(core, range(6, 9))
+    assert updates_allowed_now() == 2 * 3
+    assert core.counters['learner_steps'] == 12
+    uncapped = fresh(tmp_path / 'uncapped')
+    actor.send(uncapped, range(6))
+    assert uncapped.may_train()
+
+
 def test_interleaved_actors_never_share_frames_and_a_cut_episode_loses_its_last_step(
         tmp_path):
     core = fresh(tmp_path)

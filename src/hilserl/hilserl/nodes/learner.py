@@ -131,6 +131,10 @@ class LearnerNode(Node):
             online_step_before_learning=declare(
                 self, 'online_step_before_learning', 100,
                 'Online steps to collect before the first update.'),
+            max_updates_per_step=declare(
+                self, 'max_updates_per_step', 0,
+                'Most learner steps per online step received (the update-to-data ratio; '
+                '0: as many as the machine runs).'),
             checkpoint_every_updates=declare(self, 'checkpoint_every_updates', 1000,
                                              'Learner steps between checkpoints.'),
             online_capacity=declare(self, 'online_buffer_capacity', 200_000,
@@ -274,8 +278,8 @@ class LearnerNode(Node):
             if core.agent is not None and core.policy_version != pushed_version and (
                     pushed_version is None or started - pushed_at >= self._push_period_s):
                 pushed_version, pushed_at = self._push_policy(), started
-            if not self._learn or not core.ready():
-                self._stop.wait(0.05)
+            if not self._learn or not core.may_train():
+                self._stop.wait(0.01 if core.ready() else 0.05)
                 continue
             metrics = core.train_step()
             if core.checkpoint_due():
