@@ -283,8 +283,11 @@ class LearnerCore:
 
     def ready(self) -> bool:
         """Say whether enough online steps arrived to start learning."""
-        return self.agent is not None and self.num_online_steps >= max(
-            1, self.settings.online_step_before_learning)
+        return self.agent is not None and self.num_online_steps >= self._learning_starts
+
+    @property
+    def _learning_starts(self) -> int:
+        return max(1, self.settings.online_step_before_learning)
 
     def may_train(self) -> bool:
         """
@@ -292,16 +295,16 @@ class LearnerCore:
 
         The cap holds the update-to-data ratio to what it is set to, however fast this
         machine updates: learner steps <= max_updates_per_step * (online steps since
-        learning started). Unthrottled on a CPU the learner ran ~6 updates per 10 Hz
-        step; the in-process loop (sim_training) learns pick-lift reliably at 4.
+        learning started). Unthrottled, a 2-core CPU learner ran ~6 updates per 10 Hz
+        step and make demo's training success fell to 0.1-0.4; capped at 4 (the ratio
+        sim_training learned pick-lift with, seed 0) it was 0.7-0.9.
         """
         if not self.ready():
             return False
         cap = self.settings.max_updates_per_step
         if cap <= 0:
             return True
-        steps_since_start = (self.num_online_steps
-                             - max(1, self.settings.online_step_before_learning) + 1)
+        steps_since_start = self.num_online_steps - self._learning_starts + 1
         return self.counters['learner_steps'] < cap * steps_since_start
 
     def _sample(self, offline_only: bool = False):
