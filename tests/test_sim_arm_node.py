@@ -118,16 +118,39 @@ def test_the_same_command_stream_drives_either_arm(processes, probe, robot):
         if poses.messages[-1].pose.position.z < first - 0.005:
             break
     probe.spin_for(0.6)  # longer than command_timeout_s: the arm holds still
-    start = poses.messages[-1].pose.position
-    start = np.array([start.x, start.y, start.z])
+
+    def position():
+        p = poses.messages[-1].pose.position
+        return np.array([p.x, p.y, p.z])
+
+    def hold(until):
+        """Send zero commands, as a teleop stream does, until ``until()`` or 10 s."""
+        for _ in range(100):
+            probe.spin_for(0.1)
+            if until():
+                return
+            commands.publish(EndEffectorCommand(delta_xyz=[0.0, 0.0, 0.0],
+                                                gripper=EndEffectorCommand.GRIPPER_CLOSE))
+
+    start = position()
+    # Each step waits until the arm has covered most of it, sending zero commands
+    # meanwhile as a teleop stream does: how fast the servos follow depends on the
+    # machine's load, and a step sent too early would start from a lagging arm.
     stream = [([0.0, 1.0, 0.0], 4), ([-1.0, 0.0, 0.0], 3), ([0.0, 0.0, -1.0], 2)]
     for delta, repeats in stream:
+        axis = np.array(delta)
         for _ in range(repeats):
+            origin = position()
             commands.publish(EndEffectorCommand(delta_xyz=delta,
                                                 gripper=EndEffectorCommand.GRIPPER_CLOSE))
-            probe.spin_for(0.1)
-    probe.spin_for(1.0)
-    end = poses.messages[-1].pose.position
-    moved = np.array([end.x, end.y, end.z]) - start
-    # 4, 3 and 2 steps of 2 cm (SO-101) or 2.5 cm (Panda), less what the servos lag.
+            hold(lambda: (position() - origin) @ axis > 0.015)
+    settled = [position()]
+
+    def still():
+        settled.append(position())
+        return np.linalg.norm(settled[-1] - settled[-4 if len(settled) > 3 else 0]) < 5e-4
+
+    hold(still)
+    moved = position() - start
+    # 4, 3 and 2 steps of 2 cm (SO-101) or 2.5 cm (Panda), less the servos' steady sag.
     assert moved[1] > 0.06 and moved[0] < -0.045 and moved[2] < -0.03, moved
