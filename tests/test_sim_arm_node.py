@@ -1,5 +1,7 @@
 """The simulated arms fulfil the arm contract, and swap by parameter file alone."""
 
+import collections
+
 from geometry_msgs.msg import PoseStamped
 from hilserl_interfaces.msg import EndEffectorCommand, SimGroundTruth
 import numpy as np
@@ -144,13 +146,13 @@ def test_the_same_command_stream_drives_either_arm(processes, probe, robot):
             commands.publish(EndEffectorCommand(delta_xyz=delta,
                                                 gripper=EndEffectorCommand.GRIPPER_CLOSE))
             hold(lambda: (position() - origin) @ axis > 0.015)
-    settled = [position()]
+    recent = collections.deque(maxlen=4)  # the last 0.3 s of positions
 
-    def still():
-        settled.append(position())
-        return np.linalg.norm(settled[-1] - settled[-4 if len(settled) > 3 else 0]) < 5e-4
+    def settled():
+        recent.append(position())
+        return len(recent) == 4 and np.linalg.norm(recent[-1] - recent[0]) < 5e-4
 
-    hold(still)
+    hold(settled)
     moved = position() - start
     # 4, 3 and 2 steps of 2 cm (SO-101) or 2.5 cm (Panda), less the servos' steady sag.
     assert moved[1] > 0.06 and moved[0] < -0.045 and moved[2] < -0.03, moved
