@@ -111,28 +111,32 @@ def test_the_same_command_stream_drives_either_arm(processes, probe, robot):
     poses = probe.subscribe(PoseStamped, '/tcp_pose', 10)
     commands = probe.publisher(EndEffectorCommand, '/end_effector_command', 10)
     probe.wait_for_subscribers(commands)
-    first = poses.wait_for_messages(1, timeout=60)[-1].pose.position.z
-    # The probe cannot see when the filter's joint_commands reach the arm; a first small
-    # move shows the whole chain is connected before the stream starts.
-    for _ in range(300):
-        commands.publish(EndEffectorCommand(delta_xyz=[0.0, 0.0, -0.5]))
-        probe.spin_for(0.1)
-        if poses.messages[-1].pose.position.z < first - 0.005:
-            break
-    probe.spin_for(0.6)  # longer than command_timeout_s: the arm holds still
+    poses.wait_for_messages(1, timeout=60)
 
     def position():
         p = poses.messages[-1].pose.position
         return np.array([p.x, p.y, p.z])
 
-    def hold(until):
-        """Send zero commands, as a teleop stream does, until ``until()`` or 10 s."""
-        for _ in range(100):
+    def hold(until, seconds=10.0):
+        """Send zero commands, as a teleop stream does, until ``until()`` (True) or timeout."""
+        for _ in range(round(seconds / 0.1)):
             probe.spin_for(0.1)
             if until():
-                return
+                return True
             commands.publish(EndEffectorCommand(delta_xyz=[0.0, 0.0, 0.0],
                                                 gripper=EndEffectorCommand.GRIPPER_CLOSE))
+        return False
+
+    # The probe cannot see when the filter's joint_commands reach the arm; a first small
+    # move shows the whole chain is connected before the stream starts. One 1 cm step at
+    # a time, each given 2 s to show: a stream of them would bank a load-dependent drop,
+    # and the stream's 4 cm down must stay above the box's floor (1 cm on the SO-101).
+    first = position()
+    for _ in range(15):
+        commands.publish(EndEffectorCommand(delta_xyz=[0.0, 0.0, -0.5]))
+        if hold(lambda: position()[2] < first[2] - 0.005, seconds=2.0):
+            break
+    probe.spin_for(0.6)  # longer than command_timeout_s: the arm holds still
 
     start = position()
     # Each step waits until the arm has covered most of it, sending zero commands
