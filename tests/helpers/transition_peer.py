@@ -11,6 +11,7 @@ final observation. The listener writes what arrived as JSON and exits.
 """
 
 import argparse
+import faulthandler
 import hashlib
 import json
 import sys
@@ -93,6 +94,9 @@ def main() -> None:
     parser.add_argument('--count', type=int, default=5)
     parser.add_argument('--out', help='JSON file the listener writes')
     options = parser.parse_args()
+    # A hang anywhere (DDS start-up, shutdown) prints every thread's stack before the
+    # test's own 60 s wait runs out, so a failure shows where it was stuck.
+    faulthandler.dump_traceback_later(45, exit=True)
     rclpy.init()
     node = rclpy.create_node(f'transition_{options.role}er')
     try:
