@@ -7,6 +7,7 @@ transitions (late, to force a resend), sends a corrupt blob and takes over as th
 human; at the end the actor is killed and the safety filter must hold the arm.
 """
 
+import json
 import signal
 
 from hilserl.graph import NodeSpec
@@ -124,3 +125,21 @@ def test_actor_acts_delivers_every_transition_and_hands_over_to_the_human(proces
     held = [np.asarray(m.data) for m in joint_commands.messages[count:]]
     for target in held[1:]:
         np.testing.assert_allclose(target, held[0])
+
+
+def test_actor_stops_after_max_minutes_at_an_episode_end_on_a_lock_stepped_arm(
+        processes, tmp_path):
+    """Episodes of 1 s, a budget of 1.5 s: the second episode is the last, and it is whole."""
+    for spec in MODES['sim'].nodes({'robot': 'so101', 'task': 'reach', 'lock_step': 'true',
+                                    'rviz': 'false'}):
+        processes.start_node(spec)
+    log = tmp_path / 'evaluation.json'
+    actor = processes.start_node(NodeSpec('actor', 'actor', parameters={
+        'camera_names': [], 'fps': 10.0, 'control_time_s': 1.0, 'max_minutes': 0.025,
+        'reward_source': 'ground_truth', 'state_from_ground_truth': True,
+        'send_transitions': False, 'wait_for_policy': False, 'eval_log': str(log),
+        **robot_joint_names('sim_so101.yaml')}))
+    assert actor.wait(timeout=60) == 0, actor.output()
+    episodes = json.loads(log.read_text())['per_episode']
+    assert [e['steps'] for e in episodes] == [10, 10]
+    assert 'or 0.025 minutes' in actor.output()

@@ -88,18 +88,54 @@ def test_joint_commands_are_tracked_and_bad_ones_refused(processes, probe):
     assert abs(states.messages[-1].position[0] - target[0]) < 0.03  # still where it was
 
 
+def distinct_positions(states):
+    """Return how many times the published joint positions changed, plus one."""
+    positions = [tuple(m.position[:6]) for m in states.messages]
+    return 1 + sum(a != b for a, b in zip(positions, positions[1:]))
+
+
 def test_lock_step_advances_once_per_command(processes, probe):
     processes.start_node(sim_spec(lock_step=True, camera_names=['front']))
-    states = probe.subscribe(JointState, '/joint_states', 10)
+    states = probe.subscribe(JointState, '/joint_states', 100)
     commands = probe.publisher(Float64MultiArray, '/joint_commands', 10)
     probe.wait_for_subscribers(commands)
     start = states.wait_for_messages(1)[-1]
+    # Waiting for a command, the arm still reports where it stands, at the control rate.
+    states.wait_for_messages(10)
+    assert distinct_positions(states) == 1
+    target = list(start.position[:6])
+    target[0] += 0.5  # far: every step moves the joint
+    for count in range(1, 6):
+        commands.publish(Float64MultiArray(data=target))
+        probe.spin_until(lambda: distinct_positions(states) > count, 10, 'a step')
+        seen = len(states.messages)
+        states.wait_for_messages(seen + 3)  # then it stands still again
+        assert distinct_positions(states) == count + 1
+
+
+def test_the_filter_paces_a_lock_stepped_arm_by_its_commands(processes, probe):
+    """Each end-effector command gets ticks_per_command joint targets, so 3 physics steps."""
+    processes.start_node(sim_spec(lock_step=True, camera_names=['front']))
+    processes.start_node(NodeSpec('safety_filter', 'safety_filter',
+                                  parameter_files=('sim_so101.yaml',),
+                                  parameters={'ticks_per_command': 3,
+                                              'command_timeout_s': 2.0}))
+    targets = probe.subscribe(Float64MultiArray, '/joint_commands', 100)
+    commands = probe.publisher(EndEffectorCommand, '/end_effector_command', 10)
+    probe.wait_for_subscribers(commands)
+    # Nobody commands yet: the filter holds the pose in real time.
+    targets.wait_for_messages(3, timeout=60)
+    up = EndEffectorCommand(delta_xyz=[0.0, 0.0, 1.0], gripper=EndEffectorCommand.GRIPPER_STAY)
+    commands.publish(up)  # from here on the commands pace the filter
     probe.spin_for(0.5)
-    assert len(states.messages) == 1  # nothing moves without a command
-    for count in range(2, 7):
-        commands.publish(Float64MultiArray(data=list(start.position[:6])))
-        states.wait_for_messages(count)
-    assert len(states.messages) == 6
+    for _ in range(4):
+        targets.messages.clear()
+        commands.publish(up)
+        targets.wait_for_messages(3)
+        probe.spin_for(0.3)  # ample for a tick too many, well inside command_timeout_s
+        assert len(targets.messages) == 3
+    # Once commands stop for command_timeout_s, it holds the pose in real time again.
+    targets.wait_for_messages(10, timeout=10)
 
 
 @pytest.mark.parametrize('robot', ['so101', 'panda'])

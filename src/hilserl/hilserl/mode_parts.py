@@ -8,9 +8,15 @@ from dataclasses import replace
 import os
 from typing import Dict, List
 
-from hilserl.graph import argument_as_float, GraphError, NodeSpec
+from hilserl.graph import argument_as_float, GraphError, LaunchArgument, NodeSpec
 
 DEMO_CAMERAS = ('front', 'wrist')
+
+LOCK_STEP = LaunchArgument(
+    'lock_step', 'false',
+    'Simulation: advance the physics only when commanded, one control period (1/fps) per '
+    'end-effector command however late it comes, instead of in real time.',
+    ('true', 'false'))
 
 
 def config_file(name: str) -> str:
@@ -22,17 +28,31 @@ def config_file(name: str) -> str:
 def sim_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     """Return a simulated arm behind the safety filter, its cameras processed for the policy."""
     robot_file = f"sim_{args['robot']}.yaml"
-    overrides = {'task': args['task'], 'lock_step': args['lock_step'] == 'true'}
+    lock_step = args['lock_step'] == 'true'
+    overrides = {'task': args['task'], 'lock_step': lock_step}
     nodes = [
         NodeSpec('sim_arm', 'sim_arm', parameter_files=(robot_file,), parameters=overrides),
         NodeSpec('safety_filter', 'safety_filter', parameter_files=(robot_file,),
-                 parameters={'tick_on_joint_states': args['lock_step'] == 'true'}),
+                 parameters={'ticks_per_command': ticks_per_command(robot_file, args)
+                             if lock_step else 0}),
         NodeSpec('image_processor', 'image_processor',
                  parameter_files=('sim_image_processor.yaml',)),
     ]
     if args['rviz'] == 'true':
         nodes += visualisation_nodes(args['robot'])
     return nodes
+
+
+def ticks_per_command(robot_file: str, args: Dict[str, str]) -> int:
+    """
+    Return the filter ticks (= physics control steps) of one command of a lock-stepped arm.
+
+    The control loop's period over the filter's: what the arm would move in real time
+    between two commands at ``fps`` (10 where the mode sets no rate: a teleop stream).
+    """
+    fps = argument_as_float(args, 'fps') if 'fps' in args else 10.0
+    rate = section_parameters(robot_file, 'safety_filter').get('control_rate_hz', 30.0)
+    return max(1, round(rate / fps))
 
 
 def visualisation_nodes(robot: str) -> List[NodeSpec]:
@@ -63,11 +83,16 @@ def package_installed(package: str) -> bool:
     return True
 
 
+def section_parameters(parameter_file: str, node: str) -> Dict[str, object]:
+    """Return the ``ros__parameters`` of ``node`` in an installed parameter file."""
+    import yaml
+    with open(config_file(parameter_file), encoding='utf-8') as stream:
+        return yaml.safe_load(stream)[node]['ros__parameters']
+
+
 def robot_joint_names(robot_file: str) -> Dict[str, object]:
     """Return the arm and gripper joint names the safety filter's section of a robot file sets."""
-    import yaml
-    with open(config_file(robot_file), encoding='utf-8') as stream:
-        parameters = yaml.safe_load(stream)['safety_filter']['ros__parameters']
+    parameters = section_parameters(robot_file, 'safety_filter')
     return {'arm_joint_names': list(parameters['arm_joint_names']),
             'gripper_joint_name': parameters['gripper_joint_name']}
 

@@ -10,8 +10,8 @@ import os
 from typing import Dict, List
 
 from hilserl.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
-from hilserl.mode_parts import (arm_nodes, DEMO_CAMERAS, robot_parameter_file, sim_nodes,
-                                split_paths, TELEOP_CHOICES, teleop_nodes,
+from hilserl.mode_parts import (arm_nodes, DEMO_CAMERAS, LOCK_STEP, robot_parameter_file,
+                                sim_nodes, split_paths, TELEOP_CHOICES, teleop_nodes,
                                 visualisation_nodes)
 # Tests and tools take the joint names of an arm's parameter file from here too.
 from hilserl.mode_parts import robot_joint_names  # noqa: F401
@@ -55,9 +55,7 @@ SIM = Mode(
     arguments=(
         LaunchArgument('robot', 'so101', 'Which simulated arm.', ('so101', 'panda')),
         LaunchArgument('task', 'pick_lift', 'Which task.', ('reach', 'push', 'pick_lift')),
-        LaunchArgument('lock_step', 'false',
-                       'Step the physics once per joint command instead of in real time.',
-                       ('true', 'false')),
+        LOCK_STEP,
         LaunchArgument('rviz', 'false',
                        'Start robot_state_publisher and rviz2 (when installed).',
                        ('true', 'false')),
@@ -121,9 +119,7 @@ RECORD = Mode(
         LaunchArgument('image_kind', 'processed',
                        'Record the processed (cropped, resized) or the raw camera frames.',
                        ('processed', 'raw')),
-        LaunchArgument('lock_step', 'false',
-                       'Step the physics once per joint command instead of in real time.',
-                       ('true', 'false')),
+        LOCK_STEP,
         LaunchArgument('object_in_state', 'true',
                        'Simulation only: append the cube position from ground truth to the '
                        'recorded state, as train mode does by default.',
@@ -143,6 +139,9 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                          '(0 runs until stopped)')
     if not args['run_dir']:
         raise GraphError('run_dir:= needs a directory')
+    max_minutes = argument_as_float(args, 'max_minutes')
+    if not max_minutes >= 0:
+        raise GraphError(f"max_minutes:={args['max_minutes']} must be 0 (no limit) or more")
     simulated = args['robot'] != 'so100'
     if args['reward'] == 'ground_truth' and not simulated:
         raise GraphError('reward:=ground_truth needs a simulated arm; on the real arm use '
@@ -164,6 +163,7 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         'fps': argument_as_float(args, 'fps'),
         'control_time_s': argument_as_float(args, 'control_time_s'),
         'num_episodes': int(args['num_episodes']),
+        'max_minutes': max_minutes,
         'reward_source': args['reward'],
         'deterministic': evaluate,
         'allow_interventions': not evaluate,
@@ -176,7 +176,8 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                             or bool(split_paths(args['demos']))),
         'use_cameras': inputs == 'images',
         'send_transitions': not evaluate,
-        **robot_joint_names(robot_file)}, required=args['num_episodes'] != '0')
+        **robot_joint_names(robot_file)},
+        required=args['num_episodes'] != '0' or max_minutes > 0)
     learner_parameters = {'run_dir': run_dir, 'resume': args['resume'] == 'true' or evaluate,
                           'learn': not evaluate, 'use_cameras': inputs == 'images',
                           'device': args['learner_device']}
@@ -235,6 +236,10 @@ TRAIN = Mode(
         LaunchArgument('control_time_s', '10', 'Time limit of an episode (s).'),
         LaunchArgument('num_episodes', '0',
                        'Stop after this many episodes (0: run until stopped).'),
+        LaunchArgument('max_minutes', '0',
+                       'Stop after the episode during which this many minutes of '
+                       'episodes passed (0: no time limit); with num_episodes, whichever '
+                       'comes first.'),
         LaunchArgument('evaluate', 'false',
                        'Evaluate the checkpoint in run_dir: deterministic policy, no '
                        'interventions, no learning; results in run_dir/evaluation.json.',
@@ -255,9 +260,7 @@ TRAIN = Mode(
                        'position), or the state and both cameras through the frozen image '
                        'encoder; auto: state in simulation, images on the real arm.',
                        ('auto', 'state', 'images')),
-        LaunchArgument('lock_step', 'false',
-                       'Step the physics once per joint command instead of in real time.',
-                       ('true', 'false')),
+        LOCK_STEP,
     ),
     build=train_nodes,
 )
@@ -352,9 +355,7 @@ CLASSIFIER = Mode(
                        'leader arm, or nobody (use:=test only).', TELEOP_CHOICES + ('none',)),
         LaunchArgument('fps', '10', 'Control steps per second (recorded steps; the scripted '
                                     'human\'s commands).'),
-        LaunchArgument('lock_step', 'false',
-                       'Step the physics once per joint command instead of in real time.',
-                       ('true', 'false')),
+        LOCK_STEP,
         LaunchArgument('dataset_dir', 'classifier_data',
                        'collect: directory of the dataset; episodes are appended.'),
         LaunchArgument('num_episodes', '10', 'collect: episodes to keep before stopping.'),

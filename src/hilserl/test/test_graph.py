@@ -51,7 +51,8 @@ def test_sim_mode_swaps_arms_by_parameter_file_and_adds_optional_rviz():
     assert [s.full_name for s in so101] == ['/sim_arm', '/safety_filter', '/image_processor']
     assert so101[0].parameter_files == ('sim_so101.yaml',)
     assert panda[0].parameter_files == panda[1].parameter_files == ('sim_panda.yaml',)
-    assert panda[0].parameters['lock_step'] and panda[1].parameters['tick_on_joint_states']
+    assert panda[0].parameters['lock_step'] and panda[1].parameters['ticks_per_command'] == 3
+    assert so101[1].parameters['ticks_per_command'] == 0  # real time
     with pytest.raises(GraphError, match='robot:=ur5 is not one of so101, panda'):
         MODES['sim'].nodes({'robot': 'ur5'})
 

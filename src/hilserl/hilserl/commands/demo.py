@@ -34,8 +34,12 @@ def register(subparsers) -> None:
                         help='where demonstrations, checkpoints and plots go (default: demo_run)')
     parser.add_argument('--demos', type=int, default=10,
                         help='demonstrations to record (default: 10)')
-    parser.add_argument('--train-episodes', type=int, default=150,
-                        help='training episodes (default: 150)')
+    parser.add_argument('--train-minutes', type=float, default=25.0,
+                        help='train until the episode during which this many minutes passed '
+                             '(default: 25, within the 30 a demo is judged by)')
+    parser.add_argument('--train-episodes', type=int, default=0,
+                        help='stop training after this many episodes, if sooner '
+                             '(default: 0, no limit)')
     parser.add_argument('--eval-episodes', type=int, default=20,
                         help='evaluation episodes without interventions (default: 20)')
     parser.add_argument('--reward', default='ground_truth',
@@ -45,6 +49,10 @@ def register(subparsers) -> None:
                         help='what the policy sees: the state with the cube position, or '
                              'the state and both cameras through the frozen encoder (slow '
                              'on a CPU); default: state')
+    parser.add_argument('--real-time', action='store_true',
+                        help='run the physics in real time, as a real arm moves, instead of '
+                             'in lock-step with the commands (every command then moves the '
+                             'arm alike, whatever the load on the machine)')
     parser.set_defaults(run=run)
 
 
@@ -68,13 +76,19 @@ def run(options) -> int:
     train_dir = os.path.join(run_dir, 'train')
     if os.path.exists(train_dir):
         raise CommandError(f'{train_dir} exists; remove it or pass another --run-dir')
-    common = {'robot': options.robot, 'task': options.task}
+    if options.train_episodes < 0 or not options.train_minutes >= 0 or not (
+            options.train_episodes or options.train_minutes):
+        raise CommandError('--train-episodes and --train-minutes must be >= 0, and one of '
+                           'them positive')
+    common = {'robot': options.robot, 'task': options.task,
+              'lock_step': 'false' if options.real_time else 'true'}
     if options.demos > 0:
         _run_mode('record', {**common, 'teleop': 'scripted', 'dataset_dir': demos,
                              'num_episodes': options.demos})
     started = time.monotonic()
     _run_mode('train', {**common, 'run_dir': train_dir, 'demos': demos if options.demos else '',
-                        'num_episodes': options.train_episodes, 'reward': options.reward,
+                        'num_episodes': options.train_episodes,
+                        'max_minutes': options.train_minutes, 'reward': options.reward,
                         'policy_inputs': options.policy_inputs})
     wall_clock_min = (time.monotonic() - started) / 60.0
     _run_mode('train', {**common, 'run_dir': train_dir, 'evaluate': 'true',

@@ -95,6 +95,7 @@ class ActorNode(Node):
 
         self._state = 'waiting'
         self._episode_index = 0
+        self._first_episode_s: Optional[float] = None  # monotonic start of episode 0
         self._tracker: Optional[EpisodeTracker] = None
         self._events: List[int] = []
         self._pending = None  # (Observation, its message, action, intervention)
@@ -108,6 +109,7 @@ class ActorNode(Node):
             f'{self._config.max_steps} steps at {self._config.fps:g} fps, cameras '
             f'{self._cameras or "none (state only)"}, reward from {self._reward_source}, '
             f'{self._num_episodes or "unlimited"} episodes'
+            + (f' or {self._max_minutes:g} minutes' if self._max_minutes else '')
             + (', deterministic' if self._deterministic else '')
             + ('' if self._allow_interventions else ', interventions ignored'))
 
@@ -154,6 +156,10 @@ class ActorNode(Node):
         self._num_episodes = declare(self, 'num_episodes', 0,
                                      'Episodes to run, then log the success rate and exit 0 '
                                      '(0: run forever).')
+        self._max_minutes = declare(self, 'max_minutes', 0.0,
+                                    'Finish the episode during which this many minutes '
+                                    'passed since the first one began, then exit as after '
+                                    'num_episodes (0: no time limit).')
         self._eval_log = declare(self, 'eval_log', '',
                                  'JSON file for the success rate and per-episode results '
                                  '(written at exit; empty: none).')
@@ -193,9 +199,10 @@ class ActorNode(Node):
         bad = [name for name in self._cameras if not valid_camera_name(name)]
         if bad:
             raise ValueError(f'camera_names needs snake_case names, got {self._cameras}')
-        if self._num_episodes < 0 or d['max_resend_per_tick'] < 1 or torch_threads < 1:
-            raise ValueError('num_episodes must be >= 0, max_resend_per_tick and '
-                             'torch_threads >= 1')
+        if (self._num_episodes < 0 or self._max_minutes < 0 or d['max_resend_per_tick'] < 1
+                or torch_threads < 1):
+            raise ValueError('num_episodes and max_minutes must be >= 0, max_resend_per_tick '
+                             'and torch_threads >= 1')
         if not d['max_queue_memory_mb'] > 0:
             raise ValueError('max_queue_memory_mb must be positive')
         import torch
@@ -350,6 +357,8 @@ class ActorNode(Node):
         self._episode = {'reward': 0.0, 'interventions': 0}
         self._loop.clear()
         self._state = 'running'
+        if self._first_episode_s is None:
+            self._first_episode_s = time.monotonic()
         self._io.publish_event(EPISODE_START, self._episode_index, now)
 
     def _end_episode(self, now: int, label) -> None:
@@ -377,7 +386,9 @@ class ActorNode(Node):
                   f'policy version {self._policy.version}')
         self._episode_index += 1
         self._pending = None
-        if self._num_episodes and self._episode_index >= self._num_episodes:
+        out_of_time = self._max_minutes and (
+            time.monotonic() - self._first_episode_s >= 60.0 * self._max_minutes)
+        if out_of_time or (self._num_episodes and self._episode_index >= self._num_episodes):
             self._finish()
         else:
             self._start_reset(now)

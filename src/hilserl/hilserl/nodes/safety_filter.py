@@ -13,6 +13,7 @@ pose holds it there. Nothing else should call the arm's reset while the filter
 commands the arm, or the two would fight.
 """
 
+import time
 from typing import Optional
 
 from geometry_msgs.msg import Point, PoseStamped
@@ -123,16 +124,19 @@ class SafetyFilterNode(Node):
                                        'Share of the orientation error each IK iteration '
                                        'corrects, (0, 1]; position always comes first.'))
         rate = declare(self, 'control_rate_hz', 30.0, 'Ticks per second of the joint targets.')
-        self._tick_on_joint_states = declare(
-            self, 'tick_on_joint_states', False,
-            'Tick once per joint_states message instead of on a timer (lock-step simulation).')
+        self._ticks_per_command = declare(
+            self, 'ticks_per_command', 0,
+            'Lock-step simulation: tick this many times per end_effector_command, the first '
+            'on arrival, then wait for the next command (after command_timeout_s without '
+            'one, tick on the timer again); 0: always tick on the timer (real time).')
         self._reset_timeout_s = declare(
             self, 'reset_timeout_s', 30.0,
             'Give up on a reset_to_home the arm has not answered in this long (s), so a '
             'lost reply cannot leave the arm without commands for good.')
-        if rate <= 0 or not self._reset_timeout_s > 0:
-            raise ValueError('control_rate_hz and reset_timeout_s must be positive, got '
-                             f'{rate} and {self._reset_timeout_s}')
+        if rate <= 0 or not self._reset_timeout_s > 0 or self._ticks_per_command < 0:
+            raise ValueError('control_rate_hz and reset_timeout_s must be positive and '
+                             f'ticks_per_command >= 0, got {rate}, {self._reset_timeout_s} '
+                             f'and {self._ticks_per_command}')
         if len(rest) != len(self._arm_joints):
             raise ValueError('rest_joint_positions needs one value per arm joint')
         self._kinematics = Kinematics(resolve_description(description), tcp_frame,
@@ -146,6 +150,8 @@ class SafetyFilterNode(Node):
         self._resetting = False
         self._latest_state: Optional[JointState] = None
         self._throttle = LogThrottle(5.0)
+        self._ticks_left = 0            # of the current command, with ticks_per_command
+        self._last_command_s = -np.inf  # monotonic time of the last command
 
         self._command_publisher = self.create_publisher(Float64MultiArray, 'joint_commands', 10)
         self._pose_publisher = self.create_publisher(PoseStamped, 'tcp_pose', 10)
@@ -153,8 +159,7 @@ class SafetyFilterNode(Node):
         self.create_subscription(JointState, 'joint_states', self._on_joint_states, 10)
         self.create_subscription(EndEffectorCommand, 'end_effector_command', self._on_command,
                                  10)
-        if not self._tick_on_joint_states:
-            self.create_timer(1.0 / rate, self._tick)
+        self._timer = self.create_timer(1.0 / rate, self._on_timer)
         # The reply to reset_to_home arrives while _on_reset awaits it; in the default
         # (mutually exclusive) group it would wait for _on_reset to finish: a deadlock.
         self._arm_reset = self.create_client(Trigger, 'reset_to_home',
@@ -215,8 +220,6 @@ class SafetyFilterNode(Node):
                                         rest_q=self._rest)
             self.get_logger().info('joint_states received; holding the current pose')
         self._publish_pose(msg)
-        if self._tick_on_joint_states:
-            self._tick()
 
     def _on_command(self, msg: EndEffectorCommand) -> None:
         if self._filter is None:
@@ -232,6 +235,23 @@ class SafetyFilterNode(Node):
         elif self._filter.ik_refused > refused_before:
             self._report('ik', f'target {self._filter.tcp_target.round(3).tolist()} is out of '
                          'reach in the held orientation; keeping the previous goal')
+        self._last_command_s = time.monotonic()
+        if self._ticks_per_command:
+            # A lock-stepped arm moves only when ticked: each command gets the same number
+            # of ticks, the first now and the rest one timer period apart, so every
+            # command moves the arm alike however late it arrived.
+            self._ticks_left = self._ticks_per_command
+            self._timer.reset()
+            self._on_timer()
+
+    def _on_timer(self) -> None:
+        if not self._ticks_per_command:
+            self._tick()
+        elif self._ticks_left > 0:
+            self._ticks_left -= 1
+            self._tick()
+        elif time.monotonic() - self._last_command_s > self._config.command_timeout_s:
+            self._tick()  # nobody commands: hold the pose in real time
 
     def _tick(self) -> None:
         if self._filter is None:

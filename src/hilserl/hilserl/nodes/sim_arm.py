@@ -8,7 +8,11 @@ in ``joint_names`` order, as a ros2_control forward position controller does) an
 offers ``reset_to_home`` (std_srvs/Trigger: home pose, new task layout).
 
 In real time the physics advances on a timer; with ``lock_step`` it advances
-one control step per joint command, as fast as its consumer runs.
+one control step per joint command, as fast as its consumer runs (the safety
+filter's ``ticks_per_command`` paces it by the controller's commands). Either
+way ``joint_states`` keeps coming at the control rate and the cameras at their
+rate, as from a real arm: a lock-stepped arm waiting for a command republishes
+where it stands.
 """
 
 import math
@@ -115,9 +119,10 @@ class SimArmNode(Node):
         self.create_subscription(Float64MultiArray, 'joint_commands', self._on_command, 10)
         self._settle_until = 0.0
         self.create_service(Trigger, 'reset_to_home', self._on_reset)
-        if not self._lock_step:
-            self.create_timer(control_dt, self._on_timer)
-            self.create_timer(1.0 / camera_fps, self._publish_cameras)
+        self._last_step_s = time.monotonic()
+        self._control_dt = control_dt
+        self.create_timer(control_dt, self._on_timer)
+        self.create_timer(1.0 / camera_fps, self._publish_cameras)
         self._publish_state()
         self._publish_cameras()
         self.get_logger().info(
@@ -138,12 +143,17 @@ class SimArmNode(Node):
             return
         self._arm.set_joint_targets(values)
         if self._lock_step:
-            self._arm.step()
-            self._publish_state()
-            self._publish_cameras()
+            self._step()
 
     def _on_timer(self) -> None:
+        if not self._lock_step:
+            self._step()
+        elif time.monotonic() - self._last_step_s > self._control_dt:
+            self._publish_state()  # waiting for a command: the arm stands still
+
+    def _step(self) -> None:
         self._arm.step()
+        self._last_step_s = time.monotonic()
         self._publish_state()
 
     def _on_set_parameters(self, parameters):
