@@ -49,10 +49,9 @@ def register(subparsers) -> None:
                         help='what the policy sees: the state with the cube position, or '
                              'the state and both cameras through the frozen encoder (slow '
                              'on a CPU); default: state')
-    parser.add_argument('--real-time', action='store_true',
-                        help='run the physics in real time, as a real arm moves, instead of '
-                             'in lock-step with the commands (every command then moves the '
-                             'arm alike, whatever the load on the machine)')
+    parser.add_argument('--lock-step', action='store_true',
+                        help='advance the physics only as the commands come (lock_step:=true) '
+                             'instead of in real time, as a real arm moves')
     parser.set_defaults(run=run)
 
 
@@ -81,7 +80,7 @@ def run(options) -> int:
         raise CommandError('--train-episodes and --train-minutes must be >= 0, and one of '
                            'them positive')
     common = {'robot': options.robot, 'task': options.task,
-              'lock_step': 'false' if options.real_time else 'true'}
+              'lock_step': 'true' if options.lock_step else 'false'}
     if options.demos > 0:
         _run_mode('record', {**common, 'teleop': 'scripted', 'dataset_dir': demos,
                              'num_episodes': options.demos})

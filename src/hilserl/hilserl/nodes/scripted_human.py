@@ -114,9 +114,32 @@ class ScriptedHumanNode(Node):
                         'run_own_episodes: ask for the reset again when it has not been '
                         'answered in this long (s).'))
             self._reset_client = self.create_client(Trigger, 'reset')
-        self.create_timer(1.0 / fps, self._act)
+        self._timer = self.create_timer(1.0 / fps, self._act)
+        act_lead_s = declare(
+            self, 'act_lead_s', 0.0,
+            'Act this long before the next control step: each end_effector_command (the '
+            "actor's or recorder's step) re-times the next command to 1/fps - act_lead_s "
+            'after it, so the one taken at that step is computed from a state at most '
+            'act_lead_s old, as a person watching the arm would see it (0: act on a timer '
+            'of its own, whose phase against the control loop is chance).')
+        if not 0.0 <= act_lead_s < 1.0 / fps:
+            raise ValueError(f'act_lead_s must be in [0, 1/fps), got {act_lead_s}')
+        if act_lead_s and self._own_episodes is None:
+            self._lead_timer = self.create_timer(1.0 / fps - act_lead_s, self._act_ahead,
+                                                 autostart=False)
+            self.create_subscription(EndEffectorCommand, 'end_effector_command',
+                                     self._on_control_step, 10)
         self.get_logger().info(f'{robot} {task} at {fps:g} fps, intervention '
                                f'{intervention.mode}, rerecord {list(rerecord or [])}')
+
+    def _on_control_step(self, msg: EndEffectorCommand) -> None:
+        self._timer.cancel()
+        self._lead_timer.reset()
+
+    def _act_ahead(self) -> None:
+        self._lead_timer.cancel()
+        self._timer.reset()  # acts on its own again if the control steps stop
+        self._act()
 
     def _on_truth(self, msg: SimGroundTruth) -> None:
         self._truth = msg
