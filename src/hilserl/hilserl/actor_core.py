@@ -243,6 +243,8 @@ def warm_up(agent) -> None:
         observation['pixels'] = np.zeros((config.num_cameras, config.image_channels,
                                           config.image_size, config.image_size), np.uint8)
     agent.select_action(observation)
+    if agent.frozen_encoder is not None:
+        agent.frozen_encoder.fingerprint()   # hashes the weights once, cached from then on
 
 
 def percentile(values: Sequence[float], q: float) -> float:

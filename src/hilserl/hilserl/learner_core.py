@@ -102,6 +102,7 @@ class LearnerCore:
         self.counters = {'transitions_received': 0, 'learner_steps': 0, 'rejected': 0,
                          'checkpoints': 0, 'checkpoint_step': 0, 'pretrain_updates': 0}
         self._wal: Optional[TransitionLog] = None
+        self._foreign_encoders: set = set()   # fingerprints already reported
         self._lock = threading.RLock()
         self.checkpoint_dir = os.path.join(settings.run_dir, CHECKPOINTS_DIR)
 
@@ -243,16 +244,42 @@ class LearnerCore:
             if self.agent is not None:
                 check_layout(transition, self.agent.config, self.state_names,
                              self.camera_names)
+                self._keep_matching_features(transition)
             return transition
         except ValueError as error:
             self.counters['rejected'] += 1
             self._log(f'transition rejected: {error}')
             return None
 
+    def _keep_matching_features(self, transition: ReceivedTransition) -> None:
+        """Drop the actor's image features unless our frozen encoder would compute them."""
+        carrying = [observation for observation in (transition.observation,
+                                                    transition.final_observation)
+                    if observation is not None and 'features' in observation]
+        if not carrying:
+            return
+        encoder = self.agent.frozen_encoder
+        ours = encoder.fingerprint() if encoder is not None else ''
+        shape = (len(self.camera_names or ()), FROZEN_FEATURE_DIM)
+        if ours and transition.features_encoder == ours and all(
+                observation['features'].shape == shape for observation in carrying):
+            return
+        for observation in carrying:
+            del observation['features']
+        if transition.features_encoder not in self._foreign_encoders:
+            self._foreign_encoders.add(transition.features_encoder)
+            self._log(f"actor '{transition.actor_id}' acts on image features of another "
+                      f"frozen encoder ({transition.features_encoder or 'unnamed'}, ours "
+                      f"{ours or 'none'}): its policy sees other features than it was "
+                      'trained on; check frozen_weights_path and frozen_seed on both sides. '
+                      'Its frames are encoded here instead.')
+
     def _stored_observation(self, observation: ObservationDict) -> ObservationDict:
         """Return the observation as the buffers store it (frozen features computed once)."""
         stored = {'state': observation['state']}
-        if 'pixels' in observation and self.agent.frozen_encoder is not None:
+        if 'features' in observation:   # the actor's own, checked by _keep_matching_features
+            stored['features'] = observation['features']
+        elif 'pixels' in observation and self.agent.frozen_encoder is not None:
             pixels = torch.from_numpy(observation['pixels'])
             stored['features'] = self.agent.encode_frames(pixels).cpu().numpy()
         elif 'pixels' in observation:

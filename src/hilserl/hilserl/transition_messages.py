@@ -3,8 +3,10 @@ Transition and Observation messages to and from the NumPy dicts of ``hilserl_lea
 
 An observation dict is what the agent and the replay buffers take: ``state`` float32
 ``[S]`` and, with cameras, ``pixels`` uint8 ``[N, 3, H, W]`` (RGB, cameras in
-``camera_names`` order). On the wire (hilserl_interfaces/Observation) each camera is one
-``sensor_msgs/Image`` rgb8 frame ``[H, W, 3]``; bgr8 frames are accepted and swapped.
+``camera_names`` order) and, when the sender computed them, the frozen encoder's
+``features`` float32 ``[N, F]``. On the wire (hilserl_interfaces/Observation) each camera
+is one ``sensor_msgs/Image`` rgb8 frame ``[H, W, 3]``; bgr8 frames are accepted and
+swapped.
 
 Actor side: :func:`observation_to_message`, :func:`transition_to_message`, then
 :func:`transition_to_bytes` (the serialized message is the payload the actor numbers and
@@ -13,6 +15,7 @@ keeps until acknowledged). Learner side: :func:`transition_from_bytes` or
 raises :class:`TransitionFormatError` (a ValueError) with a one-line reason.
 """
 
+import array
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
@@ -46,6 +49,7 @@ class ReceivedTransition:
     final_observation: Optional[ObservationDict] = None
     state_names: List[str] = field(default_factory=list)
     camera_names: List[str] = field(default_factory=list)
+    features_encoder: str = ''          # fingerprint of the encoder behind any 'features'
 
     @property
     def ends_episode(self) -> bool:
@@ -109,7 +113,20 @@ def observation_from_message(message: Observation,
                                         f'{frames[0].shape[:2]}')
         frames.append(pixels)
     observation['pixels'] = np.ascontiguousarray(np.stack(frames).transpose(0, 3, 1, 2))
+    features = np.asarray(message.image_features, dtype=np.float32)
+    if features.size:
+        if features.size % len(cameras):
+            raise TransitionFormatError(f'{features.size} image features do not split into '
+                                        f'{len(cameras)} cameras')
+        observation['features'] = features.reshape(len(cameras), -1)
     return observation
+
+
+def set_image_features(message: Observation, features: np.ndarray, encoder: str) -> None:
+    """Attach the frozen encoder's ``features`` [N, F] and its fingerprint to ``message``."""
+    flat = np.ascontiguousarray(features, dtype=np.float32).reshape(-1)
+    message.image_features = array.array('f', flat.tobytes())
+    message.image_features_encoder = encoder
 
 
 def transition_to_message(actor_id: str, sequence: int, episode_index: int, step_index: int,
@@ -173,7 +190,8 @@ def transition_from_message(message: Transition) -> ReceivedTransition:
         reward=float(message.reward), terminated=bool(message.terminated),
         truncated=bool(message.truncated), intervention=bool(message.intervention),
         final_observation=final, state_names=list(message.observation.state_names),
-        camera_names=list(message.observation.camera_names))
+        camera_names=list(message.observation.camera_names),
+        features_encoder=message.observation.image_features_encoder)
 
 
 def transition_to_bytes(message: Transition) -> bytes:

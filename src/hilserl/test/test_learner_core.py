@@ -10,7 +10,8 @@ import torch
 from hilserl.learner_core import (CHECKPOINTS_DIR, DUPLICATE, GAP, LearnerCore, LearnerError,
                                   LearnerSettings, NEW, WAL_FILE)
 from hilserl.testing import bags
-from hilserl.transition_messages import transition_to_bytes, transition_to_message
+from hilserl.transition_messages import (observation_to_message, set_image_features,
+                                         transition_to_bytes, transition_to_message)
 
 STATE_NAMES = ['s0', 's1', 's2']
 TINY = dict(hidden_dims=(16, 16), grasp_hidden_dims=(8,), image_bottleneck_dim=8,
@@ -36,9 +37,11 @@ def observation(step, episode, cameras=0, size=36, offset=0):
 class FakeActor:
     """Numbers and serializes transitions of fixed-length episodes, as an actor does."""
 
-    def __init__(self, actor_id='actor_0', episode_length=3, cameras=0, size=36, offset=0):
+    def __init__(self, actor_id='actor_0', episode_length=3, cameras=0, size=36, offset=0,
+                 features=None):
         self.actor_id, self.episode_length, self.cameras = actor_id, episode_length, cameras
         self.size, self.offset = size, offset
+        self.features = features    # (value, encoder fingerprint) the actor claims it computed
         self.payloads = []
 
     def payload(self, sequence):
@@ -47,9 +50,14 @@ class FakeActor:
             episode, step = divmod(number, self.episode_length)
             last = step == self.episode_length - 1
             names = ['front', 'wrist'][:self.cameras]
-            message = transition_to_message(
-                self.actor_id, number, episode, step,
+            seen = observation_to_message(
                 observation(step, episode, self.cameras, self.size, self.offset),
+                STATE_NAMES, names)
+            if self.features is not None:
+                value, encoder = self.features
+                set_image_features(seen, np.full((self.cameras, 512), value), encoder)
+            message = transition_to_message(
+                self.actor_id, number, episode, step, seen,
                 [0.5, -0.5, 0.0, -1.0 if step == 1 else 0.0], float(last), terminated=last,
                 intervention=step == 1,
                 final_observation=(observation(step + 1, episode, self.cameras, self.size,
@@ -279,3 +287,20 @@ def test_camera_transitions_train_with_either_encoder(tmp_path, encoder, feature
     resumed = LearnerCore(settings(tmp_path, agent=agent))
     resumed.resume()
     assert resumed.online.state_equal(core.online)
+
+
+@pytest.mark.parametrize('same_encoder', [True, False])
+def test_actor_features_are_stored_only_from_the_same_frozen_encoder(tmp_path, same_encoder):
+    agent = AgentConfig(image_encoder='frozen', **TINY)
+    lines = []
+    core = LearnerCore(settings(tmp_path, agent=agent, batch_size=64), log=lines.append)
+    core.start_fresh()
+    FakeActor(cameras=1, size=32).send(core, [0])   # builds the agent: its fingerprint
+    ours = core.agent.frozen_encoder.fingerprint()
+    actor = FakeActor('actor_1', cameras=1, size=32,
+                      features=(0.25, ours if same_encoder else 'f00d'))
+    actor.send(core, range(6))
+    stored = core.online.sample(64).observations['features'][:, 0]
+    from_actor = (stored == 0.25).all(dim=1)    # actor_0's one step is still pending
+    assert bool(from_actor.all()) == same_encoder and bool(from_actor.any()) == same_encoder
+    assert any('another frozen encoder' in line for line in lines) != same_encoder

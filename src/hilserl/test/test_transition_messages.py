@@ -6,7 +6,8 @@ import pytest
 
 from hilserl.image_conversion import array_to_image
 from hilserl.transition_messages import (observation_from_message, observation_to_message,
-                                         transition_from_bytes, transition_from_message,
+                                         set_image_features, transition_from_bytes,
+                                         transition_from_message,
                                          transition_message_from_bytes, transition_to_bytes,
                                          transition_to_message, TransitionFormatError)
 
@@ -109,3 +110,19 @@ def test_an_observation_message_travels_as_it_is():
     assert message.observation is held and message.final_observation[0] is held
     received = transition_from_bytes(transition_to_bytes(message))
     np.testing.assert_array_equal(received.observation['pixels'][0].transpose(1, 2, 0), frame)
+
+
+def test_image_features_travel_with_their_encoder_fingerprint():
+    held = observation_to_message(observation(7), STATE_NAMES, CAMERAS)
+    features = np.arange(2 * 5, dtype=np.float32).reshape(2, 5) / 7
+    set_image_features(held, features, 'abc123')
+    received = transition_from_bytes(transition_to_bytes(
+        transition_to_message('actor', 0, 0, 0, held, [0, 0, 0, 0], 0.0)))
+    np.testing.assert_array_equal(received.observation['features'], features)
+    assert received.features_encoder == 'abc123'
+    plain = transition_from_message(transition_to_message(
+        'actor', 0, 0, 0, observation(7), [0, 0, 0, 0], 0.0, camera_names=CAMERAS))
+    assert 'features' not in plain.observation and plain.features_encoder == ''
+    held.image_features = held.image_features[:-1]
+    with pytest.raises(TransitionFormatError, match='do not split into 2 cameras'):
+        observation_from_message(held)

@@ -46,7 +46,7 @@ class SACAgent(nn.Module):
         self.normalizer = Normalizer(config.state_dim)
         self.frozen_encoder: Optional[FrozenResNet10] = None
         if config.num_cameras > 0 and config.image_encoder == 'frozen':
-            self.frozen_encoder = FrozenResNet10()
+            self.frozen_encoder = FrozenResNet10(seed=config.frozen_seed)
             if config.frozen_weights_path:
                 self.frozen_encoder.load_weights(config.frozen_weights_path)
         self.encoder = ObservationEncoder(config)

@@ -33,6 +33,9 @@ class AgentConfig:
     """'cnn': small CNN trained end to end with DrQ shifts; 'frozen': cached frozen ResNet-10."""
     frozen_weights_path: Optional[str] = None
     """Local safetensors file with the frozen encoder's weights (None: seeded random weights)."""
+    frozen_seed: int = 0
+    """Seed of the frozen encoder's random weights when no file is given: the actor and the
+    learner build their encoders apart and must get the same network."""
     image_bottleneck_dim: int = 128
     """Per-camera feature size after the trainable projection (Linear, LayerNorm, tanh)."""
     cnn_channels: Tuple[int, int, int] = (16, 32, 32)

@@ -12,11 +12,15 @@ projects each camera's features to a small bottleneck (Linear, LayerNorm, tanh) 
 concatenates them with the state: [B, state_dim + N * bottleneck].
 """
 
-from typing import Dict, Optional, Sequence
+import hashlib
+import itertools
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from safetensors.torch import load_file
 import torch
 from torch import nn, Tensor
+import torch.nn.functional as F
 
 from .config import AgentConfig
 from .serialization import load_module_tensors
@@ -97,8 +101,14 @@ class FrozenResNet10(nn.Module):
     globally average-pooled features [B, 512]. Always in eval mode, never trained.
     """
 
-    def __init__(self) -> None:
-        """Build the network with seeded-by-caller random weights and freeze it."""
+    def __init__(self, seed: Optional[int] = None) -> None:
+        """
+        Build the network with random weights and freeze it.
+
+        With ``seed`` the weights come from a generator of their own: the actor and the
+        learner build their encoders apart, in other processes and while other threads
+        draw from torch's global generator, and must still get the same network.
+        """
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
@@ -112,8 +122,17 @@ class FrozenResNet10(nn.Module):
                              persistent=False)
         self.register_buffer('pixel_std', torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255,
                              persistent=False)
+        if seed is not None:
+            generator = torch.Generator().manual_seed(seed)
+            for conv in (m for m in self.modules() if isinstance(m, nn.Conv2d)):
+                # nn.Conv2d's own initialisation, drawn from the private generator
+                nn.init.kaiming_uniform_(conv.weight, a=math.sqrt(5), generator=generator)
         self.requires_grad_(False)
         self.eval()
+        # Convolutions with their BatchNorm folded in, rebuilt when any weight changes; a
+        # plain attribute, so neither state_dict() nor the parameters blob carry it.
+        self._folded: Optional[Tuple[tuple, List[FoldedConv]]] = None
+        self._fingerprint: Optional[Tuple[tuple, str]] = None
 
     def train(self, mode: bool = True) -> 'FrozenResNet10':
         """Stay in eval mode whatever is asked (BatchNorm statistics are frozen)."""
@@ -125,11 +144,73 @@ class FrozenResNet10(nn.Module):
 
     @torch.no_grad()
     def forward(self, images: Tensor) -> Tensor:
-        """Map uint8 [B, 3, H, W] to pooled features [B, 512]."""
+        """Map uint8 [B, 3, H, W] to pooled features [B, 512] (the modules' function)."""
+        # Folded convolutions in channels-last layout compute the same function ~30% faster
+        # on a CPU (no BatchNorm passes, a fast max-pool): the actor runs this every step.
+        stem, *blocks = self._folded_convs()
         x = (images.to(torch.float32) - self.pixel_mean) / self.pixel_std
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        x = self.maxpool(F.relu(stem(x.contiguous(memory_format=torch.channels_last))))
+        for conv1, conv2, downsample in zip(blocks[0::3], blocks[1::3], blocks[2::3]):
+            shortcut = x if downsample is None else downsample(x)
+            x = F.relu(conv2(F.relu(conv1(x))) + shortcut)
         return x.mean(dim=(2, 3))
+
+    def fingerprint(self) -> str:
+        """
+        Return a short hash of the weights (hex): equal fingerprints, equal features.
+
+        Features computed by one process (the actor, to act) are reused by another (the
+        learner, to fill its buffers) only when their encoders' fingerprints match.
+        """
+        key = self._weights_key()
+        if self._fingerprint is None or self._fingerprint[0] != key:
+            digest = hashlib.sha256()
+            for name, tensor in sorted(self.state_dict().items()):
+                digest.update(name.encode())
+                digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+            self._fingerprint = (key, digest.hexdigest()[:16])
+        return self._fingerprint[1]
+
+    def _weights_key(self) -> tuple:
+        # Tensor._version counts in-place writes (load_state_dict, load_weights); data_ptr
+        # changes when the module moves to another device.
+        return tuple((t.data_ptr(), t._version)
+                     for t in itertools.chain(self.parameters(), self.buffers()))
+
+    def _folded_convs(self) -> List[Optional['FoldedConv']]:
+        """Return stem, then (conv1, conv2, downsample) per block, folded from the modules."""
+        key = self._weights_key()
+        if self._folded is None or self._folded[0] != key:
+            convs = [FoldedConv(self.conv1, self.bn1)]
+            for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
+                for block in layer:
+                    convs += [FoldedConv(block.conv1, block.bn1),
+                              FoldedConv(block.conv2, block.bn2),
+                              None if block.downsample is None else FoldedConv(
+                                  block.downsample[0], block.downsample[1])]
+            self._folded = (key, convs)
+        return self._folded[1]
+
+
+class FoldedConv:
+    """
+    A bias-free convolution followed by an eval-mode BatchNorm, as one convolution.
+
+    BN(conv(x)) = conv(x) * s + (beta - mean * s) with s = gamma / sqrt(var + eps), so
+    the kernel scales by s per output channel and the shift becomes the bias.
+    """
+
+    def __init__(self, conv: nn.Conv2d, norm: nn.BatchNorm2d) -> None:
+        """Fold ``norm`` into a copy of ``conv``'s kernel (channels-last)."""
+        scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+        self.weight = (conv.weight * scale.view(-1, 1, 1, 1)).contiguous(
+            memory_format=torch.channels_last)
+        self.bias = norm.bias - norm.running_mean * scale
+        self.stride, self.padding = conv.stride, conv.padding
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """Apply the folded convolution."""
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
 
 class ObservationEncoder(nn.Module):

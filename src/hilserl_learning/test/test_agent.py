@@ -1,6 +1,7 @@
 """SAC agent: update schedule, gradient routing, targets, temperature, acting, pretraining."""
 
 import math
+import threading
 
 from helpers import changed, random_buffer, snapshot, tiny_config
 from hilserl_learning.agent import SACAgent
@@ -135,3 +136,26 @@ def test_offline_pretraining_then_online_step():
     assert logged == [5, 10] and agent.num_critic_updates == 10
     metrics = online_step(agent, online, demos, batch_size=16)
     assert agent.num_critic_updates == 11 and math.isfinite(metrics['critic_loss'])
+
+
+def test_agents_built_apart_get_the_same_frozen_encoder_and_fingerprint():
+    """Actor and learner build their agents in other processes: the frozen nets must agree."""
+    config = tiny_config(num_cameras=1, image_encoder='frozen')
+    torch.manual_seed(1)
+    learner = SACAgent(config)
+    torch.manual_seed(2)
+    actor = SACAgent(config)
+    assert not changed(snapshot(learner.frozen_encoder), actor.frozen_encoder)
+    assert learner.frozen_encoder.fingerprint() == actor.frozen_encoder.fingerprint()
+    # The actor builds agents on a worker thread while its control thread samples actions.
+    built = []
+    worker = threading.Thread(target=lambda: built.append(SACAgent(config)))
+    worker.start()
+    while worker.is_alive():
+        torch.rand(1000)
+    assert built[0].frozen_encoder.fingerprint() == learner.frozen_encoder.fingerprint()
+    other = SACAgent(tiny_config(num_cameras=1, image_encoder='frozen', frozen_seed=5))
+    assert other.frozen_encoder.fingerprint() != learner.frozen_encoder.fingerprint()
+    with torch.no_grad():
+        actor.frozen_encoder.conv1.weight[0, 0, 0, 0] += 1.0
+    assert actor.frozen_encoder.fingerprint() != learner.frozen_encoder.fingerprint()

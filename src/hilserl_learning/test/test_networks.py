@@ -131,3 +131,29 @@ def test_gripper_command_index_round_trip():
     assert index_to_command(torch.tensor([2, 0])).tolist() == [1.0, -1.0]
     for index in (CLOSE, STAY, OPEN):
         assert command_to_index(index_to_command(index)) == index
+
+
+def _module_path(net: FrozenResNet10, images: torch.Tensor) -> torch.Tensor:
+    """Compute the frozen encoder's function module by module, BatchNorm unfolded."""
+    with torch.no_grad():
+        x = (images.float() - net.pixel_mean) / net.pixel_std
+        x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
+        return net.layer4(net.layer3(net.layer2(net.layer1(x)))).mean(dim=(2, 3))
+
+
+def test_frozen_encoder_folded_forward_matches_the_modules_and_follows_new_weights():
+    """The folded fast path computes the modules' function, also after the weights change."""
+    torch.manual_seed(0)
+    net = FrozenResNet10()
+    with torch.no_grad():
+        for norm in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+            norm.running_mean.uniform_(-1.0, 1.0)
+            norm.running_var.uniform_(0.5, 2.0)
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.5, 0.5)
+    images = torch.randint(0, 255, (3, 3, 64, 64), dtype=torch.uint8)
+    assert torch.allclose(net(images), _module_path(net, images), atol=1e-5, rtol=1e-4)
+    other = FrozenResNet10()
+    net.load_state_dict(other.state_dict())   # new weights: the folded copy must follow
+    assert torch.allclose(net(images), _module_path(other, images), atol=1e-5, rtol=1e-4)
+    assert 'folded' not in ' '.join(net.state_dict())

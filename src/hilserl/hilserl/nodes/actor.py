@@ -41,8 +41,8 @@ from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, Episode
 from hilserl.node_support import declare, run_node, StopNode, valid_camera_name
 from hilserl.observation_state import action_from_command, command_from_action
 from hilserl.transition_link import OutboundQueue
-from hilserl.transition_messages import (observation_from_message, transition_to_bytes,
-                                         transition_to_message)
+from hilserl.transition_messages import (observation_from_message, set_image_features,
+                                         transition_to_bytes, transition_to_message)
 
 TRANSITIONS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 ACKS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
@@ -310,6 +310,12 @@ class ActorNode(Node):
         policy = None if agent is None else (
             lambda: agent.select_action(obs_dict, deterministic=self._deterministic))
         try:
+            if agent is not None and agent.frozen_encoder is not None and self._cameras:
+                # Encoded once, here: the learner stores these features rather than
+                # running the same network on the same frames again.
+                features = agent.encode_frames(obs_dict['pixels']).cpu().numpy()
+                obs_dict['features'] = features
+                set_image_features(obs_msg, features, agent.frozen_encoder.fingerprint())
             action, intervention = choose_action(self._io.human_in_control,
                                                  self._allow_interventions, human_action,
                                                  policy)
