@@ -26,10 +26,8 @@ def test_demo_records_trains_evaluates_and_prints_its_figures(processes, tmp_pat
     assert len(demonstrations) == 2, demonstrations
     with open(run_dir / 'train' / 'episodes.csv', newline='') as stream:
         rows = list(csv.DictReader(stream))
-    # The 3 training episodes, then the evaluation's 2: its learner logs them too (it
-    # should not, they are not training; noted on issue 7).
-    assert len(rows) == 5
-    assert [int(row['intervention_steps']) for row in rows[3:]] == [0, 0]
+    # The training episodes only: the evaluation's go to evaluation.json.
+    assert len(rows) == 3
     evaluation = json.loads((run_dir / 'train' / 'evaluation.json').read_text())
     assert evaluation['episodes'] == 2 and evaluation['deterministic']
     assert all(e['intervention_steps'] == 0 for e in evaluation['per_episode'])

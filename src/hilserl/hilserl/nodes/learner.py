@@ -187,7 +187,10 @@ class LearnerNode(Node):
             self._core.resume()
         else:
             self._core.start_fresh(demos)
-        self._metrics = MetricsLog(run_dir, use_wandb=use_wandb, warn=self.get_logger().warning)
+        # Serving a policy for an evaluation adds nothing to the training run's curves: the
+        # evaluating actor writes its episodes to evaluation.json.
+        self._metrics = MetricsLog(run_dir, use_wandb=use_wandb,
+                                   warn=self.get_logger().warning) if self._learn else None
         self._metrics_lock = threading.Lock()
         self._session = secrets.token_hex(8)
         self._throttle = LogThrottle(5.0)
@@ -199,7 +202,9 @@ class LearnerNode(Node):
                                                            'policy_parameters', PARAMETERS_QOS)
         self.create_subscription(Transition, 'transitions', self._on_transition,
                                  TRANSITIONS_QOS, raw=True)
-        self.create_subscription(EpisodeStats, 'episode_stats', self._log_episode, STATS_QOS)
+        if self._metrics is not None:
+            self.create_subscription(EpisodeStats, 'episode_stats', self._log_episode,
+                                     STATS_QOS)
         self.create_timer(ack_period_s, self._publish_acks)
         self.create_timer(status_period_s, self._log_status)
         self._publish_acks()   # a resumed run announces at once where each actor resumes
@@ -345,7 +350,8 @@ class LearnerNode(Node):
                     self.get_logger().info(f'final checkpoint written: {path}')
             self._core.close()
             with self._metrics_lock:
-                self._metrics.close()
+                if self._metrics is not None:
+                    self._metrics.close()
         return super().destroy_node()
 
 
