@@ -11,6 +11,7 @@ The actor's decisions, without ROS: what to execute, when to resend, loop statis
   learner that is up (the node says so: a matched subscription) gets everything held
   every ``resend_after_s``: one that came up after the first transitions dropped the
   stream as a gap and acknowledges nothing for an actor it does not know yet.
+  :class:`TransitionOutbox` puts it together with the numbering and the queue.
 - :class:`PolicyHolder`: decodes policy parameter blobs on a worker thread and hands
   a ready agent to the control thread, which swaps it in between two ticks.
 - :class:`LoopStats`: the loop's rate, period jitter and observation-to-command latency
@@ -21,11 +22,14 @@ from dataclasses import dataclass
 import json
 import os
 import threading
+import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from hilserl.episodes import FAILURE, SUCCESS
+from hilserl.newest_worker import NewestOnlyWorker
+from hilserl.transition_link import OutboundQueue
 
 REWARD_SOURCES = ('ground_truth', 'classifier', 'human')
 ACTION_SIZE = 4  # [dx, dy, dz, gripper]
@@ -134,6 +138,56 @@ class ResendScheduler:
             self._cursor = last_sequence + 1
 
 
+class TransitionOutbox:
+    """
+    The actor's outgoing transitions: numbered, held until acknowledged, resent on need.
+
+    :meth:`send` publishes a serialized transition numbered :attr:`next_sequence` and
+    keeps it in an :class:`~hilserl.transition_link.OutboundQueue`; :meth:`on_ack` takes
+    the learner's receipts; :meth:`tick`, once per control step, resends at most
+    ``max_resend_per_tick`` of what the :class:`ResendScheduler` asks for.
+    """
+
+    def __init__(self, publish: Callable[[bytes], None], queue: OutboundQueue,
+                 resend_after_s: float, max_resend_per_tick: int,
+                 clock: Callable[[], float] = time.monotonic):
+        """Send through ``publish``, hold in ``queue``."""
+        self._publish, self.queue, self._clock = publish, queue, clock
+        self.resend = ResendScheduler(resend_after_s)
+        self.max_resend_per_tick = max_resend_per_tick
+        self.next_sequence = 0
+
+    def send(self, payload: bytes) -> None:
+        """Hold and publish the transition numbered :attr:`next_sequence`."""
+        self.queue.append(self.next_sequence, payload)
+        self.next_sequence += 1
+        self._publish(payload)
+
+    def on_ack(self, next_sequence: int, learner_session: str) -> Optional[str]:
+        """Take a receipt; return a line to log when it starts a resend."""
+        self.queue.acknowledge(next_sequence)
+        started = self.resend.resends_started
+        self.resend.on_ack(next_sequence, learner_session, self._clock())
+        if self.resend.resends_started != started and next_sequence < self.next_sequence:
+            return (f'learner session {learner_session} expects sequence {next_sequence}; '
+                    f'resending {len(self.queue)} held transitions')
+        return None
+
+    def tick(self, learner_listening: bool) -> None:
+        """Resend what is due; before any receipt, only to a listening learner."""
+        oldest = self.queue.oldest_sequence()
+        if self.resend.acked is None and not learner_listening:
+            oldest = None   # no learner yet: keep everything, send nothing
+        start = self.resend.resend_from(self._clock(), oldest)
+        if start is None:
+            return
+        batch = self.queue.pending(start, self.max_resend_per_tick)
+        for _, payload in batch:
+            self._publish(payload)
+        self.resend.sent_through(batch[-1][0] if batch else None,
+                                 finished=len(batch) < self.max_resend_per_tick)
+
+
 class PolicyHolder:
     """
     The actor's current agent, and a worker thread that prepares the next one.
@@ -157,21 +211,16 @@ class PolicyHolder:
         self._spare = None
         self._config = None   # the first blob's AgentConfig; later blobs must match it
         self._ready = None    # (agent, version) decoded, not yet swapped in
-        self._offered = None  # (blob, sha256, format_version) not yet decoded
-        self._stopped = False
-        self._condition = threading.Condition()
-        self._thread = threading.Thread(target=self._work, name='policy_decoder', daemon=True)
-        self._thread.start()
+        self._lock = threading.Lock()
+        self._worker = NewestOnlyWorker(self._decode, 'policy_decoder')
 
     def offer(self, blob: bytes, sha256: str, format_version: int) -> None:
         """Queue a blob for decoding (a newer offer replaces one not yet decoded)."""
-        with self._condition:
-            self._offered = (bytes(blob), sha256, int(format_version))
-            self._condition.notify()
+        self._worker.submit((bytes(blob), sha256, int(format_version)))
 
     def swap(self) -> Optional[int]:
         """Make a decoded agent current; return its version, or None if none is ready."""
-        with self._condition:
+        with self._lock:
             if self._ready is None:
                 return None
             (agent, version), self._ready = self._ready, None
@@ -180,23 +229,14 @@ class PolicyHolder:
 
     def stop(self) -> None:
         """End the worker thread."""
-        with self._condition:
-            self._stopped = True
-            self._condition.notify()
-        self._thread.join(timeout=5.0)
+        self._worker.stop()
 
-    def _work(self) -> None:
-        while True:
-            with self._condition:
-                self._condition.wait_for(lambda: self._stopped or self._offered is not None)
-                if self._stopped:
-                    return
-                offered, self._offered = self._offered, None
-            try:
-                self._prepare(*offered)
-            except Exception as error:  # the worker must survive anything a blob does
-                self._on_error(f'policy parameters rejected, keeping policy version '
-                               f'{self.version}: {error}')
+    def _decode(self, offered: Tuple[bytes, str, int]) -> None:
+        try:
+            self._prepare(*offered)
+        except Exception as error:  # the worker must survive anything a blob does
+            self._on_error(f'policy parameters rejected, keeping policy version '
+                           f'{self.version}: {error}')
 
     def _prepare(self, blob: bytes, sha256: str, format_version: int) -> None:
         # Imported here: torch is slow to import and only needed once parameters come.
@@ -212,7 +252,7 @@ class PolicyHolder:
                              if self._config.to_dict().get(key) != value)
             raise PolicyBlobError(f'agent configuration differs from the first blob\'s '
                                   f'({", ".join(changed)})')
-        with self._condition:
+        with self._lock:
             # The agent to fill is in nobody's hands: a ready one not yet swapped in, or
             # the spare the last swap gave back.
             previous_ready = self._ready
@@ -223,14 +263,14 @@ class PolicyHolder:
         try:
             apply_policy(target, tensors)   # all or nothing: a refused blob changes nothing
         except Exception:
-            with self._condition:
+            with self._lock:
                 if previous_ready is not None:
                     self._ready = previous_ready
                 else:
                     self._spare = target
             raise
         warm_up(target)   # torch's first call is slow: take it here, not in a tick
-        with self._condition:
+        with self._lock:
             self._ready = (target, version)
         self._on_loaded(f'policy version {version} decoded')
 

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from hilserl.newest_worker import NewestOnlyWorker
 from hilserl.transition_messages import images_to_pixels
 
 Frames = Tuple[Any, ...]   # one frame (message) per camera, in camera order
@@ -44,31 +45,28 @@ class AheadEncoder:
         self._latest: Dict[str, Any] = {}
         self._fresh = set()      # cameras with a frame newer than the last set handed over
         self._handed = 0         # complete sets handed over so far
-        self._waiting: Optional[Tuple[int, Frames]] = None
         self._done: Optional[EncodedFrames] = None
-        self._stopped = False
-        self._condition = threading.Condition()
-        self._thread = threading.Thread(target=self._work, name='frame_encoder', daemon=True)
-        self._thread.start()
+        self._lock = threading.Lock()
+        self._worker = NewestOnlyWorker(self._encode_set, 'frame_encoder')
 
     def frame(self, camera: str, frame: Any) -> None:
         """Take a camera's new frame; a set is handed over once every camera has a new one."""
         if camera not in self._cameras:
             return
-        with self._condition:
+        with self._lock:
             self._latest[camera] = frame
             self._fresh.add(camera)
             if len(self._fresh) < len(self._cameras):
                 return
             self._fresh.clear()
-            # A set still waiting is replaced: only the newest is worth encoding.
             self._handed += 1
-            self._waiting = (self._handed, tuple(self._latest[name] for name in self._cameras))
-            self._condition.notify()
+            # A set still waiting is replaced: only the newest is worth encoding.
+            self._worker.submit((self._handed,
+                                 tuple(self._latest[name] for name in self._cameras)))
 
     def newest(self) -> Optional[EncodedFrames]:
         """Return the most recently encoded set, or None before the first."""
-        with self._condition:
+        with self._lock:
             return self._done
 
     def usable(self, encoder: str) -> Optional[EncodedFrames]:
@@ -79,7 +77,7 @@ class AheadEncoder:
         still being encoded. Further behind (the worker cannot keep up), None: the tick
         then encodes the newest frames itself.
         """
-        with self._condition:
+        with self._lock:
             done = self._done
             if done is None or done.encoder != encoder or self._handed - done.index > 1:
                 return None
@@ -87,25 +85,17 @@ class AheadEncoder:
 
     def stop(self) -> None:
         """End the worker thread."""
-        with self._condition:
-            self._stopped = True
-            self._condition.notify()
-        self._thread.join(timeout=5.0)
+        self._worker.stop()
 
-    def _work(self) -> None:
-        while True:
-            with self._condition:
-                self._condition.wait_for(lambda: self._stopped or self._waiting is not None)
-                if self._stopped:
-                    return
-                (index, frames), self._waiting = self._waiting, None
-            try:
-                result = self._encode(frames)
-            except Exception:  # the tick encodes such frames itself and reports what is wrong
-                result = None
-            if result is not None:
-                with self._condition:
-                    self._done = EncodedFrames(frames, *result, index)
+    def _encode_set(self, job: Tuple[int, Frames]) -> None:
+        index, frames = job
+        try:
+            result = self._encode(frames)
+        except Exception:  # the tick encodes such frames itself and reports what is wrong
+            return
+        if result is not None:
+            with self._lock:
+                self._done = EncodedFrames(frames, *result, index)
 
 
 def frozen_features(agent, frames: Frames, camera_names: Sequence[str]

@@ -4,7 +4,7 @@ import threading
 import time
 
 from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary, LoopStats,
-                                PolicyHolder, ResendScheduler)
+                                PolicyHolder, ResendScheduler, TransitionOutbox)
 from hilserl.episodes import FAILURE, INTERVENTION_START, RERECORD, SUCCESS
 from hilserl.transition_link import OutboundQueue
 from hilserl_learning import AgentConfig, SACAgent
@@ -230,7 +230,28 @@ def test_evaluation_summary():
 
 
 def test_stop_ends_the_worker_thread():
+    before = set(threading.enumerate())
     holder = PolicyHolder(print, print)
+    started = [t for t in threading.enumerate() if t not in before]
+    assert [t.name for t in started] == ['policy_decoder']
     holder.stop()
-    assert not any(t.name == 'policy_decoder' and t.is_alive() for t in threading.enumerate()
-                   if t is holder._thread)
+    assert not started[0].is_alive()
+
+
+def test_the_outbox_numbers_holds_and_resends_what_the_learner_lacks():
+    sent, now = [], [0.0]
+    outbox = TransitionOutbox(sent.append, OutboundQueue(1 << 20), resend_after_s=1.0,
+                              max_resend_per_tick=2, clock=lambda: now[0])
+    for number in range(5):
+        assert outbox.next_sequence == number
+        outbox.send(b'p%d' % number)
+    assert sent == [b'p0', b'p1', b'p2', b'p3', b'p4'] and len(outbox.queue) == 5
+    outbox.tick(learner_listening=False)
+    assert len(sent) == 5
+    line = outbox.on_ack(3, 'learner_a')   # a first receipt: resend from 3
+    assert line and 'expects sequence 3' in line and len(outbox.queue) == 2
+    sent.clear()
+    outbox.tick(learner_listening=True)
+    outbox.tick(learner_listening=True)
+    assert sent == [b'p3', b'p4']
+    assert outbox.on_ack(5, 'learner_a') is None and len(outbox.queue) == 0

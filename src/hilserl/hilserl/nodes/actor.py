@@ -34,7 +34,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
 
 from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary, LoopStats,
-                                PolicyHolder, ResendScheduler, REWARD_SOURCES, write_json)
+                                PolicyHolder, REWARD_SOURCES, TransitionOutbox, write_json)
 from hilserl.ahead_encoder import AheadEncoder, EncodedFrames, frozen_features
 from hilserl.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
@@ -88,10 +88,10 @@ class ActorNode(Node):
                                      ANY_PUBLISHER)
         self._owns_spill_dir = not d['spill_dir']   # a temporary one, removed at exit
         self._spill_dir = d['spill_dir'] or tempfile.mkdtemp(prefix='hilserl_actor_')
-        self._queue = OutboundQueue(d['max_queue_memory_mb'] * 2**20, self._spill_dir)
-        self._resend = ResendScheduler(d['resend_after_s'])
-        self._max_resend = d['max_resend_per_tick']
-        self._next_sequence = 0
+        self._outbox = TransitionOutbox(
+            self._transition_publisher.publish,
+            OutboundQueue(d['max_queue_memory_mb'] * 2**20, self._spill_dir),
+            d['resend_after_s'], d['max_resend_per_tick'])
         # A new stream per process: a restarted actor's sequence 0 is not a repeat.
         self._session = secrets.token_hex(4)
         self._policy = PolicyHolder(on_error=lambda text: self.get_logger().error(text),
@@ -222,27 +222,10 @@ class ActorNode(Node):
     # ----- learner link ---------------------------------------------------------------
 
     def _on_ack(self, msg: TransitionAck) -> None:
-        if msg.actor_id != self._actor_id or msg.actor_session != self._session:
-            return
-        self._queue.acknowledge(msg.next_sequence)
-        started = self._resend.resends_started
-        self._resend.on_ack(msg.next_sequence, msg.learner_session, time.monotonic())
-        if self._resend.resends_started != started and msg.next_sequence < self._next_sequence:
-            self._say(f'learner session {msg.learner_session} expects sequence '
-                      f'{msg.next_sequence}; resending {len(self._queue)} held transitions')
-
-    def _resend_tick(self) -> None:
-        oldest = self._queue.oldest_sequence()
-        if self._resend.acked is None and not self._transition_publisher.get_subscription_count():
-            oldest = None   # no learner yet: keep everything, send nothing
-        start = self._resend.resend_from(time.monotonic(), oldest)
-        if start is None:
-            return
-        batch = self._queue.pending(start, self._max_resend)
-        for _, payload in batch:
-            self._transition_publisher.publish(payload)
-        self._resend.sent_through(batch[-1][0] if batch else None,
-                                  finished=len(batch) < self._max_resend)
+        if msg.actor_id == self._actor_id and msg.actor_session == self._session:
+            line = self._outbox.on_ack(msg.next_sequence, msg.learner_session)
+            if line:
+                self._say(line)
 
     def _on_parameters(self, msg: PolicyParameters) -> None:
         # Only hands the blob over: decoding runs on the PolicyHolder's thread.
@@ -277,7 +260,7 @@ class ActorNode(Node):
         version = self._policy.swap()
         if version is not None:
             self._say(f'policy version {version} in use')
-        self._resend_tick()
+        self._outbox.tick(self._transition_publisher.get_subscription_count() > 0)
         waiting_for = (['the first policy parameters (policy_parameters)']
                        if self._wait_for_policy and self._policy.agent is None else [])
         self._io.advance(self._state, now, self._start_reset, self._begin_episode,
@@ -368,15 +351,12 @@ class ActorNode(Node):
         if not self._send_transitions:
             return
         message = transition_to_message(
-            self._actor_id, self._next_sequence, self._episode_index, label.step_index,
+            self._actor_id, self._outbox.next_sequence, self._episode_index, label.step_index,
             obs_msg, action, label.reward, label.terminated, label.truncated,
             label.intervention, final, self._io.state_names, self._cameras,
             actor_session=self._session)
         set_stamp(message, now)
-        payload = transition_to_bytes(message)
-        self._queue.append(self._next_sequence, payload)
-        self._next_sequence += 1
-        self._transition_publisher.publish(payload)
+        self._outbox.send(transition_to_bytes(message))
 
     # ----- episode boundaries ---------------------------------------------------------
 
