@@ -4,7 +4,8 @@ Benchmark HIL-SERL's sample efficiency on the simulated SO-101 pick-lift task.
 
 Each configuration trains a state-based SAC agent from scratch, once per seed, in one
 process (``hilserl.sim_training``: the ROS graph's pieces without the graph, so what is
-counted is environment steps, not wall-clock time). Configurations:
+counted is environment steps, not wall-clock time), with the train mode's
+--updates-per-step learner updates after every online step. Configurations:
 
   with_interventions     10 scripted demonstrations (state statistics and offline
                          pretraining from them), then online training with the scripted
@@ -83,13 +84,16 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='runs per configuration, seeds 0..N-1 (default: 3)')
     parser.add_argument('--max-steps', type=positive_int, default=20000,
                         help='online environment steps at most per run (default: 20000)')
-    parser.add_argument('--eval-every', type=positive_int, default=1000,
-                        help='online steps between two evaluations (default: 1000)')
+    parser.add_argument('--eval-every', type=positive_int, default=500,
+                        help='online steps between two evaluations (default: 500)')
     parser.add_argument('--eval-episodes', type=positive_int, default=10,
                         help='deterministic episodes per evaluation (default: 10)')
     parser.add_argument('--demos', type=positive_int, default=10,
                         help='scripted demonstrations where a configuration has them '
                              '(default: 10)')
+    parser.add_argument('--updates-per-step', type=positive_int, default=4,
+                        help='learner updates per online step (default: 4, the train '
+                             "mode's max_updates_per_step, config/train.yaml)")
     parser.add_argument('--pretrain-updates', type=int, default=1000,
                         help='offline updates on the demonstrations (default: 1000, '
                              'as config/train.yaml)')
@@ -160,7 +164,7 @@ def run_settings(args: argparse.Namespace, name: str, seed: int) -> RunSettings:
         interventions=config['interventions'], seed=seed,
         max_steps=args.max_steps, eval_every=args.eval_every,
         eval_episodes=args.eval_episodes, target_success=TARGET_SUCCESS,
-        pretrain_updates=args.pretrain_updates)
+        pretrain_updates=args.pretrain_updates, updates_per_step=args.updates_per_step)
 
 
 def train_in_worker(settings: RunSettings):
@@ -202,6 +206,10 @@ def main(argv=None) -> int:
         for name, result in run_all(args, runs, bar):
             figures[name].append(result.steps_to_target)
             curves[name].append(result.curve)
+            curve = ', '.join(f'{steps}:{rate:.1f}' for steps, rate in result.curve)
+            bar.write(f'{name} seed {len(figures[name]) - 1}: '
+                      f'{result.steps_to_target or "not reached"} (curve {curve})',
+                      file=sys.stderr)
     medians = {name: median_steps(values) for name, values in figures.items()}
     for name, values in figures.items():
         reached = sum(steps is not None for steps in values)

@@ -35,7 +35,6 @@ from std_msgs.msg import Bool
 
 from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary, LoopStats,
                                 PolicyHolder, REWARD_SOURCES, TransitionOutbox, write_json)
-from hilserl.ahead_encoder import AheadEncoder, EncodedFrames, frozen_features
 from hilserl.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
                               EVENT_NAMES, SUCCESS)
@@ -59,10 +58,6 @@ class ActorNode(Node):
         """Declare the parameters, wire the topics and wait for the inputs."""
         super().__init__('actor', **kwargs)
         d = self._declare_parameters()
-        self._ahead = None
-        if self._cameras and d['encode_ahead']:
-            self._ahead = AheadEncoder(self._cameras, lambda frames: frozen_features(
-                self._policy.agent, frames, self._cameras))
         self._config = EpisodeConfig(fps=d['fps'], control_time_s=d['control_time_s'],
                                      number_of_steps_after_success=d['steps_after_success'],
                                      terminate_on_success=True)
@@ -75,8 +70,7 @@ class ActorNode(Node):
             require_teleop=False, follow_intervention=self._allow_interventions,
             reset_pose=d['reset_pose'], arm_node=d['arm_node'],
             arm_home_parameter=d['home_parameter']),
-            on_event=self._on_event, say=self._say,
-            on_frame=self._ahead.frame if self._ahead is not None else None)
+            on_event=self._on_event, say=self._say)
         self._transition_publisher = self.create_publisher(Transition, 'transitions',
                                                            TRANSITIONS_QOS)
         self._stats_publisher = self.create_publisher(EpisodeStats, 'episode_stats', STATS_QOS)
@@ -196,10 +190,6 @@ class ActorNode(Node):
             'Start the first episode only once policy parameters arrived (the learner may '
             'still be pretraining on the demonstrations); false: zero actions until then.')
         torch_threads = declare(self, 'torch_threads', 1, 'Threads torch may use to act.')
-        d['encode_ahead'] = declare(
-            self, 'encode_ahead', True,
-            'Encode each new set of camera frames (frozen encoder) on a worker thread as it '
-            'arrives, so that the control tick only runs the small networks.')
         if not re.fullmatch(r'[A-Za-z0-9_]+', self._actor_id):
             raise ValueError(f"actor_id '{self._actor_id}' may hold only letters, digits "
                              'and underscores')
@@ -271,16 +261,12 @@ class ActorNode(Node):
         events, self._events = self._events, []
         try:
             observation = self._io.observe()
-            encoded = self._encoded_ahead(observation)
             # The message travels in the transition as it is; the arrays feed the policy.
             obs_msg = ObservationMsg(
                 state=observation.state.tolist(), state_names=self._io.state_names,
                 camera_names=self._cameras,
                 images=[observation.frames[name] for name in self._cameras])
             obs_dict = observation_from_message(obs_msg)
-            if encoded is not None:
-                obs_dict['features'] = encoded.features
-                set_image_features(obs_msg, encoded.features, encoded.encoder)
         except ValueError as error:
             self._io.report(now, f'cannot build the observation: {error}', 'error')
             return
@@ -300,16 +286,6 @@ class ActorNode(Node):
                 return
         self._act(now, observation, obs_msg, obs_dict)
 
-    def _encoded_ahead(self, observation) -> Optional[EncodedFrames]:
-        """Return the newest frames encoded ahead (and act on those frames), if usable."""
-        agent = self._policy.agent
-        if self._ahead is None or agent is None or agent.frozen_encoder is None:
-            return None
-        encoded = self._ahead.usable(agent.frozen_encoder.fingerprint())
-        if encoded is not None:
-            observation.frames = dict(zip(self._cameras, encoded.frames))
-        return encoded
-
     def _act(self, now: int, observation, obs_msg, obs_dict) -> None:
         human = self._io.human_command(now)
         human_action = action_from_command(human.delta_xyz, human.gripper)
@@ -317,8 +293,7 @@ class ActorNode(Node):
         policy = None if agent is None else (
             lambda: agent.select_action(obs_dict, deterministic=self._deterministic))
         try:
-            if (agent is not None and agent.frozen_encoder is not None and self._cameras
-                    and 'features' not in obs_dict):
+            if agent is not None and agent.frozen_encoder is not None and self._cameras:
                 # Encoded once, here: the learner stores these features rather than
                 # running the same network on the same frames again.
                 features = agent.encode_frames(obs_dict['pixels']).cpu().numpy()
@@ -428,10 +403,8 @@ class ActorNode(Node):
             self.get_logger().info(message)
 
     def destroy_node(self):
-        """Stop the worker threads and remove a temporary spill directory."""
+        """Stop the decoder thread and remove a temporary spill directory."""
         self._policy.stop()
-        if self._ahead is not None:
-            self._ahead.stop()
         if self._owns_spill_dir:
             shutil.rmtree(self._spill_dir, ignore_errors=True)
         return super().destroy_node()
