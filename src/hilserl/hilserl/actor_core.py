@@ -28,7 +28,6 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from hilserl.episodes import FAILURE, SUCCESS
-from hilserl.newest_worker import NewestOnlyWorker
 from hilserl.transition_link import OutboundQueue
 
 REWARD_SOURCES = ('ground_truth', 'classifier', 'human')
@@ -211,16 +210,21 @@ class PolicyHolder:
         self._spare = None
         self._config = None   # the first blob's AgentConfig; later blobs must match it
         self._ready = None    # (agent, version) decoded, not yet swapped in
-        self._lock = threading.Lock()
-        self._worker = NewestOnlyWorker(self._decode, 'policy_decoder')
+        self._offered = None  # (blob, sha256, format_version) not yet decoded
+        self._stopped = False
+        self._condition = threading.Condition()
+        self._thread = threading.Thread(target=self._work, name='policy_decoder', daemon=True)
+        self._thread.start()
 
     def offer(self, blob: bytes, sha256: str, format_version: int) -> None:
         """Queue a blob for decoding (a newer offer replaces one not yet decoded)."""
-        self._worker.submit((bytes(blob), sha256, int(format_version)))
+        with self._condition:
+            self._offered = (bytes(blob), sha256, int(format_version))
+            self._condition.notify()
 
     def swap(self) -> Optional[int]:
         """Make a decoded agent current; return its version, or None if none is ready."""
-        with self._lock:
+        with self._condition:
             if self._ready is None:
                 return None
             (agent, version), self._ready = self._ready, None
@@ -229,14 +233,23 @@ class PolicyHolder:
 
     def stop(self) -> None:
         """End the worker thread."""
-        self._worker.stop()
+        with self._condition:
+            self._stopped = True
+            self._condition.notify()
+        self._thread.join(timeout=5.0)
 
-    def _decode(self, offered: Tuple[bytes, str, int]) -> None:
-        try:
-            self._prepare(*offered)
-        except Exception as error:  # the worker must survive anything a blob does
-            self._on_error(f'policy parameters rejected, keeping policy version '
-                           f'{self.version}: {error}')
+    def _work(self) -> None:
+        while True:
+            with self._condition:
+                self._condition.wait_for(lambda: self._stopped or self._offered is not None)
+                if self._stopped:
+                    return
+                offered, self._offered = self._offered, None
+            try:
+                self._prepare(*offered)
+            except Exception as error:  # the worker must survive anything a blob does
+                self._on_error(f'policy parameters rejected, keeping policy version '
+                               f'{self.version}: {error}')
 
     def _prepare(self, blob: bytes, sha256: str, format_version: int) -> None:
         # Imported here: torch is slow to import and only needed once parameters come.
@@ -252,7 +265,7 @@ class PolicyHolder:
                              if self._config.to_dict().get(key) != value)
             raise PolicyBlobError(f'agent configuration differs from the first blob\'s '
                                   f'({", ".join(changed)})')
-        with self._lock:
+        with self._condition:
             # The agent to fill is in nobody's hands: a ready one not yet swapped in, or
             # the spare the last swap gave back.
             previous_ready = self._ready
@@ -263,14 +276,14 @@ class PolicyHolder:
         try:
             apply_policy(target, tensors)   # all or nothing: a refused blob changes nothing
         except Exception:
-            with self._lock:
+            with self._condition:
                 if previous_ready is not None:
                     self._ready = previous_ready
                 else:
                     self._spare = target
             raise
         warm_up(target)   # torch's first call is slow: take it here, not in a tick
-        with self._lock:
+        with self._condition:
             self._ready = (target, version)
         self._on_loaded(f'policy version {version} decoded')
 

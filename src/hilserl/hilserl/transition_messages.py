@@ -96,20 +96,8 @@ def observation_from_message(message: Observation,
         raise TransitionFormatError(f'{len(message.images)} images for cameras {cameras}')
     if not message.images:
         return observation
-    observation['pixels'] = images_to_pixels(message.images, cameras)
-    features = np.asarray(message.image_features, dtype=np.float32)
-    if features.size:
-        if features.size % len(cameras):
-            raise TransitionFormatError(f'{features.size} image features do not split into '
-                                        f'{len(cameras)} cameras')
-        observation['features'] = features.reshape(len(cameras), -1)
-    return observation
-
-
-def images_to_pixels(images: Sequence, camera_names: Sequence[str]) -> np.ndarray:
-    """Return rgb8/bgr8 Image messages, one per camera, as uint8 RGB [N, 3, H, W]."""
     frames = []
-    for camera, image in zip(camera_names, images):
+    for camera, image in zip(cameras, message.images):
         if image.encoding not in ('rgb8', 'bgr8'):
             raise TransitionFormatError(f"camera '{camera}': encoding '{image.encoding}' "
                                         'is not rgb8 or bgr8')
@@ -121,9 +109,17 @@ def images_to_pixels(images: Sequence, camera_names: Sequence[str]) -> np.ndarra
             pixels = pixels[..., ::-1]
         if frames and pixels.shape != frames[0].shape:
             raise TransitionFormatError(f"camera '{camera}' frame is {pixels.shape[:2]}, "
-                                        f"'{camera_names[0]}' is {frames[0].shape[:2]}")
+                                        f"'{cameras[0]}' is "
+                                        f'{frames[0].shape[:2]}')
         frames.append(pixels)
-    return np.ascontiguousarray(np.stack(frames).transpose(0, 3, 1, 2))
+    observation['pixels'] = np.ascontiguousarray(np.stack(frames).transpose(0, 3, 1, 2))
+    features = np.asarray(message.image_features, dtype=np.float32)
+    if features.size:
+        if features.size % len(cameras):
+            raise TransitionFormatError(f'{features.size} image features do not split into '
+                                        f'{len(cameras)} cameras')
+        observation['features'] = features.reshape(len(cameras), -1)
+    return observation
 
 
 def set_image_features(message: Observation, features: np.ndarray, encoder: str) -> None:
