@@ -21,7 +21,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from hilserl.graph import NodeSpec
 from hilserl.learner_core import LOG_SEQUENCE, STATE_FILE, WAL_FILE
 from hilserl.runner import node_command
-from hilserl.testing.processes import wait_for_output
+from hilserl.testing.processes import LEARNER_STOP_GRACE_S, wait_for_output
 from hilserl.transition_link import TransitionLog
 from hilserl.transition_messages import transition_to_message
 
@@ -162,7 +162,7 @@ def test_a_killed_learner_resumes_and_stores_every_sequence_exactly_once(
     actor.send(range(durable - 5, 80))
     actor.wait_for_ack(80, session=restart.learner_session)
     wait_for_output(resumed, 'status: 80 transitions received', timeout=10)
-    assert resumed.stop() == 0
+    assert resumed.stop(LEARNER_STOP_GRACE_S) == 0
     [checkpoint] = glob.glob(os.path.join(run_dir, 'checkpoints', 'checkpoint_*'))
     with open(os.path.join(checkpoint, STATE_FILE)) as stream:
         state = json.load(stream)

@@ -26,6 +26,7 @@ import pytest
 from hilserl.dds import dds_environment, LAN_PROFILE_FILE
 from hilserl.learner_core import STATE_FILE
 from hilserl.runner import node_command
+from hilserl.testing.processes import LEARNER_STOP_GRACE_S
 
 from test_train_reliability import arm_with_actor, learner_spec
 
@@ -184,7 +185,7 @@ def test_learner_trains_on_transitions_sent_across_a_network_link(
 
     for process in reversed(list(actor_side.values())):
         assert process.stop() == 0, process.output()
-    assert learner.stop() == 0, learner.output()
+    assert learner.stop(LEARNER_STOP_GRACE_S) == 0, learner.output()
     for process in (learner, *actor_side.values()):
         assert 'Traceback' not in process.output()
     [checkpoint] = os.listdir(os.path.join(run_dir, 'checkpoints'))

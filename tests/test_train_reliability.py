@@ -19,7 +19,7 @@ from hilserl.graph import NodeSpec
 from hilserl.learner_core import STATE_FILE
 from hilserl.modes import MODES, robot_joint_names
 from hilserl.runner import node_command
-from hilserl.testing.processes import wait_for_output
+from hilserl.testing.processes import LEARNER_STOP_GRACE_S, wait_for_output
 
 RELIABLE = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 ACTORS = ('arm_a', 'arm_b')
@@ -125,7 +125,7 @@ def test_two_actors_feed_one_learner_that_is_killed_and_resumes_without_loss(
     for actor_id in ACTORS:
         assert actors[actor_id].stop() == 0
         assert 'Traceback' not in actors[actor_id].output()
-    assert resumed.stop() == 0
+    assert resumed.stop(LEARNER_STOP_GRACE_S) == 0
     [checkpoint] = glob.glob(os.path.join(run_dir, 'checkpoints', 'checkpoint_*'))
     with open(os.path.join(checkpoint, STATE_FILE)) as stream:
         state = json.load(stream)
