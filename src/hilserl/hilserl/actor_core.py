@@ -14,6 +14,8 @@ The actor's decisions, without ROS: what to execute, when to resend, loop statis
   :class:`TransitionOutbox` puts it together with the numbering and the queue.
 - :class:`PolicyHolder`: decodes policy parameter blobs on a worker thread and hands
   a ready agent to the control thread, which swaps it in between two ticks.
+- :class:`FrameFeatures`: the frozen encoder's features of the newest frame set,
+  computed once per set however many ticks see it.
 - :class:`LoopStats`: the loop's rate, period jitter and observation-to-command latency
   per episode; :func:`evaluation_summary` the result of an evaluation run.
 """
@@ -298,6 +300,39 @@ def warm_up(agent) -> None:
     agent.select_action(observation)
     if agent.frozen_encoder is not None:
         agent.frozen_encoder.fingerprint()   # hashes the weights once, cached from then on
+
+
+class FrameFeatures:
+    """
+    The frozen encoder's features of the newest frame set, computed once per set.
+
+    The control loop may tick faster than the cameras publish (fps 30 against 10 Hz
+    cameras): a tick that sees the very frame messages of the last one reuses their
+    features rather than running the encoder on identical pixels again. Frames are
+    compared by identity, not by stamp: every received image is a new message object,
+    and the cache holds the last ones, so an identity can't be reused by another frame.
+    """
+
+    def __init__(self):
+        """Start empty."""
+        self._frames: Tuple[object, ...] = ()
+        self._encoder = ''
+        self._features: Optional[np.ndarray] = None
+        self.computed = 0
+        self.reused = 0
+
+    def get(self, frames: Sequence[object], encoder: str,
+            encode: Callable[[], np.ndarray]) -> np.ndarray:
+        """Return the features of ``frames`` by ``encoder`` (a fingerprint), encoding if new."""
+        frames = tuple(frames)
+        if (self._features is not None and encoder == self._encoder
+                and len(frames) == len(self._frames)
+                and all(a is b for a, b in zip(frames, self._frames))):
+            self.reused += 1
+            return self._features
+        self._features, self._frames, self._encoder = encode(), frames, encoder
+        self.computed += 1
+        return self._features
 
 
 def percentile(values: Sequence[float], q: float) -> float:

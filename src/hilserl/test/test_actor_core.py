@@ -3,8 +3,9 @@
 import threading
 import time
 
-from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary, LoopStats,
-                                PolicyHolder, ResendScheduler, TransitionOutbox)
+from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary,
+                                FrameFeatures, LoopStats, PolicyHolder, ResendScheduler,
+                                TransitionOutbox)
 from hilserl.episodes import FAILURE, INTERVENTION_START, RERECORD, SUCCESS
 from hilserl.transition_link import OutboundQueue
 from hilserl_learning import AgentConfig, SACAgent
@@ -219,6 +220,25 @@ def test_loop_stats_rate_jitter_and_latency():
     assert summary.latency_ms_mean == pytest.approx(20.0)
     stats.clear()
     assert stats.summary().latency_ms_mean == 0.0
+
+
+def test_frame_features_are_encoded_once_per_frame_set_and_encoder():
+    cache, encoded = FrameFeatures(), []
+
+    def encode(value):
+        encoded.append(value)
+        return np.full((2, 4), value, np.float32)
+
+    left, right = object(), object()
+    assert cache.get([left, right], 'aaaa', lambda: encode(1.0))[0, 0] == 1.0
+    # A tick between two camera frames sees the same messages: no second encoding.
+    assert cache.get([left, right], 'aaaa', lambda: encode(2.0))[0, 0] == 1.0
+    # A new frame from one camera, or another encoder, is encoded again.
+    newer = object()
+    assert cache.get([left, newer], 'aaaa', lambda: encode(3.0))[0, 0] == 3.0
+    assert cache.get([left, newer], 'bbbb', lambda: encode(4.0))[0, 0] == 4.0
+    assert encoded == [1.0, 3.0, 4.0]
+    assert (cache.computed, cache.reused) == (3, 1)
 
 
 def test_evaluation_summary():

@@ -33,8 +33,9 @@ from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
 
-from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary, LoopStats,
-                                PolicyHolder, REWARD_SOURCES, TransitionOutbox, write_json)
+from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary,
+                                FrameFeatures, LoopStats, PolicyHolder, REWARD_SOURCES,
+                                TransitionOutbox, write_json)
 from hilserl.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
                               EVENT_NAMES, SUCCESS)
@@ -82,6 +83,7 @@ class ActorNode(Node):
                                      ANY_PUBLISHER)
         self._owns_spill_dir = not d['spill_dir']   # a temporary one, removed at exit
         self._spill_dir = d['spill_dir'] or tempfile.mkdtemp(prefix='hilserl_actor_')
+        self._frame_features = FrameFeatures()
         self._outbox = TransitionOutbox(
             self._transition_publisher.publish,
             OutboundQueue(d['max_queue_memory_mb'] * 2**20, self._spill_dir),
@@ -296,9 +298,12 @@ class ActorNode(Node):
             if agent is not None and agent.frozen_encoder is not None and self._cameras:
                 # Encoded once, here: the learner stores these features rather than
                 # running the same network on the same frames again.
-                features = agent.encode_frames(obs_dict['pixels']).cpu().numpy()
+                encoder = agent.frozen_encoder.fingerprint()
+                features = self._frame_features.get(
+                    [observation.frames[name] for name in self._cameras], encoder,
+                    lambda: agent.encode_frames(obs_dict['pixels']).cpu().numpy())
                 obs_dict['features'] = features
-                set_image_features(obs_msg, features, agent.frozen_encoder.fingerprint())
+                set_image_features(obs_msg, features, encoder)
             action, intervention = choose_action(self._io.human_in_control,
                                                  self._allow_interventions, human_action,
                                                  policy)
