@@ -11,6 +11,9 @@ Prints `key: value` lines for each --fps value N (targets in brackets):
   learner_updates_per_s_fpsN         the learner's own status lines during the
                                      measurement (0 would mean it was not training) [record]
   actor_policy_version_fpsN          policy version in use at the last episode's end
+  actor_scheduling_fpsN              the control loop thread's: 'SCHED_FIFO priority P'
+                                     (the actor's thread_priority, where permitted) or
+                                     'normal'
 
 The graph is the train mode's (`hilserl launch train robot:=so101 policy_inputs:=images
 fps:=N teleop:=none`, no demonstrations), started node by node from the same
@@ -32,6 +35,7 @@ import sys
 import tempfile
 
 STATUS_RATE = re.compile(r'(\d+) learner steps, ([0-9.]+) updates/s')
+SCHEDULING = re.compile(r'control loop thread: (SCHED_FIFO priority \d+)')
 
 
 def train_graph(fps: float, run_dir: str, options) -> list:
@@ -40,10 +44,12 @@ def train_graph(fps: float, run_dir: str, options) -> list:
     nodes = TRAIN.nodes({'robot': 'so101', 'task': 'pick_lift', 'policy_inputs': 'images',
                          'fps': str(fps), 'control_time_s': str(options.control_time_s),
                          'run_dir': run_dir, 'teleop': options.teleop})
-    learner_overrides = {'online_step_before_learning': options.learn_after,
-                         'status_period_s': 2.0}
-    return [dataclasses.replace(spec, parameters={**spec.parameters, **learner_overrides})
-            if spec.name == 'learner' else spec for spec in nodes]
+    overrides = {'learner': {'online_step_before_learning': options.learn_after,
+                             'status_period_s': 2.0}}
+    if options.thread_priority is not None:
+        overrides['actor'] = {'thread_priority': options.thread_priority}
+    return [dataclasses.replace(spec, parameters={**spec.parameters, **overrides[spec.name]})
+            if spec.name in overrides else spec for spec in nodes]
 
 
 class Watcher:
@@ -92,6 +98,8 @@ def measure(fps: float, options, work_dir: str) -> dict:
         probe.spin_until(measured, options.timeout + options.episodes * (
             options.control_time_s + 30), f'{options.episodes} measured episodes')
         episodes = stats.messages[skip:skip + options.episodes]
+        actor = next(p for p in started if p.name == '/actor')
+        scheduling = SCHEDULING.search(actor.output())
         rates = [float(rate) for _, rate in STATUS_RATE.findall(learner.output()[log_start:])]
     finally:
         probe.close()
@@ -105,6 +113,7 @@ def measure(fps: float, options, work_dir: str) -> dict:
         f'actor_latency_ms_{name}': statistics.mean(e.latency_ms_mean for e in episodes),
         f'learner_updates_per_s_{name}': statistics.mean(rates) if rates else 0.0,
         f'actor_policy_version_{name}': episodes[-1].policy_version,
+        f'actor_scheduling_{name}': scheduling.group(1) if scheduling else 'normal',
     }
 
 
@@ -114,14 +123,17 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--fps', type=float, nargs='+', default=[10.0, 30.0],
                         help='control rates to measure, one graph each (default 10 30)')
-    parser.add_argument('--episodes', type=int, default=2,
-                        help='measured episodes per rate (default 2)')
+    parser.add_argument('--episodes', type=int, default=4,
+                        help='measured episodes per rate (default 4)')
     parser.add_argument('--control-time-s', type=float, default=5.0,
                         help='episode length, s (default 5)')
     parser.add_argument('--learn-after', type=int, default=10,
                         help="the learner's online_step_before_learning (default 10)")
     parser.add_argument('--teleop', choices=('none', 'scripted'), default='none',
                         help='who may take over (default none: the policy acts alone)')
+    parser.add_argument('--thread-priority', type=int, default=None,
+                        help="the actor's thread_priority (default: the node's, 50: "
+                             'SCHED_FIFO where permitted; 0: normal scheduling)')
     parser.add_argument('--timeout', type=float, default=120.0,
                         help='deadline for the first trained episode, s (default 120)')
     options = parser.parse_args()

@@ -14,8 +14,8 @@ The actor's decisions, without ROS: what to execute, when to resend, loop statis
   :class:`TransitionOutbox` puts it together with the numbering and the queue.
 - :class:`PolicyHolder`: decodes policy parameter blobs on a worker thread and hands
   a ready agent to the control thread, which swaps it in between two ticks.
-- :class:`FrameFeatures`: the frozen encoder's features of the newest frame set,
-  computed once per set however many ticks see it.
+- :class:`FrameFeatures`: the frozen encoder's features of the frames the policy acts
+  on, each encoded once, the encoding kept to a share of the tick.
 - :class:`LoopStats`: the loop's rate, period jitter and observation-to-command latency
   per episode; :func:`evaluation_summary` the result of an evaluation run.
 """
@@ -273,7 +273,8 @@ class PolicyHolder:
             previous_ready = self._ready
             target = previous_ready[0] if previous_ready is not None else self._spare
             self._ready, self._spare = None, None
-        if target is None:
+        fresh = target is None
+        if fresh:
             target = SACAgent(self._config, device=self._device).eval()
         try:
             apply_policy(target, tensors)   # all or nothing: a refused blob changes nothing
@@ -284,7 +285,8 @@ class PolicyHolder:
                 else:
                     self._spare = target
             raise
-        warm_up(target)   # torch's first call is slow: take it here, not in a tick
+        if fresh:
+            warm_up(target)   # torch's first call is slow: take it here, not in a tick
         with self._condition:
             self._ready = (target, version)
         self._on_loaded(f'policy version {version} decoded')
@@ -304,35 +306,65 @@ def warm_up(agent) -> None:
 
 class FrameFeatures:
     """
-    The frozen encoder's features of the newest frame set, computed once per set.
+    The frozen encoder's features of the frames the policy acts on, each encoded once.
 
     The control loop may tick faster than the cameras publish (fps 30 against 10 Hz
-    cameras): a tick that sees the very frame messages of the last one reuses their
-    features rather than running the encoder on identical pixels again. Frames are
-    compared by identity, not by stamp: every received image is a new message object,
-    and the cache holds the last ones, so an identity can't be reused by another frame.
+    cameras): a tick reuses the features of every frame it has already encoded. And the
+    encoder keeps to a share of the tick, ``budget_s``: when more cameras have a new
+    frame than it can encode in that time (judged by its recent speed), the ones that
+    waited longest go first and the others act on their previous frame for one more
+    tick, so a tick where every camera delivers does not run past the period. At least
+    one new frame is encoded per tick, and a camera's first frame always is.
+
+    :meth:`admit` picks the frames of a tick; the caller builds its observation from
+    exactly those, then :meth:`features` encodes the admitted frames not encoded yet.
+    Frames are compared by identity: every received image is a new message object, and
+    the admitted ones are held here, so an identity can't be taken over by another.
     """
 
-    def __init__(self):
-        """Start empty."""
-        self._frames: Tuple[object, ...] = ()
+    def __init__(self, budget_s: float, clock: Callable[[], float] = time.perf_counter):
+        """Let encoding take about ``budget_s`` seconds of a tick."""
+        self.budget_s = budget_s
+        self._clock = clock
         self._encoder = ''
-        self._features: Optional[np.ndarray] = None
-        self.computed = 0
-        self.reused = 0
+        self._frames: List[object] = []       # admitted, one per camera
+        self._features: List[Optional[np.ndarray]] = []
+        self._admitted_at: List[int] = []     # the tick at which each frame was admitted
+        self._ticks = 0
+        self.encode_s: Optional[float] = None  # running estimate for one frame
+        self.encoded = 0
+        self.deferred = 0
 
-    def get(self, frames: Sequence[object], encoder: str,
-            encode: Callable[[], np.ndarray]) -> np.ndarray:
-        """Return the features of ``frames`` by ``encoder`` (a fingerprint), encoding if new."""
-        frames = tuple(frames)
-        if (self._features is not None and encoder == self._encoder
-                and len(frames) == len(self._frames)
-                and all(a is b for a, b in zip(frames, self._frames))):
-            self.reused += 1
-            return self._features
-        self._features, self._frames, self._encoder = encode(), frames, encoder
-        self.computed += 1
-        return self._features
+    def admit(self, frames: Sequence[object], encoder: str) -> List[object]:
+        """Return the frames to act on this tick, given each camera's newest and the encoder."""
+        self._ticks += 1
+        if encoder != self._encoder or len(frames) != len(self._frames):
+            self._encoder = encoder
+            self._frames = [None] * len(frames)
+            self._features = [None] * len(frames)
+            self._admitted_at = [0] * len(frames)
+        new = [i for i, frame in enumerate(frames) if frame is not self._frames[i]]
+        new.sort(key=lambda i: (self._frames[i] is not None, self._admitted_at[i]))
+        fits = (len(new) if self.encode_s is None
+                else max(1, int(self.budget_s / max(self.encode_s, 1e-6))))
+        for rank, i in enumerate(new):
+            if rank < fits or self._frames[i] is None:
+                self._frames[i], self._features[i] = frames[i], None
+                self._admitted_at[i] = self._ticks
+            else:
+                self.deferred += 1
+        return list(self._frames)
+
+    def features(self, encode: Callable[[int], np.ndarray]) -> np.ndarray:
+        """Return the admitted frames' features [N, F]; ``encode(i)`` encodes frame i."""
+        for i, features in enumerate(self._features):
+            if features is None:
+                start = self._clock()
+                self._features[i] = encode(i)
+                took = self._clock() - start
+                self.encode_s = took if self.encode_s is None else 0.8 * self.encode_s + 0.2 * took
+                self.encoded += 1
+        return np.stack(self._features)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -1,7 +1,9 @@
 """What every hilserl node's ``main()`` shares: start-up, clean errors, shutdown."""
 
+import os
 import re
 import sys
+from typing import Optional
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
@@ -29,6 +31,32 @@ def declare(node, name: str, default, description: str, read_only: bool = True):
     if value is None and isinstance(default, list):
         return []   # rcl reads an override `[]` as no value at all
     return value
+
+
+def make_thread_realtime(priority: int) -> Optional[str]:
+    """
+    Schedule the calling thread SCHED_FIFO at ``priority`` (1-99); 0 leaves it alone.
+
+    Threads it starts afterwards do not inherit the policy (SCHED_RESET_ON_FORK): only
+    the loop that asked runs ahead of everything else. Return None when done (or not
+    asked), else why not, for the node to log as a warning and carry on at normal
+    priority, as ros2_control's controller manager does with its ``thread_priority``.
+    """
+    if not 0 <= priority <= 99:
+        raise ValueError(f'thread_priority {priority} is not 0 (normal) or 1-99 (SCHED_FIFO)')
+    if priority == 0:
+        return None
+    if not hasattr(os, 'SCHED_FIFO'):
+        return 'real-time scheduling (SCHED_FIFO) is not available on this system'
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK,
+                              os.sched_param(priority))
+    except PermissionError:
+        return (f'not permitted to run at real-time priority {priority} (SCHED_FIFO), so the '
+                'loop runs at normal priority and its period may jitter under load; allow '
+                "it with a line '<user> - rtprio 99' in /etc/security/limits.conf (log in "
+                'again), or set thread_priority:=0 to run at normal priority silently')
+    return None
 
 
 def valid_camera_name(name: str) -> bool:

@@ -222,23 +222,72 @@ def test_loop_stats_rate_jitter_and_latency():
     assert stats.summary().latency_ms_mean == 0.0
 
 
-def test_frame_features_are_encoded_once_per_frame_set_and_encoder():
-    cache, encoded = FrameFeatures(), []
+class FakeEncoder:
+    """Encodes frame i as [value] * 4, taking ``seconds`` on a fake clock."""
 
-    def encode(value):
-        encoded.append(value)
-        return np.full((2, 4), value, np.float32)
+    def __init__(self, seconds):
+        self.now, self.seconds, self.calls = 0.0, seconds, []
 
-    left, right = object(), object()
-    assert cache.get([left, right], 'aaaa', lambda: encode(1.0))[0, 0] == 1.0
-    # A tick between two camera frames sees the same messages: no second encoding.
-    assert cache.get([left, right], 'aaaa', lambda: encode(2.0))[0, 0] == 1.0
-    # A new frame from one camera, or another encoder, is encoded again.
-    newer = object()
-    assert cache.get([left, newer], 'aaaa', lambda: encode(3.0))[0, 0] == 3.0
-    assert cache.get([left, newer], 'bbbb', lambda: encode(4.0))[0, 0] == 4.0
-    assert encoded == [1.0, 3.0, 4.0]
-    assert (cache.computed, cache.reused) == (3, 1)
+    def clock(self):
+        return self.now
+
+    def encode_with(self, value):
+        def encode(i):
+            self.calls.append((i, value))
+            self.now += self.seconds
+            return np.full(4, value, np.float32)
+        return encode
+
+
+def test_frame_features_are_encoded_once_per_frame_and_encoder():
+    encoder = FakeEncoder(seconds=0.01)
+    cache = FrameFeatures(budget_s=0.05, clock=encoder.clock)
+    left, right, newer = object(), object(), object()
+    assert cache.admit([left, right], 'aaaa') == [left, right]
+    assert cache.features(encoder.encode_with(1.0))[:, 0].tolist() == [1.0, 1.0]
+    # A tick between two camera frames sees the same messages: nothing is encoded.
+    assert cache.admit([left, right], 'aaaa') == [left, right]
+    assert cache.features(encoder.encode_with(2.0))[:, 0].tolist() == [1.0, 1.0]
+    # A new frame from one camera: only that one.
+    assert cache.admit([left, newer], 'aaaa') == [left, newer]
+    assert cache.features(encoder.encode_with(3.0))[:, 0].tolist() == [1.0, 3.0]
+    # Another encoder: everything again.
+    cache.admit([left, newer], 'bbbb')
+    assert cache.features(encoder.encode_with(4.0))[:, 0].tolist() == [4.0, 4.0]
+    assert encoder.calls == [(0, 1.0), (1, 1.0), (1, 3.0), (0, 4.0), (1, 4.0)]
+    assert cache.encoded == 5 and cache.encode_s == pytest.approx(0.01)
+
+
+def test_frames_over_the_encoding_budget_wait_a_tick_the_longest_waiting_first():
+    encoder = FakeEncoder(seconds=0.012)   # one frame fits in 0.02 s, two do not
+    cache = FrameFeatures(budget_s=0.02, clock=encoder.clock)
+    first = [object(), object(), object()]
+    # Every camera's first frame is taken, whatever the budget.
+    assert cache.admit(first, 'aaaa') == first
+    cache.features(encoder.encode_with(0.0))
+    # All three deliver at once: camera 0 goes now, the others keep their frames.
+    second = [object(), object(), object()]
+    assert cache.admit(second, 'aaaa') == [second[0], first[1], first[2]]
+    assert cache.features(encoder.encode_with(1.0))[:, 0].tolist() == [1.0, 0.0, 0.0]
+    # Then the ones that waited longest, one per tick, before camera 0's next frame.
+    third = [object(), second[1], second[2]]
+    assert cache.admit(third, 'aaaa') == [second[0], second[1], first[2]]
+    cache.features(encoder.encode_with(2.0))
+    assert cache.admit(third, 'aaaa') == [second[0], second[1], second[2]]
+    cache.features(encoder.encode_with(3.0))
+    assert cache.admit(third, 'aaaa') == third
+    assert cache.features(encoder.encode_with(4.0))[:, 0].tolist() == [4.0, 2.0, 3.0]
+    assert cache.deferred == 2 + 2 + 1
+    # An encoder slower than the budget still gets one new frame through per tick, the
+    # cameras in turn.
+    encoder.seconds = 1.0
+    taken = []
+    for _ in range(6):
+        fresh = [object(), object(), object()]
+        admitted = cache.admit(fresh, 'aaaa')
+        cache.features(encoder.encode_with(5.0))
+        taken += [i for i in range(3) if admitted[i] is fresh[i]]
+    assert taken == [1, 2, 0, 1, 2, 0]
 
 
 def test_evaluation_summary():

@@ -173,9 +173,14 @@ class FrozenResNet10(nn.Module):
 
     def _weights_key(self) -> tuple:
         # Tensor._version counts in-place writes (load_state_dict, load_weights); data_ptr
-        # changes when the module moves to another device.
+        # changes when the module moves to another device. BatchNorm's num_batches_tracked
+        # is left out: it does not change the function, and loading any part of an agent
+        # (a policy blob, strict=False) rewrites it, which would refold and rehash the
+        # encoder in the actor's first tick after every policy swap (~50 ms).
         return tuple((t.data_ptr(), t._version)
-                     for t in itertools.chain(self.parameters(), self.buffers()))
+                     for name, t in itertools.chain(self.named_parameters(),
+                                                    self.named_buffers())
+                     if not name.endswith('num_batches_tracked'))
 
     def _folded_convs(self) -> List[Optional['FoldedConv']]:
         """Return stem, then (conv1, conv2, downsample) per block, folded from the modules."""

@@ -159,3 +159,24 @@ def test_agents_built_apart_get_the_same_frozen_encoder_and_fingerprint():
     with torch.no_grad():
         actor.frozen_encoder.conv1.weight[0, 0, 0, 0] += 1.0
     assert actor.frozen_encoder.fingerprint() != learner.frozen_encoder.fingerprint()
+
+
+def test_a_new_policy_blob_keeps_the_frozen_encoders_folded_weights_and_fingerprint():
+    """The actor loads every pushed policy: the frozen part must not be redone each time."""
+    from hilserl_learning.policy_blob import (apply_policy, decode_policy, encode_policy,
+                                              POLICY_FORMAT_VERSION)
+    config = tiny_config(num_cameras=1, image_encoder='frozen')
+    learner, actor = SACAgent(config), SACAgent(config)
+    pixels = torch.randint(0, 255, (1, 3, config.image_size, config.image_size),
+                           dtype=torch.uint8)
+    features = actor.encode_frames(pixels)
+    fingerprint = actor.frozen_encoder.fingerprint()
+    folded_before = actor.frozen_encoder._folded
+    with torch.no_grad():
+        for parameter in learner.actor.parameters():   # a trained policy, say
+            parameter.add_(0.5)
+    tensors, _, _ = decode_policy(*encode_policy(learner, 7), POLICY_FORMAT_VERSION)
+    apply_policy(actor, tensors)
+    assert torch.equal(actor.encode_frames(pixels), features)
+    assert actor.frozen_encoder._folded is folded_before   # not folded again
+    assert actor.frozen_encoder.fingerprint() == fingerprint

@@ -39,7 +39,8 @@ from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary
 from hilserl.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
                               EVENT_NAMES, SUCCESS)
-from hilserl.node_support import declare, run_node, StopNode, valid_camera_name
+from hilserl.node_support import (declare, make_thread_realtime, run_node, StopNode,
+                                  valid_camera_name)
 from hilserl.observation_state import action_from_command, command_from_action
 from hilserl.transition_link import OutboundQueue
 from hilserl.transition_messages import (observation_from_message, set_image_features,
@@ -83,7 +84,7 @@ class ActorNode(Node):
                                      ANY_PUBLISHER)
         self._owns_spill_dir = not d['spill_dir']   # a temporary one, removed at exit
         self._spill_dir = d['spill_dir'] or tempfile.mkdtemp(prefix='hilserl_actor_')
-        self._frame_features = FrameFeatures()
+        self._frame_features = FrameFeatures(d['frame_encoding_budget'] / self._config.fps)
         self._outbox = TransitionOutbox(
             self._transition_publisher.publish,
             OutboundQueue(d['max_queue_memory_mb'] * 2**20, self._spill_dir),
@@ -121,11 +122,24 @@ class ActorNode(Node):
                                  'Id in the transitions (empty: the node name).') or \
             self.get_name()
         d['fps'] = declare(self, 'fps', 10.0, 'Control steps per second.')
+        self._thread_priority = declare(
+            self, 'thread_priority', 50,
+            "SCHED_FIFO priority (1-99) of the control loop's thread, as ros2_control's "
+            'thread_priority; 0: normal scheduling. Where not permitted, the node warns and '
+            'runs at normal priority.')
+        if not 0 <= self._thread_priority <= 99:
+            raise ValueError(f'thread_priority is {self._thread_priority}, not 0 (normal '
+                             'scheduling) or 1-99 (SCHED_FIFO)')
         d['control_time_s'] = declare(self, 'control_time_s', 20.0,
                                       'Time limit of an episode (s): its last step is truncated.')
         d['steps_after_success'] = declare(
             self, 'number_of_steps_after_success', 0,
             'Steps after a SUCCESS, with reward 1, before the episode ends (terminated).')
+        d['frame_encoding_budget'] = declare(
+            self, 'frame_encoding_budget', 0.5,
+            'Share of the control period the frozen image encoder may take per tick: when '
+            'more cameras have a new frame than fit, the longest-waiting go first and the '
+            'others act on their previous frame one tick longer (one is always encoded).')
         cameras = declare(self, 'camera_names', ['front', 'wrist'],
                           "Cameras of the observation ('<camera>/image_processed'); [] for a "
                           'state-only policy.')
@@ -246,6 +260,15 @@ class ActorNode(Node):
     # ----- the control tick -----------------------------------------------------------
 
     def _tick(self) -> None:
+        if self._thread_priority is not None:
+            # Here, not in __init__: this is the thread that runs the loop, whatever spins it.
+            refused = make_thread_realtime(self._thread_priority)
+            if refused:
+                self.get_logger().warning(refused)
+            elif self._thread_priority:
+                self.get_logger().info(f'control loop thread: SCHED_FIFO priority '
+                                       f'{self._thread_priority}')
+            self._thread_priority = None
         now = self.get_clock().now().nanoseconds
         if self._state == 'done':
             raise StopNode()
@@ -263,6 +286,7 @@ class ActorNode(Node):
         events, self._events = self._events, []
         try:
             observation = self._io.observe()
+            self._admit_frames(observation)
             # The message travels in the transition as it is; the arrays feed the policy.
             obs_msg = ObservationMsg(
                 state=observation.state.tolist(), state_names=self._io.state_names,
@@ -288,6 +312,16 @@ class ActorNode(Node):
                 return
         self._act(now, observation, obs_msg, obs_dict)
 
+    def _admit_frames(self, observation) -> None:
+        """Act on the frames the frozen encoder can take this tick (see FrameFeatures)."""
+        agent = self._policy.agent
+        if agent is None or agent.frozen_encoder is None or not self._cameras:
+            return
+        admitted = self._frame_features.admit(
+            [observation.frames[name] for name in self._cameras],
+            agent.frozen_encoder.fingerprint())
+        observation.frames = dict(zip(self._cameras, admitted))
+
     def _act(self, now: int, observation, obs_msg, obs_dict) -> None:
         human = self._io.human_command(now)
         human_action = action_from_command(human.delta_xyz, human.gripper)
@@ -298,12 +332,11 @@ class ActorNode(Node):
             if agent is not None and agent.frozen_encoder is not None and self._cameras:
                 # Encoded once, here: the learner stores these features rather than
                 # running the same network on the same frames again.
-                encoder = agent.frozen_encoder.fingerprint()
-                features = self._frame_features.get(
-                    [observation.frames[name] for name in self._cameras], encoder,
-                    lambda: agent.encode_frames(obs_dict['pixels']).cpu().numpy())
+                pixels = obs_dict['pixels']
+                features = self._frame_features.features(
+                    lambda i: agent.encode_frames(pixels[i]).cpu().numpy())
                 obs_dict['features'] = features
-                set_image_features(obs_msg, features, encoder)
+                set_image_features(obs_msg, features, agent.frozen_encoder.fingerprint())
             action, intervention = choose_action(self._io.human_in_control,
                                                  self._allow_interventions, human_action,
                                                  policy)
