@@ -14,6 +14,7 @@ from hilserl.graph import NodeSpec
 from hilserl.modes import MODES, robot_joint_names
 from hilserl.observation_state import OBJECT_POSITION_NAMES, state_names
 from hilserl.testing.processes import wait_for_output
+from hilserl.transition_messages import observation_from_message
 from hilserl_interfaces.msg import (EndEffectorCommand, EpisodeStats, PolicyParameters,
                                     Transition, TransitionAck)
 from hilserl_learning import AgentConfig, SACAgent
@@ -29,12 +30,17 @@ LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
 POLICY, HUMAN = EndEffectorCommand.SOURCE_POLICY, EndEffectorCommand.SOURCE_HUMAN
 
 
-def parameters_message(version, corrupt=False):
-    """Return PolicyParameters of a small state-only agent (16 = 13 + object position)."""
-    torch.manual_seed(version)
+def small_agent(**image_settings):
+    """Return a small agent of the sim SO-101's state (16 = 13 + object position)."""
     joints = robot_joint_names('sim_so101.yaml')['arm_joint_names']
-    agent = SACAgent(AgentConfig(state_dim=len(state_names(joints, object_position=True)),
-                                 hidden_dims=(32,), grasp_hidden_dims=(16,)))
+    return SACAgent(AgentConfig(state_dim=len(state_names(joints, object_position=True)),
+                                hidden_dims=(32,), grasp_hidden_dims=(16,), **image_settings))
+
+
+def parameters_message(version, corrupt=False, agent=None):
+    """Return PolicyParameters of ``agent`` (by default a small state-only one)."""
+    torch.manual_seed(version)
+    agent = agent or small_agent()
     blob, digest = encode_policy(agent, version)
     return PolicyParameters(format_version=POLICY_FORMAT_VERSION, policy_version=version,
                             sha256='0' * 64 if corrupt else digest, blob=list(blob))
@@ -143,3 +149,41 @@ def test_actor_stops_after_max_minutes_at_an_episode_end_on_a_lock_stepped_arm(
     episodes = json.loads(log.read_text())['per_episode']
     assert [e['steps'] for e in episodes] == [10, 10]
     assert 'or 0.025 minutes' in actor.output()
+
+
+def test_image_transitions_carry_the_features_of_their_own_frames(processes, probe):
+    """
+    Two 10 Hz cameras, a 30 Hz loop and a frozen-encoder policy.
+
+    The actor encodes each frame once and may act on a camera's previous frame for a
+    tick; whatever it did, every transition's features must be those of its own images.
+    """
+    transitions = probe.subscribe(Transition, '/transitions', RELIABLE)
+    parameters = probe.publisher(PolicyParameters, '/policy_parameters', LATCHED)
+    for spec in MODES['sim'].nodes({'robot': 'so101', 'task': 'reach', 'lock_step': 'false',
+                                    'rviz': 'false'}):
+        processes.start_node(spec)
+    actor = processes.start_node(NodeSpec('actor', 'actor', parameters={
+        'camera_names': ['front', 'wrist'], 'fps': 30.0, 'control_time_s': 2.0,
+        'reward_source': 'ground_truth', 'state_from_ground_truth': True,
+        'wait_for_policy': True, **robot_joint_names('sim_so101.yaml')}))
+    agent = small_agent(num_cameras=2, image_encoder='frozen')
+    parameters.publish(parameters_message(1, agent=agent))
+
+    transitions.wait_for_messages(45, timeout=90)
+    fingerprint = agent.frozen_encoder.fingerprint()
+    images_seen = set()
+    for message in transitions.messages[:45]:
+        observation = observation_from_message(message.observation)
+        assert observation['features'].shape == (2, 512)
+        assert message.observation.image_features_encoder == fingerprint
+        expected = agent.encode_frames(torch.from_numpy(observation['pixels'])).numpy()
+        np.testing.assert_allclose(observation['features'], expected, atol=1e-4)
+        images_seen.add(observation['pixels'].tobytes())
+    # 1.5 s of 10 Hz cameras (slower on a loaded machine): new frames keep coming, and
+    # ticks share them.
+    assert 3 <= len(images_seen) < 45
+    output = actor.output()
+    assert ('control loop thread: SCHED_FIFO priority 50' in output
+            or 'not permitted to run at real-time priority 50' in output), output
+    assert 'Traceback' not in output

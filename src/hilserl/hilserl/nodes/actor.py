@@ -18,7 +18,6 @@ the arm through the safety filter's ``reset`` service and publishes EpisodeStats
 commands and the resets are shared with the recorder (:mod:`hilserl.episode_io`).
 """
 
-import re
 import secrets
 import shutil
 import tempfile
@@ -29,18 +28,17 @@ from hilserl_interfaces.msg import (EndEffectorCommand, EpisodeEvent, EpisodeSta
                                     Observation as ObservationMsg, PolicyParameters,
                                     Transition, TransitionAck)
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
 
 from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary,
-                                FrameFeatures, LoopStats, PolicyHolder, REWARD_SOURCES,
-                                TransitionOutbox, write_json)
+                                FrameFeatures, LoopStats, PolicyHolder, TransitionOutbox,
+                                write_json)
 from hilserl.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
                               EVENT_NAMES, SUCCESS)
-from hilserl.node_support import (declare, make_thread_realtime, run_node, StopNode,
-                                  valid_camera_name)
+from hilserl.node_support import make_thread_realtime, run_node, StopNode
+from hilserl.nodes.actor_parameters import declare_actor_parameters
 from hilserl.observation_state import action_from_command, command_from_action
 from hilserl.transition_link import OutboundQueue
 from hilserl.transition_messages import (observation_from_message, set_image_features,
@@ -59,19 +57,22 @@ class ActorNode(Node):
     def __init__(self, **kwargs):
         """Declare the parameters, wire the topics and wait for the inputs."""
         super().__init__('actor', **kwargs)
-        d = self._declare_parameters()
-        self._config = EpisodeConfig(fps=d['fps'], control_time_s=d['control_time_s'],
-                                     number_of_steps_after_success=d['steps_after_success'],
+        p = self._params = declare_actor_parameters(self)
+        import torch   # here, not at the top: the node starts before torch is needed
+        torch.set_num_threads(p.torch_threads)
+        self._thread_priority: Optional[int] = p.thread_priority   # None once applied
+        self._config = EpisodeConfig(fps=p.fps, control_time_s=p.control_time_s,
+                                     number_of_steps_after_success=p.steps_after_success,
                                      terminate_on_success=True)
         self._io = EpisodeIO(self, EpisodeIOSettings(
-            camera_topics={name: f'{name}/image_processed' for name in self._cameras},
-            arm_joint_names=d['arm_joints'], gripper_joint_name=d['gripper_joint'],
-            teleop_timeout_s=d['teleop_timeout_s'], reset_timeout_s=d['reset_timeout_s'],
-            state_from_ground_truth=d['state_from_ground_truth'],
-            need_ground_truth=self._reward_source == 'ground_truth',
-            require_teleop=False, follow_intervention=self._allow_interventions,
-            reset_pose=d['reset_pose'], arm_node=d['arm_node'],
-            arm_home_parameter=d['home_parameter']),
+            camera_topics={name: f'{name}/image_processed' for name in p.cameras},
+            arm_joint_names=p.arm_joints, gripper_joint_name=p.gripper_joint,
+            teleop_timeout_s=p.teleop_timeout_s, reset_timeout_s=p.reset_timeout_s,
+            state_from_ground_truth=p.state_from_ground_truth,
+            need_ground_truth=p.reward_source == 'ground_truth',
+            require_teleop=False, follow_intervention=p.allow_interventions,
+            reset_pose=p.reset_pose, arm_node=p.arm_node,
+            arm_home_parameter=p.home_parameter),
             on_event=self._on_event, say=self._say)
         self._transition_publisher = self.create_publisher(Transition, 'transitions',
                                                            TRANSITIONS_QOS)
@@ -79,16 +80,16 @@ class ActorNode(Node):
         self.create_subscription(TransitionAck, 'transition_acks', self._on_ack, ACKS_QOS)
         self.create_subscription(PolicyParameters, 'policy_parameters', self._on_parameters,
                                  PARAMETERS_QOS)
-        if self._reward_source == 'classifier':
+        if p.reward_source == 'classifier':
             self.create_subscription(Bool, 'reward_classifier/success', self._on_classifier,
                                      ANY_PUBLISHER)
-        self._owns_spill_dir = not d['spill_dir']   # a temporary one, removed at exit
-        self._spill_dir = d['spill_dir'] or tempfile.mkdtemp(prefix='hilserl_actor_')
-        self._frame_features = FrameFeatures(d['frame_encoding_budget'] / self._config.fps)
+        self._owns_spill_dir = not p.spill_dir   # a temporary one, removed at exit
+        self._spill_dir = p.spill_dir or tempfile.mkdtemp(prefix='hilserl_actor_')
+        self._frame_features = FrameFeatures(p.frame_encoding_budget / self._config.fps)
         self._outbox = TransitionOutbox(
             self._transition_publisher.publish,
-            OutboundQueue(d['max_queue_memory_mb'] * 2**20, self._spill_dir),
-            d['resend_after_s'], d['max_resend_per_tick'])
+            OutboundQueue(p.max_queue_memory_mb * 2**20, self._spill_dir),
+            p.resend_after_s, p.max_resend_per_tick)
         # A new stream per process: a restarted actor's sequence 0 is not a repeat.
         self._session = secrets.token_hex(4)
         self._policy = PolicyHolder(on_error=lambda text: self.get_logger().error(text),
@@ -108,127 +109,18 @@ class ActorNode(Node):
         self._results = []
         self.create_timer(1.0 / self._config.fps, self._tick)
         self.get_logger().info(
-            f"actor '{self._actor_id}' (session {self._session}): episodes of at most "
-            f'{self._config.max_steps} steps at {self._config.fps:g} fps, cameras '
-            f'{self._cameras or "none (state only)"}, reward from {self._reward_source}, '
-            f'{self._num_episodes or "unlimited"} episodes'
-            + (f' or {self._max_minutes:g} minutes' if self._max_minutes else '')
-            + (', deterministic' if self._deterministic else '')
-            + ('' if self._allow_interventions else ', interventions ignored'))
-
-    def _declare_parameters(self) -> dict:
-        d = {}
-        self._actor_id = declare(self, 'actor_id', '',
-                                 'Id in the transitions (empty: the node name).') or \
-            self.get_name()
-        d['fps'] = declare(self, 'fps', 10.0, 'Control steps per second.')
-        self._thread_priority = declare(
-            self, 'thread_priority', 50,
-            "SCHED_FIFO priority (1-99) of the control loop's thread, as ros2_control's "
-            'thread_priority; 0: normal scheduling. Where not permitted, the node warns and '
-            'runs at normal priority.')
-        if not 0 <= self._thread_priority <= 99:
-            raise ValueError(f'thread_priority is {self._thread_priority}, not 0 (normal '
-                             'scheduling) or 1-99 (SCHED_FIFO)')
-        d['control_time_s'] = declare(self, 'control_time_s', 20.0,
-                                      'Time limit of an episode (s): its last step is truncated.')
-        d['steps_after_success'] = declare(
-            self, 'number_of_steps_after_success', 0,
-            'Steps after a SUCCESS, with reward 1, before the episode ends (terminated).')
-        d['frame_encoding_budget'] = declare(
-            self, 'frame_encoding_budget', 0.5,
-            'Share of the control period the frozen image encoder may take per tick: when '
-            'more cameras have a new frame than fit, the longest-waiting go first and the '
-            'others act on their previous frame one tick longer (one is always encoded).')
-        cameras = declare(self, 'camera_names', ['front', 'wrist'],
-                          "Cameras of the observation ('<camera>/image_processed'); [] for a "
-                          'state-only policy.')
-        use_cameras = declare(self, 'use_cameras', True,
-                              'false: a state-only policy (camera_names are not used).')
-        self._cameras = list(cameras or []) if use_cameras else []
-        d['arm_joints'] = declare(self, 'arm_joint_names',
-                                  ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex',
-                                   'wrist_roll'], 'Arm joints of the state vector, in order.')
-        d['gripper_joint'] = declare(self, 'gripper_joint_name', 'gripper',
-                                     'Gripper joint of the state vector.')
-        d['state_from_ground_truth'] = declare(
-            self, 'state_from_ground_truth', False,
-            'Simulation only: append the object position (object.x/y/z) from '
-            'sim/ground_truth and its offset from the TCP (object.dx/dy/dz) to the state '
-            'vector.')
-        self._reward_source = declare(
-            self, 'reward_source', 'human',
-            "Who says SUCCESS: 'ground_truth' (sim/ground_truth.success), 'classifier' "
-            "(reward_classifier/success) or 'human' (SUCCESS on episode_events).")
-        self._allow_interventions = declare(
-            self, 'allow_interventions', True,
-            'Execute the human command while teleop/intervention is true (false: ignore it).')
-        self._deterministic = declare(self, 'deterministic', False,
-                                      "Act with the policy's mode, not a sample (evaluation).")
-        self._send_transitions = declare(
-            self, 'send_transitions', True,
-            'Send the transitions to the learner (false for evaluation runs, whose episodes '
-            'must not become training data; episode_stats are still published).')
-        self._num_episodes = declare(self, 'num_episodes', 0,
-                                     'Episodes to run, then log the success rate and exit 0 '
-                                     '(0: run forever).')
-        self._max_minutes = declare(self, 'max_minutes', 0.0,
-                                    'Finish the episode during which this many minutes '
-                                    'passed since the first one began, then exit as after '
-                                    'num_episodes (0: no time limit).')
-        self._eval_log = declare(self, 'eval_log', '',
-                                 'JSON file for the success rate and per-episode results '
-                                 '(written at exit; empty: none).')
-        d['teleop_timeout_s'] = declare(self, 'teleop_timeout_s', 0.5,
-                                        'An older teleop command is not executed (hold).')
-        d['reset_timeout_s'] = declare(self, 'reset_timeout_s', 10.0,
-                                       'Retry a reset that has not finished after this long.')
-        d['reset_pose'] = declare(self, 'fixed_reset_joint_positions',
-                                  Parameter.Type.DOUBLE_ARRAY,
-                                  'Joint positions (arm, then gripper) every reset goes to, '
-                                  "written to the arm node's home parameter; unset: its home.")
-        d['arm_node'] = declare(self, 'arm_node', 'sim_arm',
-                                'Node whose home parameter fixed_reset_joint_positions sets.')
-        d['home_parameter'] = declare(self, 'arm_home_parameter', 'home_joint_positions',
-                                      "Name of the arm node's home parameter.")
-        d['max_queue_memory_mb'] = declare(
-            self, 'max_queue_memory_mb', 256.0,
-            'Unacknowledged transitions kept in memory (MiB); older ones spill to spill_dir.')
-        d['spill_dir'] = declare(self, 'spill_dir', '',
-                                 'Directory for spilled transitions (empty: a temporary one).')
-        d['resend_after_s'] = declare(
-            self, 'resend_after_s', 2.0,
-            'Resend from the last acknowledgement when it has not advanced for this long.')
-        d['max_resend_per_tick'] = declare(self, 'max_resend_per_tick', 50,
-                                           'Transitions resent per control tick at most.')
-        self._wait_for_policy = declare(
-            self, 'wait_for_policy', False,
-            'Start the first episode only once policy parameters arrived (the learner may '
-            'still be pretraining on the demonstrations); false: zero actions until then.')
-        torch_threads = declare(self, 'torch_threads', 1, 'Threads torch may use to act.')
-        if not re.fullmatch(r'[A-Za-z0-9_]+', self._actor_id):
-            raise ValueError(f"actor_id '{self._actor_id}' may hold only letters, digits "
-                             'and underscores')
-        if self._reward_source not in REWARD_SOURCES:
-            raise ValueError(f'reward_source must be one of {REWARD_SOURCES}, '
-                             f"got '{self._reward_source}'")
-        bad = [name for name in self._cameras if not valid_camera_name(name)]
-        if bad:
-            raise ValueError(f'camera_names needs snake_case names, got {self._cameras}')
-        if (self._num_episodes < 0 or self._max_minutes < 0 or d['max_resend_per_tick'] < 1
-                or torch_threads < 1):
-            raise ValueError('num_episodes and max_minutes must be >= 0, max_resend_per_tick '
-                             'and torch_threads >= 1')
-        if not d['max_queue_memory_mb'] > 0:
-            raise ValueError('max_queue_memory_mb must be positive')
-        import torch
-        torch.set_num_threads(torch_threads)
-        return d
+            f"actor '{p.actor_id}' (session {self._session}): episodes of at most "
+            f'{self._config.max_steps} steps at {p.fps:g} fps, cameras '
+            f'{p.cameras or "none (state only)"}, reward from {p.reward_source}, '
+            f'{p.num_episodes or "unlimited"} episodes'
+            + (f' or {p.max_minutes:g} minutes' if p.max_minutes else '')
+            + (', deterministic' if p.deterministic else '')
+            + ('' if p.allow_interventions else ', interventions ignored'))
 
     # ----- learner link ---------------------------------------------------------------
 
     def _on_ack(self, msg: TransitionAck) -> None:
-        if msg.actor_id == self._actor_id and msg.actor_session == self._session:
+        if msg.actor_id == self._params.actor_id and msg.actor_session == self._session:
             line = self._outbox.on_ack(msg.next_sequence, msg.learner_session)
             if line:
                 self._say(line)
@@ -240,10 +132,10 @@ class ActorNode(Node):
     def _check_agent_config(self, config) -> None:
         """Refuse a policy for another state vector or other cameras (worker thread)."""
         size = len(self._io.state_names)
-        if config.state_dim != size or config.num_cameras != len(self._cameras):
+        if config.state_dim != size or config.num_cameras != len(self._params.cameras):
             raise ValueError(f'the policy takes {config.state_dim} state values and '
                              f'{config.num_cameras} cameras; this actor has {size} and '
-                             f'{len(self._cameras)} ({self._cameras})')
+                             f'{len(self._params.cameras)} ({self._params.cameras})')
 
     def _on_classifier(self, msg: Bool) -> None:
         if msg.data and self._state == 'running':
@@ -251,7 +143,7 @@ class ActorNode(Node):
 
     def _on_event(self, msg: EpisodeEvent) -> None:
         from_self = msg.source == self.get_name()
-        if self._state == 'running' and accepts_event(self._reward_source, msg.event,
+        if self._state == 'running' and accepts_event(self._params.reward_source, msg.event,
                                                       from_self):
             self._events.append(msg.event)
             self._say(f'episode #{self._episode_index:04d}: {EVENT_NAMES[msg.event]} from '
@@ -277,7 +169,7 @@ class ActorNode(Node):
             self._say(f'policy version {version} in use')
         self._outbox.tick(self._transition_publisher.get_subscription_count() > 0)
         waiting_for = (['the first policy parameters (policy_parameters)']
-                       if self._wait_for_policy and self._policy.agent is None else [])
+                       if self._params.wait_for_policy and self._policy.agent is None else [])
         self._io.advance(self._state, now, self._start_reset, self._begin_episode,
                          self._step, waiting_for)
 
@@ -290,15 +182,15 @@ class ActorNode(Node):
             # The message travels in the transition as it is; the arrays feed the policy.
             obs_msg = ObservationMsg(
                 state=observation.state.tolist(), state_names=self._io.state_names,
-                camera_names=self._cameras,
-                images=[observation.frames[name] for name in self._cameras])
+                camera_names=self._params.cameras,
+                images=[observation.frames[name] for name in self._params.cameras])
             obs_dict = observation_from_message(obs_msg)
         except ValueError as error:
             self._io.report(now, f'cannot build the observation: {error}', 'error')
             return
         if not self._success_raised and (
-                (self._reward_source == 'ground_truth' and observation.truth.success)
-                or (self._reward_source == 'classifier' and self._classifier_success)):
+                (self._params.reward_source == 'ground_truth' and observation.truth.success)
+                or (self._params.reward_source == 'classifier' and self._classifier_success)):
             self._success_raised = True
             self._io.publish_event(SUCCESS, self._episode_index, now)
             events.append(SUCCESS)
@@ -315,21 +207,21 @@ class ActorNode(Node):
     def _admit_frames(self, observation) -> None:
         """Act on the frames the frozen encoder can take this tick (see FrameFeatures)."""
         agent = self._policy.agent
-        if agent is None or agent.frozen_encoder is None or not self._cameras:
+        if agent is None or agent.frozen_encoder is None or not self._params.cameras:
             return
         admitted = self._frame_features.admit(
-            [observation.frames[name] for name in self._cameras],
+            [observation.frames[name] for name in self._params.cameras],
             agent.frozen_encoder.fingerprint())
-        observation.frames = dict(zip(self._cameras, admitted))
+        observation.frames = dict(zip(self._params.cameras, admitted))
 
     def _act(self, now: int, observation, obs_msg, obs_dict) -> None:
         human = self._io.human_command(now)
         human_action = action_from_command(human.delta_xyz, human.gripper)
         agent = self._policy.agent
         policy = None if agent is None else (
-            lambda: agent.select_action(obs_dict, deterministic=self._deterministic))
+            lambda: agent.select_action(obs_dict, deterministic=self._params.deterministic))
         try:
-            if agent is not None and agent.frozen_encoder is not None and self._cameras:
+            if agent is not None and agent.frozen_encoder is not None and self._params.cameras:
                 # Encoded once, here: the learner stores these features rather than
                 # running the same network on the same frames again.
                 pixels = obs_dict['pixels']
@@ -338,7 +230,7 @@ class ActorNode(Node):
                 obs_dict['features'] = features
                 set_image_features(obs_msg, features, agent.frozen_encoder.fingerprint())
             action, intervention = choose_action(self._io.human_in_control,
-                                                 self._allow_interventions, human_action,
+                                                 self._params.allow_interventions, human_action,
                                                  policy)
             delta, gripper = command_from_action(action)
         except (RuntimeError, ValueError) as error:
@@ -361,12 +253,13 @@ class ActorNode(Node):
     def _send_transition(self, now: int, obs_msg, action, label, final) -> None:
         self._episode['reward'] += label.reward
         self._episode['interventions'] += int(label.intervention)
-        if not self._send_transitions:
+        if not self._params.send_transitions:
             return
         message = transition_to_message(
-            self._actor_id, self._outbox.next_sequence, self._episode_index, label.step_index,
+            self._params.actor_id, self._outbox.next_sequence, self._episode_index,
+            label.step_index,
             obs_msg, action, label.reward, label.terminated, label.truncated,
-            label.intervention, final, self._io.state_names, self._cameras,
+            label.intervention, final, self._io.state_names, self._params.cameras,
             actor_session=self._session)
         set_stamp(message, now)
         self._outbox.send(transition_to_bytes(message))
@@ -390,7 +283,7 @@ class ActorNode(Node):
         loop = self._loop.summary()
         success = self._tracker.succeeded_at is not None
         stats = EpisodeStats(
-            actor_id=self._actor_id, episode_index=self._episode_index,
+            actor_id=self._params.actor_id, episode_index=self._episode_index,
             steps=label.step_index + 1, episodic_reward=self._episode['reward'],
             success=success, intervention_steps=self._episode['interventions'],
             policy_hz_mean=loop.hz_mean, policy_hz_p90=loop.hz_p90,
@@ -410,9 +303,10 @@ class ActorNode(Node):
                   f'policy version {self._policy.version}')
         self._episode_index += 1
         self._pending = None
-        out_of_time = self._max_minutes and (
-            time.monotonic() - self._first_episode_s >= 60.0 * self._max_minutes)
-        if out_of_time or (self._num_episodes and self._episode_index >= self._num_episodes):
+        p = self._params
+        out_of_time = p.max_minutes and (
+            time.monotonic() - self._first_episode_s >= 60.0 * p.max_minutes)
+        if out_of_time or (p.num_episodes and self._episode_index >= p.num_episodes):
             self._finish()
         else:
             self._start_reset(now)
@@ -421,9 +315,10 @@ class ActorNode(Node):
         summary = evaluation_summary(self._results)
         self._say(f"success rate {summary['success_rate']:.3f} "
                   f"({summary['successes']}/{summary['episodes']} episodes)")
-        if self._eval_log:
-            path = write_json(self._eval_log, dict(summary, actor_id=self._actor_id,
-                                                   deterministic=self._deterministic))
+        if self._params.eval_log:
+            path = write_json(self._params.eval_log,
+                              dict(summary, actor_id=self._params.actor_id,
+                                   deterministic=self._params.deterministic))
             self._say(f'results written to {path}')
         self._state = 'done'  # exit on the next tick, once EPISODE_END is out
 
