@@ -178,7 +178,7 @@ class ActorNode(Node):
         events, self._events = self._events, []
         try:
             observation = self._io.observe()
-            self._admit_frames(observation)
+            encoder = self._admit_frames(observation)
             # The message travels in the transition as it is; the arrays feed the policy.
             obs_msg = ObservationMsg(
                 state=observation.state.tolist(), state_names=self._io.state_names,
@@ -202,33 +202,38 @@ class ActorNode(Node):
             if label.done:
                 self._end_episode(now, label)
                 return
-        self._act(now, observation, obs_msg, obs_dict)
+        self._act(now, observation, obs_msg, obs_dict, encoder)
 
-    def _admit_frames(self, observation) -> None:
-        """Act on the frames the frozen encoder can take this tick (see FrameFeatures)."""
+    def _admit_frames(self, observation) -> Optional[str]:
+        """
+        Act on the frames the frozen encoder can take this tick (see FrameFeatures).
+
+        Return the encoder's fingerprint, or None when the policy has no frozen encoder.
+        """
         agent = self._policy.agent
         if agent is None or agent.frozen_encoder is None or not self._params.cameras:
-            return
+            return None
+        encoder = agent.frozen_encoder.fingerprint()
         admitted = self._frame_features.admit(
-            [observation.frames[name] for name in self._params.cameras],
-            agent.frozen_encoder.fingerprint())
+            [observation.frames[name] for name in self._params.cameras], encoder)
         observation.frames = dict(zip(self._params.cameras, admitted))
+        return encoder
 
-    def _act(self, now: int, observation, obs_msg, obs_dict) -> None:
+    def _act(self, now: int, observation, obs_msg, obs_dict, encoder: Optional[str]) -> None:
         human = self._io.human_command(now)
         human_action = action_from_command(human.delta_xyz, human.gripper)
         agent = self._policy.agent
         policy = None if agent is None else (
             lambda: agent.select_action(obs_dict, deterministic=self._params.deterministic))
         try:
-            if agent is not None and agent.frozen_encoder is not None and self._params.cameras:
-                # Encoded once, here: the learner stores these features rather than
+            if encoder is not None:
+                # Sent with the transition: the learner stores these features rather than
                 # running the same network on the same frames again.
                 pixels = obs_dict['pixels']
                 features = self._frame_features.features(
                     lambda i: agent.encode_frames(pixels[i]).cpu().numpy())
                 obs_dict['features'] = features
-                set_image_features(obs_msg, features, agent.frozen_encoder.fingerprint())
+                set_image_features(obs_msg, features, encoder)
             action, intervention = choose_action(self._io.human_in_control,
                                                  self._params.allow_interventions, human_action,
                                                  policy)
