@@ -79,12 +79,16 @@ def plot_episodes(rows: Sequence[Mapping[str, Any]], path: str) -> str:
 
 
 def learner_panels(rows: Sequence[Mapping[str, Any]]) -> List[Tuple[str, Dict[str, Series]]]:
-    """Group the learner's numeric columns into panels: rate, losses, temperature, buffers."""
+    """Group the learner's numeric columns into panels: rate, losses, temperature, Q, ..."""
     keys = []
     for row in rows:
         keys.extend(k for k in row if k not in keys and k not in ('time', 'step'))
+    # Q values and entropy get a panel of their own: beside the ever-growing counters
+    # their scale flattens them, and a Q rising past the most the reward can return is
+    # the first sign of a diverging critic.
     groups: Dict[str, List[str]] = {'updates/s': [], 'losses': [], 'temperature': [],
-                                    'buffer sizes': [], 'other': []}
+                                    'Q value, entropy': [], 'buffer sizes': [],
+                                    'counters': [], 'other': []}
     for key in keys:
         if key == 'updates_per_s':
             groups['updates/s'].append(key)
@@ -92,8 +96,12 @@ def learner_panels(rows: Sequence[Mapping[str, Any]]) -> List[Tuple[str, Dict[st
             groups['losses'].append(key)
         elif 'temperature' in key or 'alpha' in key:
             groups['temperature'].append(key)
+        elif key.startswith('q_') or 'entropy' in key:
+            groups['Q value, entropy'].append(key)
         elif 'buffer' in key:
             groups['buffer sizes'].append(key)
+        elif 'version' in key or 'received' in key:
+            groups['counters'].append(key)
         else:
             groups['other'].append(key)
     panels = []

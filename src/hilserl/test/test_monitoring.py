@@ -9,6 +9,7 @@ import pytest
 
 from hilserl import monitoring
 from hilserl.monitoring import format_status, MetricsLog, wandb_logged_in
+from hilserl.monitoring_plots import learner_panels
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 
@@ -130,6 +131,17 @@ def test_plots_are_valid_pngs_written_at_most_every_period_and_at_close(tmp_path
     assert log.close() == paths
     assert os.path.getmtime(paths[0]) > stamp - 100  # close always redraws
     assert not glob.glob(str(tmp_path / 'plots' / '*.tmp*'))
+
+
+def test_learner_plot_shows_q_values_apart_from_the_growing_counters():
+    rows = [dict(time=1.0, step=step, critic_loss=0.01, q_mean=0.7, entropy=-1.5,
+                 temperature=0.004, online_buffer=step, policy_version=1000 + step,
+                 transitions_received=step // 4, updates_per_s=40.0)
+            for step in (1, 500, 1000)]
+    panels = dict(learner_panels(rows))
+    assert set(panels['Q value, entropy']) == {'q_mean', 'entropy'}
+    assert set(panels['counters']) == {'policy_version', 'transitions_received'}
+    assert 'other' not in panels
 
 
 def test_status_line_is_one_line_that_fits(tmp_path, no_wandb):
