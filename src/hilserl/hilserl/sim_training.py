@@ -50,6 +50,8 @@ STALL_TIMEOUT_S = 6.0       # scripted_human stall_timeout_s (FAILURE ends the e
 ONLINE_CAPACITY = 200_000   # train.yaml learner buffer capacities
 OFFLINE_CAPACITY = 50_000
 EVAL_SEED = 10 ** 9         # evaluation layouts: the same for every run and seed
+# train.yaml learner agent.* values (the others are AgentConfig's defaults there too)
+AGENT_SETTINGS = dict(discount=0.97, td_target_min=0.0, td_target_max=1.0)
 
 Step = Dict[str, object]    # keyword arguments of hilserl_learning.add_transition
 
@@ -269,7 +271,7 @@ def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = Non
     torch.manual_seed(s.seed)
     task = SimTask(s.robot, s.task, s.seed)
     evaluation_task = SimTask(s.robot, s.task, s.seed)
-    agent = SACAgent(AgentConfig(state_dim=task.state_dim, num_cameras=0, discount=0.97))
+    agent = SACAgent(AgentConfig(state_dim=task.state_dim, num_cameras=0, **AGENT_SETTINGS))
     demos = ReplayBuffer(OFFLINE_CAPACITY, task.state_dim, 4, seed=2 * s.seed)
     online = ReplayBuffer(ONLINE_CAPACITY, task.state_dim, 4, seed=2 * s.seed + 1)
     result = RunResult()

@@ -176,7 +176,8 @@ class SACAgent(nn.Module):
                 target_qs = target_qs[subset[:config.critic_subsample_size]]
             targets = sac_critic_target(
                 batch.rewards, batch.terminated, target_qs, config.discount,
-                next_log_probs if config.backup_entropy else None, self.log_alpha.exp())
+                next_log_probs if config.backup_entropy else None, self.log_alpha.exp(),
+                (config.td_target_min, config.td_target_max))
         features = self.encoder(observations)
         qs = self.critic(features, actions)
         loss = critic_loss(qs, targets)

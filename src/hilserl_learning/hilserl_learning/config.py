@@ -78,6 +78,14 @@ class AgentConfig:
     """Entropy the temperature steers towards (None: -action_dim / 2)."""
     backup_entropy: bool = False
     """Subtract alpha * log pi(a'|s') in the critic target (HIL-SERL: off)."""
+    td_target_min: Optional[float] = None
+    """Clip the critic's TD target to at least this: the smallest discounted return the
+    reward allows (None: no bound). A 0/1 success reward that ends the episode: 0."""
+    td_target_max: Optional[float] = None
+    """Clip the critic's TD target to at most this: the largest discounted return the reward
+    allows (None: no bound). A 0/1 success reward that ends the episode: 1. Without it the
+    bootstrapped targets can feed on the critics' own overestimates and climb past anything
+    the data returns."""
     utd_ratio: int = 1
     """Critic updates per learner step (update-to-data ratio)."""
     policy_update_freq: int = 1
@@ -99,6 +107,9 @@ class AgentConfig:
         if self.critic_subsample_size is not None and not (
                 1 <= self.critic_subsample_size <= self.critic_ensemble_size):
             raise ValueError('critic_subsample_size must lie in [1, critic_ensemble_size]')
+        if (self.td_target_min is not None and self.td_target_max is not None
+                and self.td_target_min >= self.td_target_max):
+            raise ValueError('td_target_min must be below td_target_max')
         if self.utd_ratio < 1 or self.policy_update_freq < 1:
             raise ValueError('utd_ratio and policy_update_freq must be >= 1')
         self.hidden_dims = tuple(self.hidden_dims)

@@ -8,7 +8,7 @@ Shapes: B batch, E critic ensemble members, A action dimensions, K = 3 grasp act
 """
 
 import math
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 LOG_2 = math.log(2.0)
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+Bounds = Tuple[Optional[float], Optional[float]]
 
 
 def tanh_gaussian_log_prob(noise: Tensor, log_std: Tensor, pre_tanh: Tensor) -> Tensor:
@@ -33,18 +34,24 @@ def tanh_gaussian_log_prob(noise: Tensor, log_std: Tensor, pre_tanh: Tensor) -> 
 
 def sac_critic_target(rewards: Tensor, terminated: Tensor, next_target_qs: Tensor,
                       discount: float, next_log_probs: Optional[Tensor] = None,
-                      alpha: Optional[Tensor] = None) -> Tensor:
+                      alpha: Optional[Tensor] = None, bounds: Bounds = (None, None)
+                      ) -> Tensor:
     """
     Return the TD target y [B] from target-critic values next_target_qs [E, B] at (s', a').
 
     y = r + gamma (1 - d) * min_i Qbar_i(s', a'),   a' ~ pi(.|s')
     With entropy backup (pass next_log_probs and alpha):
     y = r + gamma (1 - d) * (min_i Qbar_i(s', a') - alpha log pi(a'|s'))
+    With bounds (G_min, G_max) on the return the reward allows (either may be None):
+    y <- clip(y, G_min, G_max)
     """
     next_value = next_target_qs.min(dim=0).values
     if next_log_probs is not None:
         next_value = next_value - alpha * next_log_probs
-    return rewards + discount * (1.0 - terminated) * next_value
+    targets = rewards + discount * (1.0 - terminated) * next_value
+    if bounds == (None, None):
+        return targets
+    return targets.clamp(*bounds)
 
 
 def critic_loss(qs: Tensor, targets: Tensor) -> Tensor:

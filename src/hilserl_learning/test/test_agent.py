@@ -66,6 +66,34 @@ def test_targets_follow_polyak_average():
     assert changed(old_target, agent.target_critic)
 
 
+@pytest.mark.parametrize('td_target_max', [None, 1.0])
+def test_a_return_bound_stops_the_critic_from_learning_a_target_network_s_overestimate(
+        td_target_max):
+    """Qbar = 5 everywhere, reward 0: unbounded Q climbs to ~0.97 * 5; bounded it stays <= 1."""
+    torch.manual_seed(0)
+    config = tiny_config(tau=0.0, critic_lr=1e-2, td_target_max=td_target_max)
+    agent = SACAgent(config)
+    with torch.no_grad():   # the target critic's last layer now outputs 5 for any input
+        agent.target_critic.net[-1].weight.zero_()
+        agent.target_critic.net[-1].bias.fill_(5.0)
+    batch = random_buffer(config).sample(32)
+    batch.rewards.zero_()
+    batch.terminated.zero_()
+    for _ in range(300):
+        metrics, _ = agent.update_critic(batch)
+    if td_target_max is None:
+        assert metrics['q_mean'] > 4.0
+    else:
+        assert metrics['q_mean'] == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize('overrides', [dict(td_target_min=1.0, td_target_max=0.0),
+                                       dict(critic_subsample_size=3), dict(utd_ratio=0)])
+def test_configs_that_cannot_train_are_refused(overrides):
+    with pytest.raises(ValueError):
+        tiny_config(**overrides)
+
+
 def set_policy(agent, log_std):
     """Make the actor output mean 0 and a fixed log-std for every input."""
     head = agent.actor.net[-1]

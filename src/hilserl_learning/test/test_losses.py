@@ -30,6 +30,14 @@ def test_critic_target_with_entropy_backup():
     assert torch.allclose(targets, t([2.89, 0.5]))
 
 
+def test_critic_target_is_clipped_to_the_return_bounds():
+    """Bounds (0, 1): 2.8 -> 1, 0.5 stays, -0.2 -> 0; one-sided bounds clip one side only."""
+    args = (t([1.0, 0.5, -0.2]), t([0.0, 1.0, 1.0]), t([[2.0, 3.0, 0.0], [4.0, 1.0, 0.0]]), 0.9)
+    assert torch.allclose(sac_critic_target(*args, bounds=(0.0, 1.0)), t([1.0, 0.5, 0.0]))
+    assert torch.allclose(sac_critic_target(*args, bounds=(None, 1.0)), t([1.0, 0.5, -0.2]))
+    assert torch.allclose(sac_critic_target(*args, bounds=(0.0, None)), t([2.8, 0.5, 0.0]))
+
+
 def test_critic_loss_sums_member_mse():
     """Members err by (-1, 0) and (1, 1): MSEs 0.5 and 1.0, summed 1.5."""
     loss = critic_loss(qs=t([[1.0, 0.0], [3.0, 1.0]]), targets=t([2.0, 0.0]))
