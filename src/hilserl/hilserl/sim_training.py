@@ -51,7 +51,7 @@ ONLINE_CAPACITY = 200_000   # train.yaml learner buffer capacities
 OFFLINE_CAPACITY = 50_000
 EVAL_SEED = 10 ** 9         # evaluation layouts: the same for every run and seed
 # train.yaml learner agent.* values (the others are AgentConfig's defaults there too)
-AGENT_SETTINGS = dict(discount=0.97, td_target_min=0.0, td_target_max=1.0)
+AGENT_SETTINGS = dict(discount=0.97, td_target_min=0.0, td_target_max=1.0, utd_ratio=1)
 
 Step = Dict[str, object]    # keyword arguments of hilserl_learning.add_transition
 

@@ -80,8 +80,8 @@ def test_runs_train_as_train_mode_is_configured():
     assert ours == (learner['offline_pretrain_updates'],
                     learner['online_step_before_learning'], learner['batch_size'])
     agent = {key[len('agent.'):]: value for key, value in learner.items()
-             if key.startswith('agent.') and key != 'agent.utd_ratio'}
-    assert agent == sim_training.AGENT_SETTINGS and learner['agent.utd_ratio'] == 1
+             if key.startswith('agent.')}
+    assert agent == sim_training.AGENT_SETTINGS
     actor = train['actor']['ros__parameters']
     assert (actor['fps'], actor['control_time_s']) == (sim_training.FPS,
                                                        sim_training.TRAIN_TIME_S)
