@@ -25,7 +25,9 @@ same for every run); a run's figure is the step count of its first evaluation wi
 success rate of at least 0.8. Online steps are every step of the training episodes,
 the human's takeover steps included; demonstration and evaluation episodes are not
 counted. A run stops at the end of the episode in which it got there, or at
---max-steps.
+--max-steps. With --intervention-penalty P, the configurations with takeovers label
+the policy step before each takeover with reward -P (the actor's
+intervention_penalty, RLIF's signal) and clip TD targets to [-1, 1] instead of [0, 1].
 
 Keys (``key: value`` on stdout; target in brackets):
   steps_to_80pct_<configuration>            median over seeds; a seed that never got
@@ -35,6 +37,7 @@ Keys (``key: value`` on stdout; target in brackets):
   steps_to_80pct_<configuration>_per_seed   each seed's figure
   steps_ratio_without_over_with_interventions   median without / median with  [>= 2]
                                             ('>x' when only a lower bound is known)
+  intervention_penalty                      --intervention-penalty (0: HIL-SERL's labels)
   wall_clock_min                            the whole benchmark
 The defaults take roughly 30 to 60 minutes on 2 CPU cores, about half that with
 --jobs 2; --quick is a smoke run of a minute or two whose figures mean nothing.
@@ -97,6 +100,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--pretrain-updates', type=int, default=1000,
                         help='offline updates on the demonstrations (default: 1000, '
                              'as config/train.yaml)')
+    parser.add_argument('--intervention-penalty', type=float, default=0.0, metavar='P',
+                        help='reward -P for the policy step before each takeover (RLIF; '
+                             "the actor's intervention_penalty) where the human takes over "
+                             "(default: 0, HIL-SERL's labels)")
     parser.add_argument('--quick', action='store_true',
                         help='tiny smoke run, defaults ' + ', '.join(
                             f'--{key.replace("_", "-")} {value}'
@@ -115,6 +122,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.pretrain_updates < 0:
         parser.error('--pretrain-updates must be 0 or more')
+    if not 0.0 <= args.intervention_penalty < float('inf'):
+        parser.error('--intervention-penalty must be 0 or more')
     return args
 
 
@@ -170,7 +179,8 @@ def run_settings(args: argparse.Namespace, name: str, seed: int) -> RunSettings:
         interventions=config['interventions'], seed=seed,
         max_steps=args.max_steps, eval_every=args.eval_every,
         eval_episodes=args.eval_episodes, target_success=TARGET_SUCCESS,
-        pretrain_updates=args.pretrain_updates, updates_per_step=args.updates_per_step)
+        pretrain_updates=args.pretrain_updates, updates_per_step=args.updates_per_step,
+        intervention_penalty=args.intervention_penalty if config['interventions'] else 0.0)
 
 
 def train_in_worker(settings: RunSettings):
@@ -217,6 +227,7 @@ def main(argv=None) -> int:
                       f'{result.steps_to_target or "not reached"} (curve {curve})',
                       file=sys.stderr)
     medians = {name: median_steps(values) for name, values in figures.items()}
+    print(f'intervention_penalty: {args.intervention_penalty:g}')
     for name, values in figures.items():
         reached = sum(steps is not None for steps in values)
         print(f'steps_to_80pct_{name}: {show_steps(medians[name], args.max_steps)}')

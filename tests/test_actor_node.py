@@ -4,7 +4,8 @@ The actor in simulation, with the test playing the learner and the human.
 The simulated arm, the safety filter and the image processor run as in `sim` mode; the
 probe publishes policy parameters of a small state-only agent, acknowledges
 transitions (late, to force a resend), sends a corrupt blob and takes over as the
-human; at the end the actor is killed and the safety filter must hold the arm.
+human (the policy step before a takeover carries the intervention penalty); at the
+end the actor is killed and the safety filter must hold the arm.
 """
 
 import json
@@ -46,6 +47,21 @@ def parameters_message(version, corrupt=False, agent=None):
                             sha256='0' * 64 if corrupt else digest, blob=list(blob))
 
 
+def consecutive(messages):
+    """Yield ``(step, following step)`` of the same episode, duplicates (resends) once."""
+    steps = {(m.episode_index, m.step_index): m for m in messages}
+    for (episode, index), step in sorted(steps.items()):
+        following = steps.get((episode, index + 1))
+        if following is not None:
+            yield step, following
+
+
+def takeovers(messages):
+    """Return the policy steps the human took over after."""
+    return [step for step, following in consecutive(messages)
+            if not step.intervention and following.intervention]
+
+
 def test_actor_acts_delivers_every_transition_and_hands_over_to_the_human(processes, probe):
     transitions = probe.subscribe(Transition, '/transitions', RELIABLE)
     commands = probe.subscribe(EndEffectorCommand, '/end_effector_command', 100)
@@ -65,7 +81,8 @@ def test_actor_acts_delivers_every_transition_and_hands_over_to_the_human(proces
     actor = processes.start_node(NodeSpec('actor', 'actor', parameters={
         'camera_names': [], 'fps': 10.0, 'control_time_s': 2.0, 'resend_after_s': 30.0,
         'reward_source': 'ground_truth', 'state_from_ground_truth': True,
-        'actor_id': 'test_actor', **robot_joint_names('sim_so101.yaml')}))
+        'actor_id': 'test_actor', 'intervention_penalty': 0.3,
+        **robot_joint_names('sim_so101.yaml')}))
     intervention.publish(Bool(data=False))
     parameters.publish(parameters_message(1))
 
@@ -113,6 +130,25 @@ def test_actor_acts_delivers_every_transition_and_hands_over_to_the_human(proces
                       timeout=10, what='the human command forwarded')
     transitions.wait_for(lambda m: m.intervention and abs(m.action[2] - 0.5) < 1e-6
                          and m.action[3] == 1.0, timeout=10, what='an intervention step')
+
+    # The policy step after which the human took over is labelled -intervention_penalty.
+    # A takeover during a reset has no policy step before it: hand back and take over
+    # again until one falls inside an episode.
+    for _ in range(3):
+        if takeovers(transitions.messages):
+            break
+        latest = max(m.sequence for m in transitions.messages)
+        intervention.publish(Bool(data=False))
+        transitions.wait_for(lambda m: m.sequence > latest and not m.intervention,
+                             timeout=10, what='a policy step after handing back')
+        intervention.publish(Bool(data=True))
+        transitions.wait_for(lambda m: m.sequence > latest and m.intervention,
+                             timeout=10, what='a takeover after handing back')
+    before = takeovers(transitions.messages)
+    assert before and all(abs(m.reward + 0.3) < 1e-6 for m in before)
+    followed_by_policy = [m for m, following in consecutive(transitions.messages)
+                          if not following.intervention]
+    assert followed_by_policy and all(m.reward >= 0 for m in followed_by_policy)
 
     # Every sequence up to the newest arrived (duplicates allowed, none missing).
     acks.publish(TransitionAck(actor_id='test_actor', actor_session=session, next_sequence=0,

@@ -13,6 +13,8 @@ feed it once per control step; the rules, in the README's "Episodes and record m
   positive step is ``terminated``; without it the episode runs to the time limit with
   reward 1 from the success on (data for the reward classifier);
 - FAILURE ends the episode at once: ``terminated``, reward 0;
+- with ``intervention_penalty`` p > 0, a policy step after which the human took over
+  gets reward -p (RLIF's signal that the policy went wrong; HIL-SERL's labels are p = 0);
 - RERECORD ends it at once and discards it: the same episode index is recorded again;
 - after every episode that ends, the arm goes back to its fixed reset pose.
 
@@ -51,6 +53,8 @@ class EpisodeConfig:
     control_time_s: float = 20.0
     number_of_steps_after_success: int = 0
     terminate_on_success: bool = True
+    # Reward of a policy step that made the human take over, negated (0: none).
+    intervention_penalty: float = 0.0
 
     def __post_init__(self):
         """Refuse settings that cannot make an episode."""
@@ -61,6 +65,9 @@ class EpisodeConfig:
         if self.number_of_steps_after_success < 0:
             raise ValueError('number_of_steps_after_success must be 0 or more, got '
                              f'{self.number_of_steps_after_success}')
+        if not 0.0 <= self.intervention_penalty < float('inf'):
+            raise ValueError('intervention_penalty must be 0 or more, got '
+                             f'{self.intervention_penalty}')
         if self.max_steps < 1:
             raise ValueError(f'control_time_s {self.control_time_s} at {self.fps} fps is '
                              'less than one step')
@@ -110,8 +117,14 @@ class EpisodeTracker:
         """Return the steps before the time limit."""
         return self.config.max_steps - self.steps
 
-    def step(self, events: Iterable[int], intervention: bool) -> StepLabel:
-        """Label the next step given the events raised during it; see the module rules."""
+    def step(self, events: Iterable[int], intervention: bool,
+             taken_over: bool = False) -> StepLabel:
+        """
+        Label the next step given the events raised during it; see the module rules.
+
+        ``intervention``: the human drove this step; ``taken_over``: the human drives
+        the next one (their verdict on this step when the policy drove it).
+        """
         if self.ended is not None:
             raise RuntimeError(f'episode {self.episode_index} already ended ({self.ended})')
         events = set(events)
@@ -121,9 +134,13 @@ class EpisodeTracker:
             return self._end(index, 0.0, False, False, intervention, ENDED_RERECORD)
         if self.succeeded_at is None and SUCCESS in events:
             self.succeeded_at = index
-        elif self.succeeded_at is None and FAILURE in events:
-            return self._end(index, 0.0, True, False, intervention, ENDED_FAILURE)
-        reward = 0.0 if self.succeeded_at is None else 1.0
+        # The penalty needs the policy in control before and the human after.
+        penalised = (taken_over and not intervention and self.succeeded_at is None
+                     and self.config.intervention_penalty > 0)
+        unsuccessful = -self.config.intervention_penalty if penalised else 0.0
+        if self.succeeded_at is None and FAILURE in events:
+            return self._end(index, unsuccessful, True, False, intervention, ENDED_FAILURE)
+        reward = 1.0 if self.succeeded_at is not None else unsuccessful
         if (self.config.terminate_on_success and self.succeeded_at is not None
                 and index - self.succeeded_at >= self.config.number_of_steps_after_success):
             return self._end(index, reward, True, False, intervention, ENDED_SUCCESS)

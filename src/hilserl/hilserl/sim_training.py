@@ -52,6 +52,8 @@ OFFLINE_CAPACITY = 50_000
 EVAL_SEED = 10 ** 9         # evaluation layouts: the same for every run and seed
 # train.yaml learner agent.* values (the others are AgentConfig's defaults there too)
 AGENT_SETTINGS = dict(discount=0.97, td_target_min=0.0, td_target_max=1.0, utd_ratio=1)
+# With an intervention penalty returns go below 0: the lower TD clip the README advises.
+PENALTY_TD_TARGET_MIN = -1.0
 
 Step = Dict[str, object]    # keyword arguments of hilserl_learning.add_transition
 
@@ -161,7 +163,8 @@ def run_episode(task: SimTask, human: ScriptedHuman, config: EpisodeConfig, seed
                       if accepts_event('ground_truth', event, from_self=False)]
             if truth.success:
                 events.append(SUCCESS)
-            label = tracker.step(events, bool(pending['intervention']))
+            label = tracker.step(events, bool(pending['intervention']),
+                                 taken_over=said.intervening and allow_interventions)
             stop = on_step is not None and on_step(dict(
                 pending, reward=label.reward, next_observation={'state': state},
                 terminated=label.terminated, truncated=label.truncated))
@@ -213,6 +216,8 @@ class RunSettings:
     stuck_progress: float = 0.005
     intervention_probability: float = 1.0
     intervention_decay: float = 0.98
+    # train.yaml actor intervention_penalty: reward -p for the step before a takeover.
+    intervention_penalty: float = 0.0
 
     def __post_init__(self):
         """Refuse settings that make no run."""
@@ -220,8 +225,10 @@ class RunSettings:
                      'batch_size'):
             if getattr(self, name) < 1:
                 raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
-        if self.demos < 0 or self.pretrain_updates < 0 or self.learning_starts < 0:
-            raise ValueError('demos, pretrain_updates and learning_starts must be >= 0')
+        if (self.demos < 0 or self.pretrain_updates < 0 or self.learning_starts < 0
+                or self.intervention_penalty < 0):
+            raise ValueError('demos, pretrain_updates, learning_starts and '
+                             'intervention_penalty must be >= 0')
         if not 0.0 < self.target_success <= 1.0:
             raise ValueError(f'target_success must be in (0, 1], got {self.target_success}')
 
@@ -271,7 +278,10 @@ def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = Non
     torch.manual_seed(s.seed)
     task = SimTask(s.robot, s.task, s.seed)
     evaluation_task = SimTask(s.robot, s.task, s.seed)
-    agent = SACAgent(AgentConfig(state_dim=task.state_dim, num_cameras=0, **AGENT_SETTINGS))
+    agent_settings = dict(AGENT_SETTINGS)
+    if s.intervention_penalty > 0:
+        agent_settings['td_target_min'] = PENALTY_TD_TARGET_MIN
+    agent = SACAgent(AgentConfig(state_dim=task.state_dim, num_cameras=0, **agent_settings))
     demos = ReplayBuffer(OFFLINE_CAPACITY, task.state_dim, 4, seed=2 * s.seed)
     online = ReplayBuffer(ONLINE_CAPACITY, task.state_dim, 4, seed=2 * s.seed + 1)
     result = RunResult()
@@ -321,7 +331,8 @@ def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = Non
                            stuck_steps=s.stuck_steps, stuck_progress=s.stuck_progress,
                            probability=s.intervention_probability,
                            decay=s.intervention_decay)
-    train_config = EpisodeConfig(fps=FPS, control_time_s=TRAIN_TIME_S)
+    train_config = EpisodeConfig(fps=FPS, control_time_s=TRAIN_TIME_S,
+                                 intervention_penalty=s.intervention_penalty)
     record_evaluation()
     while not finished():
         episode = run_episode(task, human, train_config,

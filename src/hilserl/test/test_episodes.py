@@ -23,7 +23,9 @@ def test_time_limit_is_control_time_times_fps_steps():
 
 @pytest.mark.parametrize('settings', [dict(fps=0), dict(control_time_s=-1),
                                       dict(number_of_steps_after_success=-1),
-                                      dict(fps=10, control_time_s=0.01)])
+                                      dict(fps=10, control_time_s=0.01),
+                                      dict(intervention_penalty=-0.1),
+                                      dict(intervention_penalty=float('nan'))])
 def test_settings_that_make_no_episode_are_refused(settings):
     with pytest.raises(ValueError):
         EpisodeConfig(**settings)
@@ -116,6 +118,31 @@ def test_other_events_do_not_change_the_labels():
 def test_the_intervention_flag_is_passed_through():
     tracker = EpisodeTracker(EpisodeConfig())
     assert tracker.step((), True).intervention and not tracker.step((), False).intervention
+
+
+def test_the_policy_step_before_a_takeover_gets_the_intervention_penalty():
+    tracker = EpisodeTracker(EpisodeConfig(fps=10, control_time_s=1,
+                                           intervention_penalty=0.2))
+    policy_step = tracker.step((), intervention=False, taken_over=False)
+    taken_over = tracker.step((), intervention=False, taken_over=True)
+    human_step = tracker.step((), intervention=True, taken_over=True)
+    handed_back = tracker.step((), intervention=True, taken_over=False)
+    assert [policy_step.reward, taken_over.reward, human_step.reward,
+            handed_back.reward] == [0.0, -0.2, 0.0, 0.0]
+    assert not taken_over.done
+
+
+def test_without_an_intervention_penalty_a_takeover_changes_no_reward():
+    tracker = EpisodeTracker(EpisodeConfig(fps=10, control_time_s=1))
+    assert tracker.step((), intervention=False, taken_over=True).reward == 0.0
+
+
+def test_a_takeover_after_the_success_is_not_penalised():
+    tracker = EpisodeTracker(EpisodeConfig(fps=10, control_time_s=1,
+                                           number_of_steps_after_success=2,
+                                           intervention_penalty=0.2))
+    assert tracker.step([SUCCESS], intervention=False, taken_over=True).reward == 1.0
+    assert tracker.step((), intervention=False, taken_over=True).reward == 1.0
 
 
 def test_an_ended_episode_takes_no_more_steps():

@@ -54,6 +54,19 @@ def test_an_arm_that_holds_still_fails_when_the_human_sees_it_stall(task):
     assert not any(step['truncated'] or step['intervention'] for step in steps)
 
 
+def test_the_policy_step_that_made_the_human_take_over_carries_the_penalty(task):
+    # A policy that holds still makes no progress: the human takes over after 3 steps.
+    config = EpisodeConfig(fps=10.0, control_time_s=2.0, intervention_penalty=0.25)
+    human = scripted_human(task, 'when_off_track', stuck_steps=3)
+    still = np.zeros(4, dtype=np.float32)
+    _, steps = record(task, human, config, lambda state: still)
+    before_takeover = [not step['intervention'] and following['intervention']
+                       for step, following in zip(steps, steps[1:])] + [False]
+    assert any(before_takeover)
+    for step, penalised in zip(steps, before_takeover):
+        assert step['reward'] == (-0.25 if penalised else 0.0)
+
+
 def test_the_policy_s_action_is_stored_as_the_filter_got_it(task):
     config = EpisodeConfig(fps=10.0, control_time_s=0.5)
     wild = np.array([3.0, -2.0, 0.5, -0.7], dtype=np.float32)

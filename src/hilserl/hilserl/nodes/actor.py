@@ -63,7 +63,8 @@ class ActorNode(Node):
         self._thread_priority: Optional[int] = p.thread_priority   # None once applied
         self._config = EpisodeConfig(fps=p.fps, control_time_s=p.control_time_s,
                                      number_of_steps_after_success=p.steps_after_success,
-                                     terminate_on_success=True)
+                                     terminate_on_success=True,
+                                     intervention_penalty=p.intervention_penalty)
         self._io = EpisodeIO(self, EpisodeIOSettings(
             camera_topics={name: f'{name}/image_processed' for name in p.cameras},
             arm_joint_names=p.arm_joints, gripper_joint_name=p.gripper_joint,
@@ -196,7 +197,9 @@ class ActorNode(Node):
             events.append(SUCCESS)
         if self._pending is not None:
             _, previous, action, intervention = self._pending
-            label = self._tracker.step(events, intervention)
+            # The human's hand on the device now is their verdict on the step before.
+            taken_over = self._params.allow_interventions and self._io.human_in_control
+            label = self._tracker.step(events, intervention, taken_over)
             self._send_transition(now, previous, action, label,
                                   obs_msg if label.done else None)
             if label.done:

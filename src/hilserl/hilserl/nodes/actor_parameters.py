@@ -26,6 +26,7 @@ class ActorParameters:
     state_from_ground_truth: bool
     reward_source: str
     allow_interventions: bool
+    intervention_penalty: float
     deterministic: bool
     send_transitions: bool
     num_episodes: int
@@ -91,6 +92,10 @@ def declare_actor_parameters(node) -> ActorParameters:
         allow_interventions=param(
             'allow_interventions', True,
             'Execute the human command while teleop/intervention is true (false: ignore it).'),
+        intervention_penalty=param(
+            'intervention_penalty', 0.0,
+            'Reward -p for a policy step after which the human took over (RLIF); 0: '
+            "HIL-SERL's labels. With p > 0 set the learner's agent.td_target_min below 0."),
         deterministic=param('deterministic', False,
                             "Act with the policy's mode, not a sample (evaluation)."),
         send_transitions=param(
@@ -156,5 +161,7 @@ def check(p: ActorParameters) -> None:
             or p.torch_threads < 1):
         raise ValueError('num_episodes and max_minutes must be >= 0, max_resend_per_tick '
                          'and torch_threads >= 1')
+    if not 0.0 <= p.intervention_penalty < float('inf'):
+        raise ValueError(f'intervention_penalty must be 0 or more, got {p.intervention_penalty}')
     if not p.max_queue_memory_mb > 0:
         raise ValueError('max_queue_memory_mb must be positive')
