@@ -30,6 +30,7 @@ the policy step before each takeover with reward -P (the actor's
 intervention_penalty, RLIF's signal) and clip TD targets to [-1, 1] instead of [0, 1].
 
 Keys (``key: value`` on stdout; target in brackets):
+  intervention_penalty                      --intervention-penalty (0: HIL-SERL's labels)
   steps_to_80pct_<configuration>            median over seeds; a seed that never got
                                             there counts as infinite, and a median
                                             that is one reads '>MAX_STEPS'
@@ -37,7 +38,6 @@ Keys (``key: value`` on stdout; target in brackets):
   steps_to_80pct_<configuration>_per_seed   each seed's figure
   steps_ratio_without_over_with_interventions   median without / median with  [>= 2]
                                             ('>x' when only a lower bound is known)
-  intervention_penalty                      --intervention-penalty (0: HIL-SERL's labels)
   wall_clock_min                            the whole benchmark
 The defaults take roughly 30 to 60 minutes on 2 CPU cores, about half that with
 --jobs 2; --quick is a smoke run of a minute or two whose figures mean nothing.

@@ -91,6 +91,7 @@ class LearnerCore:
         self.settings = settings
         self._decode = decode
         self._log = log
+        self._rewards_out_of_bounds: set = set()   # actors already warned about
         self.agent: Optional[SACAgent] = None
         self.online: Optional[ReplayBuffer] = None
         self.offline: Optional[ReplayBuffer] = None
@@ -287,8 +288,21 @@ class LearnerCore:
         return stored
 
     def _store(self, actor_id: str, transition: ReceivedTransition, payload: bytes) -> None:
+        self._check_reward_bounds(actor_id, transition.reward)
         for step in self.steps.add(actor_id, transition, payload, self._stored_observation):
             add_transition(self.online, self.offline, **step)
+
+    def _check_reward_bounds(self, actor_id: str, reward: float) -> None:
+        """Warn once per actor of a reward outside the TD clip: its signal would be cut."""
+        low, high = self.agent.config.td_target_min, self.agent.config.td_target_max
+        if actor_id in self._rewards_out_of_bounds or (
+                (low is None or reward >= low) and (high is None or reward <= high)):
+            return
+        self._rewards_out_of_bounds.add(actor_id)
+        self._log(f"actor '{actor_id}' sent reward {reward:g}, outside agent.td_target_min/"
+                  f'max [{low}, {high}]: TD targets are clipped to them, so the critics '
+                  'cannot learn it (an actor with intervention_penalty needs '
+                  'agent.td_target_min: -1.0)')
 
     def acks(self) -> Dict[str, int]:
         """Flush the log and return, per actor, the next sequence after all durable ones."""

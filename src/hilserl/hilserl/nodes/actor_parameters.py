@@ -161,7 +161,5 @@ def check(p: ActorParameters) -> None:
             or p.torch_threads < 1):
         raise ValueError('num_episodes and max_minutes must be >= 0, max_resend_per_tick '
                          'and torch_threads >= 1')
-    if not 0.0 <= p.intervention_penalty < float('inf'):
-        raise ValueError(f'intervention_penalty must be 0 or more, got {p.intervention_penalty}')
     if not p.max_queue_memory_mb > 0:
         raise ValueError('max_queue_memory_mb must be positive')
