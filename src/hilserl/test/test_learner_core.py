@@ -101,25 +101,24 @@ def test_a_step_enters_the_buffers_when_its_next_observation_is_known(tmp_path):
     assert bool(batch.gripper_toggled[batch.observations['state'][:, 0] == 1].all())
 
 
-def test_a_reward_outside_the_td_target_bounds_is_reported_once_per_actor(tmp_path):
+def log_of_six_steps(run_dir, td_target_max):
+    """Return what a learner with TD targets clipped to [0, max] logs for 2 episodes."""
     lines = []
-    core = LearnerCore(settings(tmp_path, agent=AgentConfig(td_target_min=0.0,
-                                                            td_target_max=0.5, **TINY)),
-                       log=lines.append)
+    core = LearnerCore(settings(run_dir, agent=AgentConfig(
+        td_target_min=0.0, td_target_max=td_target_max, **TINY)), log=lines.append)
     core.start_fresh()
     FakeActor().send(core, range(6))   # the last step of each episode has reward 1
+    return lines
+
+
+def test_a_reward_outside_the_td_target_bounds_is_reported_once_per_actor(tmp_path):
+    lines = log_of_six_steps(tmp_path, td_target_max=0.5)
     assert len(lines) == 1 and "actor 'actor_0' sent reward 1" in lines[0]
     assert 'td_target_min' in lines[0]
 
 
 def test_rewards_within_the_td_target_bounds_are_not_reported(tmp_path):
-    lines = []
-    core = LearnerCore(settings(tmp_path, agent=AgentConfig(td_target_min=0.0,
-                                                            td_target_max=1.0, **TINY)),
-                       log=lines.append)
-    core.start_fresh()
-    FakeActor().send(core, range(6))
-    assert lines == []
+    assert log_of_six_steps(tmp_path, td_target_max=1.0) == []
 
 
 def test_max_updates_per_step_holds_the_update_to_data_ratio(tmp_path):
