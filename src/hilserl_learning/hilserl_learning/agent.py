@@ -3,9 +3,11 @@ SAC agent as HIL-SERL uses it: continuous xyz actor-critic plus a discrete grasp
 
 One critic update (``update_critic``) trains, on the same batch:
   * the critic ensemble (and the trainable encoder: only the critic loss updates it),
-  * the grasp critic (double DQN on detached features),
+  * the grasp critic (double DQN on detached features; with ``grasp_margin``, DQfD's
+    margin on the human's steps),
   * then Polyak-averages all target networks.
-An actor update (``update_actor``) trains the actor on detached features and the temperature.
+An actor update (``update_actor``) trains the actor on detached features (with ``bc_weight``,
+plus an imitation term on the human's steps) and the temperature.
 ``update`` runs ``utd_ratio`` critic updates per learner step and an actor update every
 ``policy_update_freq`` critic updates. The equations themselves live in ``losses.py``.
 """
@@ -22,8 +24,9 @@ from .batch import Batch
 from .config import AgentConfig
 from .encoders import FrozenResNet10, ObservationEncoder, random_shift
 from .gripper import command_to_index, index_to_command, NUM_GRASP_ACTIONS
-from .losses import (actor_loss, critic_loss, grasp_critic_loss, grasp_critic_target,
-                     polyak_update, sac_critic_target, temperature_loss, toggle_penalty)
+from .losses import (actor_loss, behaviour_cloning_loss, critic_loss, grasp_critic_loss,
+                     grasp_critic_target, grasp_margin_loss, polyak_update, sac_critic_target,
+                     temperature_loss, toggle_penalty)
 from .networks import CriticEnsemble, GraspCritic, TanhGaussianActor
 from .normalizer import Normalizer
 
@@ -150,10 +153,11 @@ class SACAgent(nn.Module):
         """Run one learner step: utd_ratio critic updates, actor updates as scheduled."""
         metrics: Metrics = {}
         for _ in range(self.config.utd_ratio):
-            critic_metrics, features = self.update_critic(sample_batch())
+            batch = sample_batch()
+            critic_metrics, features = self.update_critic(batch)
             metrics.update(critic_metrics)
             if self.num_critic_updates % self.config.policy_update_freq == 0:
-                metrics.update(self.update_actor(features))
+                metrics.update(self.update_actor(features, batch))
         return metrics
 
     def update_critic(self, batch: Batch) -> Tuple[Metrics, Tensor]:
@@ -185,14 +189,14 @@ class SACAgent(nn.Module):
         metrics = {'critic_loss': loss.item(), 'q_mean': qs.mean().item()}
         features = features.detach()
         if self.grasp_critic is not None:
-            metrics['grasp_critic_loss'] = self._update_grasp_critic(
-                batch, features, next_features, target_features)
+            metrics.update(self._update_grasp_critic(batch, features, next_features,
+                                                     target_features))
         polyak_update(self._target_params, self._online_params, config.tau)
         self.num_critic_updates += 1
         return metrics, features
 
     def _update_grasp_critic(self, batch: Batch, features: Tensor, next_features: Tensor,
-                             target_features: Tensor) -> float:
+                             target_features: Tensor) -> Metrics:
         """Take one double-DQN step of the grasp critic (features are all detached)."""
         config = self.config
         grasp_actions = command_to_index(batch.actions[:, config.action_dim],
@@ -202,15 +206,34 @@ class SACAgent(nn.Module):
             targets = grasp_critic_target(
                 batch.rewards, penalties, batch.terminated, self.grasp_critic(next_features),
                 self.target_grasp_critic(target_features), config.discount)
-        loss = grasp_critic_loss(self.grasp_critic(features), grasp_actions, targets)
+        q_values = self.grasp_critic(features)
+        loss = grasp_critic_loss(q_values, grasp_actions, targets)
+        metrics = {'grasp_critic_loss': loss.item()}
+        if config.grasp_margin > 0.0:
+            margin = grasp_margin_loss(q_values, grasp_actions, batch.interventions,
+                                       config.grasp_margin)
+            loss = loss + margin
+            metrics['grasp_margin_loss'] = margin.item()
         self._optimize(loss, 'grasp_critic', list(self.grasp_critic.parameters()))
-        return loss.item()
+        return metrics
 
-    def update_actor(self, features: Tensor) -> Metrics:
-        """Update the actor on detached features, then the temperature."""
+    def update_actor(self, features: Tensor, batch: Optional[Batch] = None) -> Metrics:
+        """
+        Update the actor on detached features, then the temperature.
+
+        With ``bc_weight`` and the features' ``batch``, the human's steps in it add the
+        imitation term: L = L_pi + bc_weight * L_bc.
+        """
         actions, log_probs = self.actor.sample(features)
         qs = self.critic(features, actions)
         loss = actor_loss(log_probs, qs, self.log_alpha.detach().exp())
+        metrics = {'actor_loss': loss.item()}
+        if self.config.bc_weight > 0.0 and batch is not None:
+            taken = batch.actions[:, :self.config.action_dim].clamp(-1.0, 1.0)
+            imitation = behaviour_cloning_loss(self.actor.mode(features), taken,
+                                               batch.interventions)
+            loss = loss + self.config.bc_weight * imitation
+            metrics['bc_loss'] = imitation.item()
         # Gradients for the actor only: the critic's weights get none (and cost nothing).
         grads = torch.autograd.grad(loss, self._actor_params)
         for param, grad in zip(self._actor_params, grads):
@@ -221,8 +244,8 @@ class SACAgent(nn.Module):
                                       self.config.resolved_target_entropy)
         self._optimize(alpha_loss, 'temperature', [self.log_alpha])
         self.num_actor_updates += 1
-        return {'actor_loss': loss.item(), 'entropy': -log_probs.mean().item(),
-                'temperature': self.temperature}
+        metrics.update(entropy=-log_probs.mean().item(), temperature=self.temperature)
+        return metrics
 
     def _optimize(self, loss: Tensor, name: str, params: List[Tensor]) -> None:
         """Backpropagate `loss` into `params` and step optimizer `name`."""

@@ -92,6 +92,12 @@ class AgentConfig:
     """Update actor and temperature once every this many critic updates."""
     max_grad_norm: Optional[float] = 10.0
     """Clip each network's gradient to this global norm (None: no clipping)."""
+    bc_weight: float = 0.0
+    """Weight of an imitation term in the actor loss on the human's steps (demonstrations and
+    interventions): their actions pull the policy's mean (0: HIL-SERL, the critic alone)."""
+    grasp_margin: float = 0.0
+    """DQfD large margin for the grasp critic on the human's steps: their gripper command
+    must beat the others by this much (0: HIL-SERL, no margin term)."""
 
     # --- gripper -------------------------------------------------------------------------------
     grasp_penalty: float = -0.02
@@ -110,6 +116,8 @@ class AgentConfig:
         if (self.td_target_min is not None and self.td_target_max is not None
                 and self.td_target_min >= self.td_target_max):
             raise ValueError('td_target_min must be below td_target_max')
+        if not (self.bc_weight >= 0.0 and self.grasp_margin >= 0.0):
+            raise ValueError('bc_weight and grasp_margin must be >= 0')
         if self.utd_ratio < 1 or self.policy_update_freq < 1:
             raise ValueError('utd_ratio and policy_update_freq must be >= 1')
         self.hidden_dims = tuple(self.hidden_dims)

@@ -72,6 +72,17 @@ def actor_loss(log_probs: Tensor, qs: Tensor, alpha: Tensor) -> Tensor:
     return (alpha * log_probs - qs.mean(dim=0)).mean()
 
 
+def behaviour_cloning_loss(mode_actions: Tensor, actions: Tensor, human: Tensor) -> Tensor:
+    """
+    Return the actor's imitation term on the human's steps (TD3+BC's term, on the mode).
+
+    L_bc = sum_b h_b ||tanh(mu(s_b)) - a_b||^2 / max(1, sum_b h_b),   h_b = 1 on human steps
+    """
+    weights = human.to(mode_actions.dtype)
+    squared_errors = (mode_actions - actions).pow(2).sum(-1)
+    return (weights * squared_errors).sum() / weights.sum().clamp(min=1.0)
+
+
 def temperature_loss(log_alpha: Tensor, log_probs: Tensor, target_entropy: float) -> Tensor:
     """
     Return the temperature loss; log_probs must be detached.
@@ -113,6 +124,20 @@ def grasp_critic_loss(q_values: Tensor, actions: Tensor, targets: Tensor) -> Ten
     """
     taken = q_values.gather(1, actions.unsqueeze(1)).squeeze(1)
     return (taken - targets).pow(2).mean()
+
+
+def grasp_margin_loss(q_values: Tensor, actions: Tensor, human: Tensor,
+                      margin: float) -> Tensor:
+    """
+    Return DQfD's large-margin term on the human's steps: their grasp action must win.
+
+    L_m = sum_b h_b [max_a (Q_g(s_b, a) + margin 1[a != a_b]) - Q_g(s_b, a_b)] / max(1, sum h)
+    """
+    taken = q_values.gather(1, actions.unsqueeze(1)).squeeze(1)
+    margins = torch.full_like(q_values, margin).scatter(1, actions.unsqueeze(1), 0.0)
+    gaps = (q_values + margins).max(dim=1).values - taken
+    weights = human.to(q_values.dtype)
+    return (weights * gaps).sum() / weights.sum().clamp(min=1.0)
 
 
 @torch.no_grad()

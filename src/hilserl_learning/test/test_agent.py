@@ -5,6 +5,7 @@ import threading
 
 from helpers import changed, random_buffer, snapshot, tiny_config
 from hilserl_learning.agent import SACAgent
+from hilserl_learning.replay_buffer import ReplayBuffer
 from hilserl_learning.training import fit_normalizer, online_step, pretrain_offline
 import numpy as np
 import pytest
@@ -88,7 +89,8 @@ def test_a_return_bound_stops_the_critic_from_learning_a_target_network_s_overes
 
 
 @pytest.mark.parametrize('overrides', [dict(td_target_min=1.0, td_target_max=0.0),
-                                       dict(critic_subsample_size=3), dict(utd_ratio=0)])
+                                       dict(critic_subsample_size=3), dict(utd_ratio=0),
+                                       dict(bc_weight=-1.0), dict(grasp_margin=float('nan'))])
 def test_configs_that_cannot_train_are_refused(overrides):
     with pytest.raises(ValueError):
         tiny_config(**overrides)
@@ -164,6 +166,39 @@ def test_offline_pretraining_then_online_step():
     assert logged == [5, 10] and agent.num_critic_updates == 10
     metrics = online_step(agent, online, demos, batch_size=16)
     assert agent.num_critic_updates == 11 and math.isfinite(metrics['critic_loss'])
+
+
+def human_steps_buffer(config, human_action, steps=64):
+    """Return a buffer of random states where a human always took ``human_action``."""
+    rng = np.random.default_rng(3)
+    buffer = ReplayBuffer(256, config.state_dim, config.full_action_dim, seed=3)
+    for step in range(steps):
+        buffer.add({'state': rng.normal(size=config.state_dim).astype(np.float32)},
+                   np.asarray(human_action, np.float32), 0.0,
+                   {'state': rng.normal(size=config.state_dim).astype(np.float32)},
+                   terminated=True, intervention=True)
+    return buffer
+
+
+@pytest.mark.parametrize('imitate', [False, True])
+def test_bc_weight_and_grasp_margin_make_the_policy_take_the_human_s_actions(imitate):
+    """
+    All rewards 0, so the critics say nothing: only the imitation terms move the policy
+    to the human's xyz (0.5, -0.5, 0.2) and CLOSE; without them it stays where it was.
+    """
+    torch.manual_seed(0)
+    config = tiny_config(bc_weight=5.0 if imitate else 0.0,
+                         grasp_margin=0.5 if imitate else 0.0)
+    agent = SACAgent(config)
+    human = human_steps_buffer(config, [0.5, -0.5, 0.2, -1.0])
+    pretrain_offline(agent, human, num_updates=300, batch_size=32)
+    actions = agent.act(human.sample(64).observations, deterministic=True)
+    xyz_error = (actions[:, :3] - torch.tensor([0.5, -0.5, 0.2])).abs().max().item()
+    closes = (actions[:, 3] == -1.0).float().mean().item()
+    if imitate:
+        assert xyz_error < 0.2 and closes == 1.0
+    else:
+        assert xyz_error > 0.4 and closes < 1.0
 
 
 def test_agents_built_apart_get_the_same_frozen_encoder_and_fingerprint():

@@ -3,9 +3,10 @@
 import math
 
 from hilserl_learning.gripper import CLOSE, gripper_toggled, OPEN, STAY
-from hilserl_learning.losses import (actor_loss, critic_loss, grasp_critic_loss,
-                                     grasp_critic_target, polyak_update, sac_critic_target,
-                                     tanh_gaussian_log_prob, temperature_loss, toggle_penalty)
+from hilserl_learning.losses import (actor_loss, behaviour_cloning_loss, critic_loss,
+                                     grasp_critic_loss, grasp_critic_target, grasp_margin_loss,
+                                     polyak_update, sac_critic_target, tanh_gaussian_log_prob,
+                                     temperature_loss, toggle_penalty)
 import pytest
 import torch
 from torch.distributions import Normal, TanhTransform, TransformedDistribution
@@ -114,6 +115,24 @@ def test_toggle_penalty_only_when_gripper_state_changes():
     assert toggled.tolist() == [True, False, True, False, False, False]
     assert torch.allclose(toggle_penalty(toggled, -0.02), t([-0.02, 0, -0.02, 0, 0, 0]))
     assert gripper_toggled(False, CLOSE) is True and gripper_toggled(False, OPEN) is False
+
+
+def test_behaviour_cloning_loss_counts_only_human_steps():
+    """Rows 0 and 2 are human: ((0.5^2 + 0) + (1^2 + 1^2)) / 2 = 1.125; row 1 is ignored."""
+    mode = t([[0.5, 0.0], [9.0, 9.0], [1.0, -1.0]])
+    taken = t([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    loss = behaviour_cloning_loss(mode, taken, torch.tensor([True, False, True]))
+    assert loss.item() == pytest.approx(1.125)
+    assert behaviour_cloning_loss(mode, taken, torch.zeros(3, dtype=torch.bool)).item() == 0.0
+
+
+def test_grasp_margin_loss_is_zero_once_the_human_action_wins_by_the_margin():
+    """Human took CLOSE: Q [1, 0.5, 0] wins by 0.5 > 0.2 -> 0; Q [0, 0.1, 0] -> 0.1 + 0.2."""
+    human = torch.tensor([True, True, False])
+    q_values = t([[1.0, 0.5, 0.0], [0.0, 0.1, 0.0], [0.0, 5.0, 0.0]])
+    actions = torch.tensor([CLOSE, CLOSE, CLOSE])
+    loss = grasp_margin_loss(q_values, actions, human, margin=0.2)
+    assert loss.item() == pytest.approx((0.0 + 0.3) / 2)
 
 
 def test_polyak_update():
