@@ -183,8 +183,10 @@ def human_steps_buffer(config, human_action, steps=64):
 @pytest.mark.parametrize('imitate', [False, True])
 def test_bc_weight_and_grasp_margin_make_the_policy_take_the_human_s_actions(imitate):
     """
-    All rewards 0, so the critics say nothing: only the imitation terms move the policy
-    to the human's xyz (0.5, -0.5, 0.2) and CLOSE; without them it stays where it was.
+    Only the imitation terms move the policy to the human's xyz and CLOSE.
+
+    All rewards are 0, so the critics say nothing: with the terms the policy takes the
+    human's (0.5, -0.5, 0.2) and CLOSE; without them it stays where it was.
     """
     torch.manual_seed(0)
     config = tiny_config(bc_weight=5.0 if imitate else 0.0,
