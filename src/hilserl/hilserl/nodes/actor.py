@@ -27,6 +27,7 @@ from typing import List, Optional
 from hilserl_interfaces.msg import (EndEffectorCommand, EpisodeEvent, EpisodeStats,
                                     Observation as ObservationMsg, PolicyParameters,
                                     Transition, TransitionAck)
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
@@ -47,6 +48,10 @@ from hilserl.transition_messages import (observation_from_message, set_image_fea
 TRANSITIONS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 ACKS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 STATS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+# At the end of a run the actor waits this long at most for the learner to acknowledge
+# its last transitions and to have its last EpisodeStats; a mode stops the learner
+# when the actor exits, so what is still on the wire then is lost.
+HANDOVER_TIMEOUT_S = 10.0
 PARAMETERS_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
@@ -99,6 +104,7 @@ class ActorNode(Node):
         self._loop = LoopStats(self._config.fps)
 
         self._state = 'waiting'
+        self._handover_deadline = 0.0   # set when the run ends (_finish)
         self._episode_index = 0
         self._first_episode_s: Optional[float] = None  # monotonic start of episode 0
         self._tracker: Optional[EpisodeTracker] = None
@@ -163,8 +169,11 @@ class ActorNode(Node):
                                        f'{self._thread_priority}')
             self._thread_priority = None
         now = self.get_clock().now().nanoseconds
-        if self._state == 'done':
-            raise StopNode()
+        if self._state == 'handing_over':
+            self._outbox.tick(self._transition_publisher.get_subscription_count() > 0)
+            if self._handed_over():
+                raise StopNode()
+            return
         version = self._policy.swap()
         if version is not None:
             self._say(f'policy version {version} in use')
@@ -328,7 +337,21 @@ class ActorNode(Node):
                               dict(summary, actor_id=self._params.actor_id,
                                    deterministic=self._params.deterministic))
             self._say(f'results written to {path}')
-        self._state = 'done'  # exit on the next tick, once EPISODE_END is out
+        self._state = 'handing_over'  # exit once the learner has it all (_handed_over)
+        self._handover_deadline = time.monotonic() + HANDOVER_TIMEOUT_S
+
+    def _handed_over(self) -> bool:
+        """Say whether the learner has every transition and the episode stats, or to give up."""
+        if self._transition_publisher.get_subscription_count() == 0:
+            return True   # no learner to hand anything to
+        held = len(self._outbox.queue)
+        if held == 0 and self._stats_publisher.wait_for_all_acked(Duration(seconds=0)):
+            return True
+        if time.monotonic() < self._handover_deadline:
+            return False
+        self._say(f'exiting with {held} transitions the learner has not acknowledged '
+                  f'after {HANDOVER_TIMEOUT_S:g} s', 'warning')
+        return True
 
     def _start_reset(self, now: int) -> None:
         self._state = 'resetting'
