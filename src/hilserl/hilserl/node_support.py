@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import sys
 from typing import Optional
 
@@ -64,6 +65,25 @@ def valid_camera_name(name: str) -> bool:
     return bool(_SNAKE_CASE.match(name))
 
 
+class _InterruptFlag:
+    """
+    Python's SIGINT handler, remembering that Ctrl-C (or a launcher's SIGINT) came.
+
+    rclpy chains its own handler to this one and shuts the context down from a
+    separate thread, so for a moment after the signal ``rclpy.ok()`` is still true
+    while the KeyboardInterrupt raised here may surface inside rclpy's C++ code as
+    some other error (e.g. a RuntimeError from ``take_message``). The flag tells
+    that error apart from a bug without waiting for the context.
+    """
+
+    def __init__(self):
+        self.raised = False
+
+    def __call__(self, signum, frame):
+        self.raised = True
+        raise KeyboardInterrupt
+
+
 def run_node(node_class, args=None, **node_kwargs) -> None:
     """
     Create ``node_class`` and spin it until Ctrl-C or shutdown.
@@ -71,6 +91,9 @@ def run_node(node_class, args=None, **node_kwargs) -> None:
     A bad configuration (a ValueError or a parameter error raised while the node
     starts) is reported as one readable line and exit status 78, not a traceback.
     """
+    interrupted = _InterruptFlag()
+    # Installed before rclpy.init, which chains its handler to the one in place.
+    signal.signal(signal.SIGINT, interrupted)
     rclpy.init(args=args)
     node = None
     try:
@@ -86,7 +109,7 @@ def run_node(node_class, args=None, **node_kwargs) -> None:
     except Exception:
         # A callback that was running when Ctrl-C shut the context down fails on the
         # closed context (e.g. publish raises); that is the shutdown, not a bug.
-        if rclpy.ok():
+        if rclpy.ok() and not interrupted.raised:
             raise
     finally:
         if node is not None:

@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""
+A node for the shutdown test, run through ``hilserl.node_support.run_node``.
+
+    interrupted_node.py interrupt   # the callback turns Ctrl-C into a RuntimeError
+    interrupted_node.py fail        # the callback raises a RuntimeError by itself
+
+In the first case the callback behaves like rclpy's C++ code does when Ctrl-C
+lands while it converts a message: the KeyboardInterrupt comes out as another
+error while the context still reports ok. rclpy's own signal handler, which
+shuts the context down from another thread a moment later, is taken out so the
+context stays ok for certain, as it is in that moment.
+"""
+
+import sys
+import time
+
+from rclpy.node import Node
+from rclpy.signals import uninstall_signal_handlers
+
+from hilserl.node_support import run_node
+
+
+class BusyNode(Node):
+    """A node whose one timer callback runs until interrupted, or fails."""
+
+    def __init__(self, behaviour: str):
+        super().__init__('busy_node')
+        self._behaviour = behaviour
+        uninstall_signal_handlers()   # SIGINT now reaches only Python's handler
+        self._timer = self.create_timer(0.01, self._on_timer)
+
+    def _on_timer(self):
+        self._timer.cancel()
+        if self._behaviour == 'fail':
+            raise RuntimeError('a bug in a callback')
+        print('in callback', flush=True)
+        try:
+            while True:
+                time.sleep(0.01)
+        except KeyboardInterrupt:
+            raise RuntimeError('Unable to convert call argument') from None
+
+
+if __name__ == '__main__':
+    run_node(BusyNode, behaviour=sys.argv[1])
