@@ -43,10 +43,12 @@ from hilserl_learning.serialization import (check_format_version, FORMAT_VERSION
 import numpy as np
 import torch
 
-from hilserl.step_assembly import check_layout, recorded_steps, StepAssembler
-from hilserl.transition_link import DUPLICATE, GAP, NEW, SequenceTracker, TransitionLog
+from hilserl.step_assembly import recorded_steps, StepAssembler
+from hilserl.transition_link import (DUPLICATE, fsync_directory, GAP, NEW, SequenceTracker,
+                                     TransitionLog)
 from hilserl.transition_messages import (ObservationDict, ReceivedTransition,
                                          transition_from_bytes)
+from hilserl.transition_intake import TransitionIntake
 
 WAL_FILE = 'transitions.wal'
 CHECKPOINTS_DIR = 'checkpoints'
@@ -89,9 +91,8 @@ class LearnerCore:
                  log: Callable[[str], None] = lambda line: None) -> None:
         """Prepare an empty learner; call :meth:`start_fresh` or :meth:`resume` next."""
         self.settings = settings
-        self._decode = decode
         self._log = log
-        self._rewards_out_of_bounds: set = set()   # actors already warned about
+        self.intake = TransitionIntake(decode, log)
         self.agent: Optional[SACAgent] = None
         self.online: Optional[ReplayBuffer] = None
         self.offline: Optional[ReplayBuffer] = None
@@ -103,7 +104,6 @@ class LearnerCore:
         self.counters = {'transitions_received': 0, 'learner_steps': 0, 'rejected': 0,
                          'checkpoints': 0, 'checkpoint_step': 0, 'pretrain_updates': 0}
         self._wal: Optional[TransitionLog] = None
-        self._foreign_encoders: set = set()   # fingerprints already reported
         self._lock = threading.RLock()
         self.checkpoint_dir = os.path.join(settings.run_dir, CHECKPOINTS_DIR)
 
@@ -241,68 +241,20 @@ class LearnerCore:
                         ) -> Optional[ReceivedTransition]:
         """Decode (unless given) and check a transition; None (counted) when unusable."""
         try:
-            transition = transition or self._decode(payload)
-            if self.agent is not None:
-                check_layout(transition, self.agent.config, self.state_names,
-                             self.camera_names)
-                self._keep_matching_features(transition)
-            return transition
+            return self.intake.checked(payload, self.agent, self.state_names,
+                                       self.camera_names, transition)
         except ValueError as error:
             self.counters['rejected'] += 1
             self._log(f'transition rejected: {error}')
             return None
 
-    def _keep_matching_features(self, transition: ReceivedTransition) -> None:
-        """Drop the actor's image features unless our frozen encoder would compute them."""
-        carrying = [observation for observation in (transition.observation,
-                                                    transition.final_observation)
-                    if observation is not None and 'features' in observation]
-        if not carrying:
-            return
-        encoder = self.agent.frozen_encoder
-        ours = encoder.fingerprint() if encoder is not None else ''
-        shape = (len(self.camera_names or ()), FROZEN_FEATURE_DIM)
-        if ours and transition.features_encoder == ours and all(
-                observation['features'].shape == shape for observation in carrying):
-            return
-        for observation in carrying:
-            del observation['features']
-        if transition.features_encoder not in self._foreign_encoders:
-            self._foreign_encoders.add(transition.features_encoder)
-            self._log(f"actor '{transition.actor_id}' acts on image features of another "
-                      f"frozen encoder ({transition.features_encoder or 'unnamed'}, ours "
-                      f"{ours or 'none'}): its policy sees other features than it was "
-                      'trained on; check frozen_weights_path and frozen_seed on both sides. '
-                      'Its frames are encoded here instead.')
-
     def _stored_observation(self, observation: ObservationDict) -> ObservationDict:
-        """Return the observation as the buffers store it (frozen features computed once)."""
-        stored = {'state': observation['state']}
-        if 'features' in observation:   # the actor's own, checked by _keep_matching_features
-            stored['features'] = observation['features']
-        elif 'pixels' in observation and self.agent.frozen_encoder is not None:
-            pixels = torch.from_numpy(observation['pixels'])
-            stored['features'] = self.agent.encode_frames(pixels).cpu().numpy()
-        elif 'pixels' in observation:
-            stored['pixels'] = observation['pixels']
-        return stored
+        return self.intake.stored_observation(observation, self.agent)
 
     def _store(self, actor_id: str, transition: ReceivedTransition, payload: bytes) -> None:
-        self._check_reward_bounds(actor_id, transition.reward)
+        self.intake.check_reward_bounds(actor_id, transition.reward, self.agent.config)
         for step in self.steps.add(actor_id, transition, payload, self._stored_observation):
             add_transition(self.online, self.offline, **step)
-
-    def _check_reward_bounds(self, actor_id: str, reward: float) -> None:
-        """Warn once per actor of a reward outside the TD clip: its signal would be cut."""
-        low, high = self.agent.config.td_target_min, self.agent.config.td_target_max
-        if actor_id in self._rewards_out_of_bounds or (
-                (low is None or reward >= low) and (high is None or reward <= high)):
-            return
-        self._rewards_out_of_bounds.add(actor_id)
-        self._log(f"actor '{actor_id}' sent reward {reward:g}, outside agent.td_target_min/"
-                  f'max [{low}, {high}]: TD targets are clipped to them, so the critics '
-                  'cannot learn it (an actor with intervention_penalty needs '
-                  'agent.td_target_min: -1.0)')
 
     def acks(self) -> Dict[str, int]:
         """Flush the log and return, per actor, the next sequence after all durable ones."""
@@ -399,7 +351,7 @@ class LearnerCore:
             pending_log.close()
             write_json(os.path.join(temporary, STATE_FILE), self._state())
             os.rename(temporary, final)
-            _fsync_directory(self.checkpoint_dir)
+            fsync_directory(self.checkpoint_dir)
             if self._wal is not None:
                 self._wal.clear()
             for name in os.listdir(self.checkpoint_dir):
@@ -443,7 +395,7 @@ class LearnerCore:
         self.steps.gripper_deadband = self.agent.config.gripper_deadband
         self.steps.restore(state['steps'],
                            list(TransitionLog(os.path.join(latest, PENDING_FILE)).replay()),
-                           self._decode, self._stored_observation)
+                           self.intake.decode, self._stored_observation)
         self._wal = TransitionLog(os.path.join(self.settings.run_dir, WAL_FILE))
         replayed = 0
         with self._lock:
@@ -466,20 +418,6 @@ class LearnerCore:
             if self._wal is not None:
                 self._wal.close()
                 self._wal = None
-
-
-def _fsync_directory(path: str) -> None:
-    """Make a rename in `path` durable (where the platform allows)."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 __all__ = ['DUPLICATE', 'GAP', 'LearnerCore', 'LearnerError', 'LearnerSettings', 'NEW',
