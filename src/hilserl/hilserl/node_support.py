@@ -60,6 +60,17 @@ def make_thread_realtime(priority: int) -> Optional[str]:
     return None
 
 
+def log_at(logger, level: str, message: str) -> None:
+    """Log ``message`` at ``level`` ('error', 'warning' or else info) through ``logger``."""
+    # rclpy refuses one call site logging at several severities, hence a call per level.
+    if level == 'error':
+        logger.error(message)
+    elif level == 'warning':
+        logger.warning(message)
+    else:
+        logger.info(message)
+
+
 def valid_camera_name(name: str) -> bool:
     """Return whether ``name`` can be used in topic and parameter names."""
     return bool(_SNAKE_CASE.match(name))

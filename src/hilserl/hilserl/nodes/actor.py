@@ -38,7 +38,7 @@ from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary
 from hilserl.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
                               EVENT_NAMES, SUCCESS)
-from hilserl.node_support import make_thread_realtime, run_node, StopNode
+from hilserl.node_support import log_at, make_thread_realtime, run_node, StopNode
 from hilserl.nodes.actor_parameters import declare_actor_parameters
 from hilserl.observation_state import action_from_command, command_from_action
 from hilserl.transition_link import OutboundQueue
@@ -358,13 +358,7 @@ class ActorNode(Node):
         self._io.start_reset(now)
 
     def _say(self, message: str, level: str = 'info') -> None:
-        # rclpy refuses one call site logging at several severities.
-        if level == 'error':
-            self.get_logger().error(message)
-        elif level == 'warning':
-            self.get_logger().warning(message)
-        else:
-            self.get_logger().info(message)
+        log_at(self.get_logger(), level, message)
 
     def destroy_node(self):
         """Stop the decoder thread and remove a temporary spill directory."""

@@ -27,7 +27,7 @@ from hilserl.episode_io import EpisodeIO, EpisodeIOSettings, Observation, set_st
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeSchedule,
                               EpisodeTracker, EVENT_NAMES, FAILURE, format_status, RERECORD,
                               SUCCESS)
-from hilserl.node_support import declare, run_node, StopNode, valid_camera_name
+from hilserl.node_support import declare, log_at, run_node, StopNode, valid_camera_name
 from hilserl.observation_state import action_from_command
 
 LABELLING_EVENTS = (SUCCESS, FAILURE, RERECORD)
@@ -241,13 +241,7 @@ class EpisodeRecorderNode(Node):
     def _say(self, message: str, level: str = 'info') -> None:
         if self._tty:
             sys.stdout.write('\r\x1b[K')  # clear the status line before a log line
-        # rclpy refuses one call site logging at several severities.
-        if level == 'error':
-            self.get_logger().error(message)
-        elif level == 'warning':
-            self.get_logger().warning(message)
-        else:
-            self.get_logger().info(message)
+        log_at(self.get_logger(), level, message)
 
     def destroy_node(self):
         """Delete an episode cut short by Ctrl-C: it has no end to label."""
