@@ -40,10 +40,19 @@ def bus():
         yield emulator
 
 
+# The SDK waits 2 * LATENCY_TIMER + 2 ms for an answer: 34 ms with its default of 16.
+# The emulator answers from a thread of this process, which a loaded 2-core CI machine
+# once left unscheduled that long. Tests about packets wait 100 ms; the ones about
+# timing (faults, late replies) ask for the SDK's own with the ``sdk_timing`` fixture.
+TEST_LATENCY_TIMER_MS = 49
+SDK_LATENCY_TIMER_MS = 16
+
+
 @pytest.fixture
-def connect():
+def connect(monkeypatch):
     """Return a function that connects the real SDK to a bus; all closed at teardown."""
-    pytest.importorskip('scservo_sdk')
+    scs = pytest.importorskip('scservo_sdk')
+    monkeypatch.setattr(scs.port_handler, 'LATENCY_TIMER', TEST_LATENCY_TIMER_MS)
     handles = []
 
     def _connect(bus):
@@ -53,6 +62,13 @@ def connect():
     yield _connect
     for handle in handles:
         handle.close()
+
+
+@pytest.fixture
+def sdk_timing(connect, monkeypatch):
+    """Give the SDK its own answer window (34 ms) for a test that is about timing."""
+    scs = pytest.importorskip('scservo_sdk')
+    monkeypatch.setattr(scs.port_handler, 'LATENCY_TIMER', SDK_LATENCY_TIMER_MS)
 
 
 @pytest.fixture
