@@ -12,6 +12,14 @@ from hilserl.graph import argument_as_float, GraphError, LaunchArgument, NodeSpe
 
 DEMO_CAMERAS = ('front', 'wrist')
 
+TASKS = ('reach', 'push', 'pick_lift')
+# The arm and task arguments of the modes that run a whole arm (record, train, classifier).
+ROBOT_ARGUMENT = LaunchArgument(
+    'robot', 'so101',
+    'Which arm: a simulated SO-101 or Panda, or the real SO100/SO101 '
+    '(config/so100_follower.yaml, config/so100_cameras.yaml).',
+    ('so101', 'panda', 'so100'))
+TASK_ARGUMENT = LaunchArgument('task', 'pick_lift', 'Which task (simulation).', TASKS)
 LOCK_STEP = LaunchArgument(
     'lock_step', 'false',
     'Simulation: advance the physics only when commanded, one control period (1/fps) per '

@@ -10,9 +10,9 @@ import os
 from typing import Dict, List
 
 from hilserl.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
-from hilserl.mode_parts import (arm_nodes, DEMO_CAMERAS, LOCK_STEP, robot_parameter_file,
-                                sim_nodes, split_paths, TELEOP_CHOICES, teleop_nodes,
-                                visualisation_nodes)
+from hilserl.mode_parts import (arm_nodes, DEMO_CAMERAS, LOCK_STEP, ROBOT_ARGUMENT,
+                                robot_parameter_file, sim_nodes, split_paths, TASK_ARGUMENT,
+                                TASKS, TELEOP_CHOICES, teleop_nodes, visualisation_nodes)
 # Tests and tools take the joint names of an arm's parameter file from here too.
 from hilserl.mode_parts import robot_joint_names  # noqa: F401
 
@@ -54,7 +54,7 @@ SIM = Mode(
                 'end_effector_command, watch joint_states, cameras and sim/ground_truth.',
     arguments=(
         LaunchArgument('robot', 'so101', 'Which simulated arm.', ('so101', 'panda')),
-        LaunchArgument('task', 'pick_lift', 'Which task.', ('reach', 'push', 'pick_lift')),
+        LaunchArgument('task', 'pick_lift', 'Which task.', TASKS),
         LOCK_STEP,
         LaunchArgument('rviz', 'false',
                        'Start robot_state_publisher and rviz2 (when installed).',
@@ -98,12 +98,8 @@ RECORD = Mode(
                 'drives the arm through the safety filter; each episode becomes a bag '
                 'under dataset_dir.',
     arguments=(
-        LaunchArgument('robot', 'so101',
-                       'Which arm: a simulated SO-101 or Panda, or the real SO100/SO101 '
-                       '(config/so100_follower.yaml, config/so100_cameras.yaml).',
-                       ('so101', 'panda', 'so100')),
-        LaunchArgument('task', 'pick_lift', 'Which task (simulation).',
-                       ('reach', 'push', 'pick_lift')),
+        ROBOT_ARGUMENT,
+        TASK_ARGUMENT,
         LaunchArgument('teleop', 'scripted',
                        'Who drives: the scripted human (simulation, unattended), the '
                        'keyboard (run keyboard_teleop in a terminal of its own), a gamepad '
@@ -214,11 +210,8 @@ TRAIN = Mode(
                 'it from the actor\'s transitions and the demonstrations, and the human '
                 '(or, in simulation, the scripted one) takes over when it goes wrong.',
     arguments=(
-        LaunchArgument('robot', 'so101',
-                       'Which arm: a simulated SO-101 or Panda, or the real SO100/SO101.',
-                       ('so101', 'panda', 'so100')),
-        LaunchArgument('task', 'pick_lift', 'Which task (simulation).',
-                       ('reach', 'push', 'pick_lift')),
+        ROBOT_ARGUMENT,
+        TASK_ARGUMENT,
         LaunchArgument('run_dir', 'runs/train',
                        'Checkpoints, write-ahead log, CSV/PNG curves and the wandb run.'),
         LaunchArgument('demos', '',
@@ -344,11 +337,8 @@ CLASSIFIER = Mode(
         LaunchArgument('use', 'collect',
                        'collect: record classifier data; test: run a trained classifier live.',
                        ('collect', 'test')),
-        LaunchArgument('robot', 'so101',
-                       'Which arm: a simulated SO-101 or Panda, or the real SO100/SO101.',
-                       ('so101', 'panda', 'so100')),
-        LaunchArgument('task', 'pick_lift', 'Which task (simulation).',
-                       ('reach', 'push', 'pick_lift')),
+        ROBOT_ARGUMENT,
+        TASK_ARGUMENT,
         LaunchArgument('teleop', 'scripted',
                        'Who drives: the scripted human (simulation, unattended), the keyboard '
                        '(run keyboard_teleop in a terminal of its own), a gamepad, an SO-101 '
