@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """
-A node for the shutdown test, run through ``hilserl.node_support.run_node``.
+A node for the shutdown tests, run through ``hilserl.node_support.run_node``.
 
     interrupted_node.py interrupt   # the callback turns Ctrl-C into a RuntimeError
     interrupted_node.py fail        # the callback raises a RuntimeError by itself
+    interrupted_node.py drain       # messages queued at Ctrl-C are handled on the way out
 
 In the first case the callback behaves like rclpy's C++ code does when Ctrl-C
 lands while it converts a message: the KeyboardInterrupt comes out as another
 error while the context still reports ok. rclpy's own signal handler, which
 shuts the context down from another thread a moment later, is taken out so the
 context stays ok for certain, as it is in that moment.
+
+In the last case the busy callback keeps the executor from delivering the
+``drained`` messages the test publishes; ``destroy_node`` drains them and prints
+what it got.
 """
 
 import sys
@@ -17,8 +22,9 @@ import time
 
 from rclpy.node import Node
 from rclpy.signals import uninstall_signal_handlers
+from std_msgs.msg import String
 
-from hilserl.node_support import run_node
+from hilserl.node_support import drain, run_node
 
 
 class BusyNode(Node):
@@ -27,8 +33,15 @@ class BusyNode(Node):
     def __init__(self, behaviour: str):
         super().__init__('busy_node')
         self._behaviour = behaviour
-        uninstall_signal_handlers()   # SIGINT now reaches only Python's handler
+        self._received = []
+        self._subscription = self.create_subscription(String, 'drained',
+                                                      self._on_message, 10)
+        if behaviour == 'interrupt':
+            uninstall_signal_handlers()   # SIGINT now reaches only Python's handler
         self._timer = self.create_timer(0.01, self._on_timer)
+
+    def _on_message(self, msg: String) -> None:
+        self._received.append(msg.data)
 
     def _on_timer(self):
         self._timer.cancel()
@@ -39,7 +52,15 @@ class BusyNode(Node):
             while True:
                 time.sleep(0.01)
         except KeyboardInterrupt:
-            raise RuntimeError('Unable to convert call argument') from None
+            if self._behaviour == 'interrupt':
+                raise RuntimeError('Unable to convert call argument') from None
+            raise
+
+    def destroy_node(self):
+        if self._behaviour == 'drain':
+            drain(self._subscription, self._on_message)
+            print(f"received {' '.join(self._received)}", flush=True)
+        return super().destroy_node()
 
 
 if __name__ == '__main__':

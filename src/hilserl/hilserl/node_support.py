@@ -71,6 +71,29 @@ def log_at(logger, level: str, message: str) -> None:
         logger.info(message)
 
 
+def drain(subscription, callback) -> int:
+    """
+    Pass ``callback`` every message ``subscription`` holds but has not delivered; count them.
+
+    For a node's ``destroy_node``: once Ctrl-C stopped the executor, messages the
+    middleware has already acknowledged to their publisher (one that waited with
+    ``wait_for_all_acked`` counts them as delivered) still sit in the reader's queue.
+    Taking them works on a context that has been shut down.
+    """
+    count = 0
+    while True:
+        try:
+            with subscription.handle:
+                taken = subscription.handle.take_message(subscription.msg_type,
+                                                         subscription.raw)
+        except RuntimeError:   # InvalidHandle or RCLError: the subscription is gone
+            return count
+        if taken is None:
+            return count
+        callback(taken[0])
+        count += 1
+
+
 def valid_camera_name(name: str) -> bool:
     """Return whether ``name`` can be used in topic and parameter names."""
     return bool(_SNAKE_CASE.match(name))

@@ -39,7 +39,7 @@ import torch
 from hilserl.learner_core import (DATA_FIELDS, GAP, LearnerCore, LearnerSettings, REJECTED)
 from hilserl.log_throttle import LogThrottle
 from hilserl.monitoring import EPISODE_STATS_FIELDS, MetricsLog
-from hilserl.node_support import declare, run_node
+from hilserl.node_support import declare, drain, run_node
 from hilserl.transition_link import STREAM_SEPARATOR, stream_id, stream_owner
 from hilserl.transition_messages import transition_message_from_bytes, TransitionFormatError
 
@@ -202,9 +202,10 @@ class LearnerNode(Node):
                                                            'policy_parameters', PARAMETERS_QOS)
         self.create_subscription(Transition, 'transitions', self._on_transition,
                                  TRANSITIONS_QOS, raw=True)
+        self._stats_subscription = None
         if self._metrics is not None:
-            self.create_subscription(EpisodeStats, 'episode_stats', self._log_episode,
-                                     STATS_QOS)
+            self._stats_subscription = self.create_subscription(
+                EpisodeStats, 'episode_stats', self._log_episode, STATS_QOS)
         self.create_timer(ack_period_s, self._publish_acks)
         self.create_timer(status_period_s, self._log_status)
         self._publish_acks()   # a resumed run announces at once where each actor resumes
@@ -340,7 +341,10 @@ class LearnerNode(Node):
             f'{learning}')
 
     def destroy_node(self):
-        """Stop training, write a final checkpoint (when learning) and close the logs."""
+        """Log episodes still queued, stop training, write a final checkpoint, close logs."""
+        if getattr(self, '_stats_subscription', None) is not None:
+            # An actor that ended its run waited for these to be acknowledged: log them.
+            drain(self._stats_subscription, self._log_episode)
         if getattr(self, '_trainer', None) is not None:
             self._stop.set()
             self._trainer.join(timeout=30.0)
