@@ -7,7 +7,9 @@ per-actor :class:`~hilserl.transition_link.SequenceTracker` and the write-ahead
 the log (flushed) or in a checkpoint; :meth:`LearnerCore.acks` reports, per actor, the
 next sequence after everything durable, which is what the learner acknowledges.
 
-Steps. :class:`~hilserl.step_assembly.StepAssembler` pairs each transition with its next
+Steps. Each transition is decoded and checked against the data layout by
+:class:`~hilserl.transition_intake.TransitionIntake`; then
+:class:`~hilserl.step_assembly.StepAssembler` pairs each transition with its next
 observation (the actor's next step, or the final observation); complete steps go to the
 online buffer, human interventions to the demonstration buffer too (``add_transition``).
 With the frozen encoder the buffers hold features computed once per received frame;
@@ -44,11 +46,11 @@ import numpy as np
 import torch
 
 from hilserl.step_assembly import recorded_steps, StepAssembler
+from hilserl.transition_intake import TransitionIntake
 from hilserl.transition_link import (DUPLICATE, fsync_directory, GAP, NEW, SequenceTracker,
                                      TransitionLog)
 from hilserl.transition_messages import (ObservationDict, ReceivedTransition,
                                          transition_from_bytes)
-from hilserl.transition_intake import TransitionIntake
 
 WAL_FILE = 'transitions.wal'
 CHECKPOINTS_DIR = 'checkpoints'
