@@ -224,14 +224,14 @@ class SACAgent(nn.Module):
         With ``bc_weight`` and the features' ``batch``, the human's steps in it add the
         imitation term: L = L_pi + bc_weight * L_bc.
         """
-        actions, log_probs = self.actor.sample(features)
+        mean, log_std = self.actor(features)   # one pass serves both terms
+        actions, log_probs = self.actor.sample_from(mean, log_std)
         qs = self.critic(features, actions)
         loss = actor_loss(log_probs, qs, self.log_alpha.detach().exp())
         metrics = {'actor_loss': loss.item()}
         if self.config.bc_weight > 0.0 and batch is not None:
             taken = batch.actions[:, :self.config.action_dim].clamp(-1.0, 1.0)
-            imitation = behaviour_cloning_loss(self.actor.mode(features), taken,
-                                               batch.interventions)
+            imitation = behaviour_cloning_loss(torch.tanh(mean), taken, batch.interventions)
             loss = loss + self.config.bc_weight * imitation
             metrics['bc_loss'] = imitation.item()
         # Gradients for the actor only: the critic's weights get none (and cost nothing).

@@ -78,9 +78,7 @@ def behaviour_cloning_loss(mode_actions: Tensor, actions: Tensor, human: Tensor)
 
     L_bc = sum_b h_b ||tanh(mu(s_b)) - a_b||^2 / max(1, sum_b h_b),   h_b = 1 on human steps
     """
-    weights = human.to(mode_actions.dtype)
-    squared_errors = (mode_actions - actions).pow(2).sum(-1)
-    return (weights * squared_errors).sum() / weights.sum().clamp(min=1.0)
+    return _mean_over_human_steps((mode_actions - actions).pow(2).sum(-1), human)
 
 
 def temperature_loss(log_alpha: Tensor, log_probs: Tensor, target_entropy: float) -> Tensor:
@@ -136,8 +134,13 @@ def grasp_margin_loss(q_values: Tensor, actions: Tensor, human: Tensor,
     taken = q_values.gather(1, actions.unsqueeze(1)).squeeze(1)
     margins = torch.full_like(q_values, margin).scatter(1, actions.unsqueeze(1), 0.0)
     gaps = (q_values + margins).max(dim=1).values - taken
-    weights = human.to(q_values.dtype)
-    return (weights * gaps).sum() / weights.sum().clamp(min=1.0)
+    return _mean_over_human_steps(gaps, human)
+
+
+def _mean_over_human_steps(values: Tensor, human: Tensor) -> Tensor:
+    """Return sum_b h_b values_b / max(1, sum_b h_b): the mean over human rows, 0 if none."""
+    weights = human.to(values.dtype)
+    return (weights * values).sum() / weights.sum().clamp(min=1.0)
 
 
 @torch.no_grad()

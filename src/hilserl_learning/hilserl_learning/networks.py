@@ -104,7 +104,11 @@ class TanhGaussianActor(nn.Module):
 
     def sample(self, features: Tensor) -> Tuple[Tensor, Tensor]:
         """Draw a = tanh(mu + sigma * noise) (reparameterised); return a and log pi(a|s)."""
-        mean, log_std = self(features)
+        return self.sample_from(*self(features))
+
+    @staticmethod
+    def sample_from(mean: Tensor, log_std: Tensor) -> Tuple[Tensor, Tensor]:
+        """Like :meth:`sample`, from the Gaussian :meth:`forward` returned (one MLP pass)."""
         noise = torch.randn_like(mean)
         pre_tanh = mean + log_std.exp() * noise
         return torch.tanh(pre_tanh), tanh_gaussian_log_prob(noise, log_std, pre_tanh)
