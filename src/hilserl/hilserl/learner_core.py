@@ -40,15 +40,14 @@ from hilserl_learning import (add_transition, AgentConfig, CheckpointError, fit_
                               load_checkpoint, ReplayBuffer, SACAgent, sample_mixed,
                               save_checkpoint)
 from hilserl_learning.encoders import FROZEN_FEATURE_DIM
-from hilserl_learning.serialization import (check_format_version, FORMAT_VERSION, read_json,
-                                            write_json)
+from hilserl_learning.serialization import (check_format_version, FORMAT_VERSION,
+                                            fsync_directory, read_json, write_json)
 import numpy as np
 import torch
 
 from hilserl.step_assembly import recorded_steps, StepAssembler
 from hilserl.transition_intake import TransitionIntake
-from hilserl.transition_link import (DUPLICATE, fsync_directory, GAP, NEW, SequenceTracker,
-                                     TransitionLog)
+from hilserl.transition_link import DUPLICATE, GAP, NEW, SequenceTracker, TransitionLog
 from hilserl.transition_messages import (ObservationDict, ReceivedTransition,
                                          transition_from_bytes)
 

@@ -46,20 +46,6 @@ def stream_owner(stream: str) -> Tuple[str, str]:
 # Actor side
 
 
-def fsync_directory(path: str) -> None:
-    """Make a rename in ``path`` durable (where the platform allows)."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
 class OutboundQueue:
     """
     Transitions sent but not yet acknowledged, oldest first.

@@ -28,6 +28,20 @@ def write_json(path: str, payload: Dict[str, Any]) -> None:
     os.replace(tmp_path, path)
 
 
+def fsync_directory(path: str) -> None:
+    """Make a rename in the directory ``path`` durable (where the platform allows)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
 def read_json(path: str) -> Dict[str, Any]:
     """Read a JSON file written by `write_json`."""
     try:
