@@ -42,8 +42,8 @@ def bus():
 
 # The SDK waits 2 * LATENCY_TIMER + 2 ms for an answer: 34 ms with its default of 16.
 # The emulator answers from a thread of this process, which a loaded 2-core CI machine
-# once left unscheduled that long. Tests about packets wait 100 ms; the ones about
-# timing (faults, late replies) ask for the SDK's own with the ``sdk_timing`` fixture.
+# once left unscheduled that long. Tests about packets wait 100 ms; a test about the
+# window itself (a reply that comes too late) asks for the SDK's with ``sdk_timing``.
 TEST_LATENCY_TIMER_MS = 49
 SDK_LATENCY_TIMER_MS = 16
 

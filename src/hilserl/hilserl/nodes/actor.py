@@ -170,8 +170,9 @@ class ActorNode(Node):
             self._thread_priority = None
         now = self.get_clock().now().nanoseconds
         if self._state == 'handing_over':
-            self._outbox.tick(self._transition_publisher.get_subscription_count() > 0)
-            if self._handed_over():
+            learner_there = self._transition_publisher.get_subscription_count() > 0
+            self._outbox.tick(learner_there)
+            if self._handed_over(learner_there):
                 raise StopNode()
             return
         version = self._policy.swap()
@@ -340,9 +341,9 @@ class ActorNode(Node):
         self._state = 'handing_over'  # exit once the learner has it all (_handed_over)
         self._handover_deadline = time.monotonic() + HANDOVER_TIMEOUT_S
 
-    def _handed_over(self) -> bool:
+    def _handed_over(self, learner_there: bool) -> bool:
         """Say whether the learner has every transition and the episode stats, or to give up."""
-        if self._transition_publisher.get_subscription_count() == 0:
+        if not learner_there:
             return True   # no learner to hand anything to
         held = len(self._outbox.queue)
         if held == 0 and self._stats_publisher.wait_for_all_acked(Duration(seconds=0)):
