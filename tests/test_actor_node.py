@@ -32,7 +32,7 @@ POLICY, HUMAN = EndEffectorCommand.SOURCE_POLICY, EndEffectorCommand.SOURCE_HUMA
 
 
 def small_agent(**image_settings):
-    """Return a small agent of the sim SO-101's state (16 = 13 + object position)."""
+    """Return a small agent of the sim SO-101's state (19 = 13 + object position)."""
     joints = robot_joint_names('sim_so101.yaml')['arm_joint_names']
     return SACAgent(AgentConfig(state_dim=len(state_names(joints, object_position=True)),
                                 hidden_dims=(32,), grasp_hidden_dims=(16,), **image_settings))
@@ -223,3 +223,20 @@ def test_image_transitions_carry_the_features_of_their_own_frames(processes, pro
     assert ('control loop thread: SCHED_FIFO priority 50' in output
             or 'not permitted to run at real-time priority 50' in output), output
     assert 'Traceback' not in output
+
+
+def test_a_policy_for_another_state_layout_stops_the_actor_with_a_clear_error(processes, probe):
+    """19 state values (with the object position) offered to a 13-value actor: exit 78."""
+    parameters = probe.publisher(PolicyParameters, '/policy_parameters', LATCHED)
+    for spec in MODES['sim'].nodes({'robot': 'so101', 'task': 'reach', 'lock_step': 'false',
+                                    'rviz': 'false'}):
+        processes.start_node(spec)
+    actor = processes.start_node(NodeSpec('actor', 'actor', parameters={
+        'camera_names': [], 'fps': 10.0, 'control_time_s': 2.0, 'wait_for_policy': True,
+        'reward_source': 'ground_truth', 'state_from_ground_truth': False,
+        **robot_joint_names('sim_so101.yaml')}))
+    parameters.publish(parameters_message(1))
+    assert actor.wait(timeout=60) == 78, actor.output()
+    assert "[FATAL] ActorNode: the learner's policy does not fit this actor" in actor.output()
+    assert 'the policy takes 19 state values and 0 cameras; this actor has 13' in actor.output()
+    assert 'Traceback' not in actor.output()

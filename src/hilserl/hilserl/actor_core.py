@@ -199,7 +199,9 @@ class PolicyHolder:
     :meth:`swap`, called by the control thread between two ticks, makes it current.
     A bad blob is reported through ``on_error`` and the current policy stays;
     ``validate`` (optional) gets each blob's AgentConfig and raises ValueError when it
-    does not fit the actor (another state size, other cameras).
+    does not fit the actor (another state size, other cameras): no later blob of the
+    same learner will fit either, so the reason stays in :attr:`misfit` for the actor
+    to stop on instead of waiting for a policy forever.
     """
 
     def __init__(self, on_error: Callable[[str], None], on_loaded: Callable[[str], None],
@@ -207,6 +209,7 @@ class PolicyHolder:
         """Start the worker thread; no agent until the first good blob."""
         self._on_error, self._on_loaded, self._device = on_error, on_loaded, device
         self._validate = validate
+        self.misfit: Optional[str] = None   # why the learner's policy cannot fit this actor
         self.agent = None
         self.version = 0
         self._spare = None
@@ -259,7 +262,11 @@ class PolicyHolder:
         from hilserl_learning.policy_blob import apply_policy, decode_policy, PolicyBlobError
         tensors, config, version = decode_policy(blob, sha256, format_version)
         if self._validate is not None:
-            self._validate(config)
+            try:
+                self._validate(config)
+            except ValueError as error:
+                self.misfit = str(error)
+                raise
         if self._config is None:
             self._config = config
         elif config.to_dict() != self._config.to_dict():

@@ -73,6 +73,7 @@ class LearnerSettings:
     run_dir: str
     agent: AgentConfig = field(default_factory=AgentConfig)
     camera_names: Optional[List[str]] = None      # None: those of the data; []: none
+    state_names: Optional[List[str]] = None       # None: those of the data
     device: str = 'cpu'
     batch_size: int = 256
     online_step_before_learning: int = 100
@@ -134,6 +135,9 @@ class LearnerCore:
         from hilserl.dataset.reader import DatasetError, read_dataset
         try:
             episodes = read_dataset(paths)
+            if self.settings.state_names:   # the run's layout, taken from the recordings
+                episodes = [episode.with_state(self.settings.state_names)
+                            for episode in episodes]
         except DatasetError as error:
             raise LearnerError(f'demo_datasets: {error}') from None
         first = episodes[0]
@@ -163,6 +167,10 @@ class LearnerCore:
                image_size: Sequence[int]) -> None:
         """Create agent and buffers for the data's layout (demos or the first transition)."""
         cameras = list(cameras)
+        wanted_state = self.settings.state_names
+        if wanted_state and list(state_names) != list(wanted_state):
+            raise LearnerError(f'state_names is {list(wanted_state)}, the data has '
+                               f'{list(state_names)}')
         if self.camera_names is not None:
             # A subset is fine (e.g. none, for a state-only policy): the rest is ignored.
             if any(name not in cameras for name in self.camera_names):

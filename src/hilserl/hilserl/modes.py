@@ -13,8 +13,8 @@ from hilserl.graph import argument_as_float, GraphError, LaunchArgument, Mode, N
 from hilserl.mode_parts import (arm_nodes, DEMO_CAMERAS, LOCK_STEP, ROBOT_ARGUMENT,
                                 robot_parameter_file, sim_nodes, split_paths, TASK_ARGUMENT,
                                 TASKS, TELEOP_CHOICES, teleop_nodes, visualisation_nodes)
-# Tests and tools take the joint names of an arm's parameter file from here too.
-from hilserl.mode_parts import robot_joint_names  # noqa: F401
+from hilserl.mode_parts import robot_joint_names
+from hilserl.observation_state import state_names
 
 
 def demo_nodes(args: Dict[str, str]) -> List[NodeSpec]:
@@ -174,9 +174,13 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         'send_transitions': not evaluate,
         **robot_joint_names(robot_file)},
         required=args['num_episodes'] != '0' or max_minutes > 0)
+    joints = robot_joint_names(robot_file)
     learner_parameters = {'run_dir': run_dir, 'resume': args['resume'] == 'true' or evaluate,
                           'learn': not evaluate, 'use_cameras': inputs == 'images',
-                          'device': args['learner_device']}
+                          'device': args['learner_device'],
+                          # The actor's layout; demonstrations give these entries of theirs.
+                          'state_names': state_names(joints['arm_joint_names'],
+                                                     object_in_state)}
     if split_paths(args['demos']) and not evaluate:
         learner_parameters['demo_datasets'] = split_paths(args['demos'])
     learner = NodeSpec('learner', 'learner', parameter_files=('train.yaml',),

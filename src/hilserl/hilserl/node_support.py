@@ -20,6 +20,15 @@ class StopNode(Exception):
     """Raised from a callback when a node has finished its job; exits with status 0."""
 
 
+class NodeFailed(Exception):
+    """
+    Raised from a callback when the node cannot go on; exits with status 78.
+
+    E.g. it cannot fit its peers' configuration: the message is printed as one FATAL
+    line, as a bad configuration at start-up is.
+    """
+
+
 def declare(node, name: str, default, description: str, read_only: bool = True):
     """
     Declare a described parameter of ``node`` and return its value.
@@ -126,6 +135,7 @@ def run_node(node_class, args=None, **node_kwargs) -> None:
     starts) is reported as one readable line and exit status 78, not a traceback.
     """
     interrupted = _InterruptFlag()
+    failed = False
     # Installed before rclpy.init, which chains its handler to the one in place.
     signal.signal(signal.SIGINT, interrupted)
     rclpy.init(args=args)
@@ -140,6 +150,10 @@ def run_node(node_class, args=None, **node_kwargs) -> None:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException, StopNode):
         pass
+    except NodeFailed as error:
+        name = getattr(node_class, '__name__', 'node')
+        print(f'[FATAL] {name}: {error}', file=sys.stderr, flush=True)
+        failed = True
     except Exception:
         # A callback that was running when Ctrl-C shut the context down fails on the
         # closed context (e.g. publish raises); that is the shutdown, not a bug.
@@ -149,3 +163,5 @@ def run_node(node_class, args=None, **node_kwargs) -> None:
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+    if failed:
+        sys.exit(EXIT_BAD_CONFIG)

@@ -100,6 +100,16 @@ def test_image_policy_renders_and_processes_both_cameras():
     assert not actor.parameters['wait_for_policy']
 
 
+def test_the_learner_takes_the_actors_state_layout_from_the_run_configuration():
+    for object_in_state in ('true', 'false'):
+        nodes = MODES['train'].nodes({'policy_inputs': 'images',
+                                      'object_in_state': object_in_state})
+        names = next(n for n in nodes if n.name == 'learner').parameters['state_names']
+        assert names[:2] == ['joint.shoulder_pan', 'joint.shoulder_lift']
+        assert ('object.x' in names) == (object_in_state == 'true')
+        assert len(names) == (19 if object_in_state == 'true' else 13)
+
+
 def test_state_policy_needs_the_object_position():
     with pytest.raises(GraphError, match='object position'):
         MODES['train'].nodes({'policy_inputs': 'state', 'object_in_state': 'false'})

@@ -280,6 +280,30 @@ def test_demonstrations_fill_the_offline_buffer_fit_the_normaliser_then_pretrain
     assert resumed.agent.num_critic_updates == 3 and resumed.counters['learner_steps'] == 0
 
 
+def test_state_names_pick_the_run_layout_out_of_richer_demonstrations(tmp_path):
+    """Demos recorded with the object position train a policy configured without it."""
+    episodes = bags.write_dataset(str(tmp_path / 'demos'), num_episodes=1, steps=4,
+                                  cameras=(), state_names=['s0', 'object.x', 's2'])
+    core = LearnerCore(settings(tmp_path / 'run', state_names=['s2', 's0']))
+    core.start_fresh([str(tmp_path / 'demos')])
+    assert core.state_names == ['s2', 's0'] and core.agent.config.state_dim == 2
+    np.testing.assert_allclose(core.agent.normalizer.mean.numpy(),
+                               episodes[0].states[:, [2, 0]].mean(0), atol=1e-5)
+
+
+def test_demonstrations_without_a_configured_state_entry_are_a_clear_error(tmp_path):
+    bags.write_dataset(str(tmp_path / 'demos'), num_episodes=1, steps=2, cameras=(),
+                       state_names=STATE_NAMES)
+    core = LearnerCore(settings(tmp_path / 'run', state_names=['s0', 'object.x']))
+    with pytest.raises(LearnerError, match=r"no state entries \['object.x'\]"):
+        core.start_fresh([str(tmp_path / 'demos')])
+
+
+def test_a_first_transition_of_another_state_layout_is_rejected(tmp_path):
+    core = fresh(tmp_path, state_names=['s0', 's1'])
+    assert FakeActor().send(core, [0]) == ['rejected'] and core.agent is None
+
+
 def test_camera_demos_with_the_frozen_encoder_store_features_once_per_frame(tmp_path):
     bags.write_dataset(str(tmp_path / 'demos'), num_episodes=1, steps=3, cameras=('front',),
                        image_size=(32, 32), state_names=STATE_NAMES)

@@ -13,7 +13,7 @@ is the final-observation record, so a truncated episode bootstraps from it.
 :func:`iter_transitions` yields them as ``hilserl_learning.add_transition`` takes them.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -57,6 +57,22 @@ class Episode:
     def success(self) -> bool:
         """Return whether any step was rewarded."""
         return bool(np.any(self.rewards > 0))
+
+    def with_state(self, names: Sequence[str]) -> 'Episode':
+        """
+        Return the episode with the state entries ``names``, in that order.
+
+        A recording keeps every entry it was made with (in simulation, maybe the object's
+        position), so a run can take the layout it is configured for from it; an entry
+        the recording lacks is a DatasetError naming it.
+        """
+        names = list(names)
+        missing = [name for name in names if name not in self.state_names]
+        if missing:
+            raise DatasetError(f'{self.path} has no state entries {missing} (it has '
+                               f'{self.state_names})')
+        columns = [self.state_names.index(name) for name in names]
+        return replace(self, state_names=names, states=self.states[:, columns])
 
 
 def episode_paths(paths: Sequence[str]) -> List[str]:

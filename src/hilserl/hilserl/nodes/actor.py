@@ -38,7 +38,8 @@ from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary
 from hilserl.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
                               EVENT_NAMES, SUCCESS)
-from hilserl.node_support import log_at, make_thread_realtime, run_node, StopNode
+from hilserl.node_support import (log_at, make_thread_realtime, NodeFailed, run_node,
+                                  StopNode)
 from hilserl.nodes.actor_parameters import declare_actor_parameters
 from hilserl.observation_state import action_from_command, command_from_action
 from hilserl.transition_link import OutboundQueue
@@ -175,6 +176,11 @@ class ActorNode(Node):
             if self._handed_over(learner_there):
                 raise StopNode()
             return
+        if self._policy.misfit:
+            raise NodeFailed(f"the learner's policy does not fit this actor: "
+                             f'{self._policy.misfit}. Both must be configured for the same '
+                             'state and cameras (e.g. demonstrations recorded with another '
+                             'object_in_state than the learner was given)')
         version = self._policy.swap()
         if version is not None:
             self._say(f'policy version {version} in use')

@@ -12,8 +12,9 @@ seconds when the policy changed, and at start-up).
 
 The state size, the state names and the cameras come from the demonstrations when
 ``demo_datasets`` are given, otherwise from the first transition (``camera_names``,
-when set, must match them); a resumed run takes them, and the agent configuration,
-from its checkpoint. Storage, checkpoints and resume are in :mod:`hilserl.learner_core`;
+when set, must match them; ``state_names``, when set, picks the demonstrations'
+state entries and must match a first transition's); a resumed run takes them, and
+the agent configuration, from its checkpoint. Storage, checkpoints and resume are in :mod:`hilserl.learner_core`;
 episode and learner metrics go to :class:`hilserl.monitoring.MetricsLog` (CSV and
 plots in ``run_dir``, wandb when enabled). Training runs in its own thread; the
 subscription callback only logs and stores.
@@ -117,6 +118,11 @@ class LearnerNode(Node):
         cameras = declare(self, 'camera_names', Parameter.Type.STRING_ARRAY,
                           'Cameras the learner expects, in order; unset: those of the demos '
                           'or of the first transition.')
+        state_names = declare(self, 'state_names', Parameter.Type.STRING_ARRAY,
+                              'The state entries the policy gets, in order (train mode sets '
+                              'them from the arm and object_in_state); demonstrations give '
+                              'these columns, whatever else they recorded. Unset: the '
+                              'state of the demos or of the first transition.')
         if not declare(self, 'use_cameras', True, 'false: a state-only policy; the camera '
                        'frames of demonstrations and transitions are ignored.'):
             cameras = []
@@ -124,7 +130,8 @@ class LearnerNode(Node):
                           "'frozen': cached features of a frozen ResNet-10; 'cnn': small CNN "
                           'trained end to end.')
         settings = LearnerSettings(
-            run_dir=run_dir, camera_names=cameras, device=device,
+            run_dir=run_dir, camera_names=cameras, state_names=state_names or None,
+            device=device,
             agent=declare_agent_config(self),
             batch_size=declare(self, 'batch_size', 256, 'Steps per batch (half online, '
                                'half demonstrations).'),
