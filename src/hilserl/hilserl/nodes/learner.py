@@ -14,10 +14,11 @@ The state size, the state names and the cameras come from the demonstrations whe
 ``demo_datasets`` are given, otherwise from the first transition (``camera_names``,
 when set, must match them; ``state_names``, when set, picks the demonstrations'
 state entries and must match a first transition's); a resumed run takes them, and
-the agent configuration, from its checkpoint. Storage, checkpoints and resume are in :mod:`hilserl.learner_core`;
-episode and learner metrics go to :class:`hilserl.monitoring.MetricsLog` (CSV and
-plots in ``run_dir``, wandb when enabled). Training runs in its own thread; the
-subscription callback only logs and stores.
+the agent configuration, from its checkpoint. Storage, checkpoints and resume are in
+:mod:`hilserl.learner_core`; episode and learner metrics go to
+:class:`hilserl.monitoring.MetricsLog` (CSV and plots in ``run_dir``, wandb when
+enabled). Training runs in its own thread; the subscription callback only logs and
+stores.
 """
 
 import ast
