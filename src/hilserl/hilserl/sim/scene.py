@@ -23,6 +23,7 @@ from hilserl.robot_descriptions import asset_file
 from hilserl.sim.mesh_simplify import simplified_mesh
 from hilserl.sim.robots import look_at_quat, RobotDescription
 from hilserl.sim.tasks import TASKS
+from hilserl.sim.visual_variation import add_variation_elements, VISUAL_VARIATIONS
 
 CUBE_HALF_SIZE = 0.02  # metres: a 4 cm cube
 CUBE_MASS = 0.1  # kg
@@ -43,6 +44,8 @@ class SceneSettings:
     max_image_size: Tuple[int, int] = (128, 128)  # (width, height) of the largest camera
     target_radius: float = 0.02  # reach: radius of the target sphere drawn
     goal_radius: float = 0.03  # push: radius of the goal disc drawn on the table
+    # 'randomized' adds what hilserl.sim.visual_variation redraws at every reset.
+    visual_variation: str = 'none'
 
 
 def _mesh_path(spec: mujoco.MjSpec, mjcf_dir: str, mesh) -> str:
@@ -216,6 +219,9 @@ def build_spec(robot: RobotDescription, settings: SceneSettings) -> mujoco.MjSpe
     """Return the uncompiled scene of ``robot`` for ``settings.task``."""
     if settings.task not in TASKS:
         raise ValueError(f'unknown task {settings.task!r}; choose one of {list(TASKS)}')
+    if settings.visual_variation not in VISUAL_VARIATIONS:
+        raise ValueError(f'unknown visual_variation {settings.visual_variation!r}; '
+                         f'choose one of {list(VISUAL_VARIATIONS)}')
     mjcf_path = asset_file(robot.package, robot.mjcf)
     spec = mujoco.MjSpec.from_file(mjcf_path)
     shipped_scene = mujoco.MjSpec.from_file(asset_file(robot.package, robot.scene))
@@ -228,6 +234,8 @@ def build_spec(robot: RobotDescription, settings: SceneSettings) -> mujoco.MjSpe
     add_render_meshes(spec, os.path.dirname(mjcf_path), robot.render_mesh_cell)
     _add_world(spec, robot, settings)
     _add_wrist_camera(spec, robot)
+    if settings.visual_variation == 'randomized':
+        add_variation_elements(spec, robot, FLOOR_Z)
     _configure_visuals(spec, settings)
     return spec
 

@@ -23,6 +23,8 @@ import numpy as np
 from hilserl.sim import tasks
 from hilserl.sim.robots import robot_description
 from hilserl.sim.scene import build_model, CUBE_HALF_SIZE, SceneSettings
+from hilserl.sim.visual_variation import (visual_generator, VISUAL_VARIATIONS,
+                                          VisualRandomizer)
 
 DEFAULT_CAMERAS = {'front': (128, 128), 'wrist': (128, 128)}
 
@@ -36,6 +38,8 @@ class SimArmConfig:
     ``((min...), (max...))`` boxes in the world (= robot base) frame, metres:
     ``cube_region`` and ``goal_region`` in x, y; ``target_region`` in x, y, z. The
     physics timestep is the MJCF's; ``control_dt`` must be a multiple of it.
+    ``visual_variation='randomized'`` redraws lights, surfaces, distractors and camera
+    poses at every reset (``hilserl.sim.visual_variation``); 'none' is the plain scene.
     """
 
     robot: str = 'so101'
@@ -52,6 +56,7 @@ class SimArmConfig:
     goal_min_distance: float = 0.06
     cube_yaw_range: float = 0.0
     home_joint_positions: Optional[Sequence[float]] = None
+    visual_variation: str = 'none'
 
     def resolved(self) -> 'SimArmConfig':
         """Return a copy with the robot defaults filled in, validated."""
@@ -60,6 +65,9 @@ class SimArmConfig:
             raise ValueError(f'unknown task {self.task!r}; choose one of {list(tasks.TASKS)}')
         if self.control_dt <= 0:
             raise ValueError(f'control_dt must be positive, got {self.control_dt}')
+        if self.visual_variation not in VISUAL_VARIATIONS:
+            raise ValueError(f'unknown visual_variation {self.visual_variation!r}; '
+                             f'choose one of {list(VISUAL_VARIATIONS)}')
         filled = dataclasses.replace(
             self,
             cameras={name: _camera_size(name, size) for name, size in self.cameras.items()},
@@ -123,7 +131,8 @@ class SimArm:
         heights = [size[1] for size in self.config.cameras.values()] or [64]
         self.model = build_model(self.robot, SceneSettings(
             task=self.config.task, max_image_size=(max(widths), max(heights)),
-            target_radius=self.config.reach_tolerance, goal_radius=self.config.goal_tolerance))
+            target_radius=self.config.reach_tolerance, goal_radius=self.config.goal_tolerance,
+            visual_variation=self.config.visual_variation))
         self.data = mujoco.MjData(self.model)
         for name in self.config.cameras:
             if mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, name) < 0:
@@ -147,6 +156,9 @@ class SimArm:
         self._index_model()
         self._renderers: Dict[Tuple[int, int], mujoco.Renderer] = {}
         self._rng = np.random.default_rng(self.config.seed)
+        self._visuals = (VisualRandomizer(self.model, self.robot)
+                         if self.config.visual_variation == 'randomized' else None)
+        self._visual_rng = visual_generator(self.config.seed)
         self._targets = np.array(self.config.home_joint_positions)
         self._layout = None
         self._cube_z0 = CUBE_HALF_SIZE
@@ -207,10 +219,12 @@ class SimArm:
 
         ``seed`` reseeds the layout generator, so the same seed gives the same episode;
         without it the generator continues from the previous episode (first seeded by
-        ``config.seed``). The joint targets are set to the start positions.
+        ``config.seed``). The joint targets are set to the start positions. The
+        visuals (if randomized) come from a stream of their own, reseeded likewise.
         """
         if seed is not None:
             self._rng = np.random.default_rng(seed)
+            self._visual_rng = visual_generator(seed)
         start = np.array(self.config.home_joint_positions if joint_positions is None
                          else joint_positions, dtype=float)
         if start.shape != (len(self.joint_names),):
@@ -225,6 +239,9 @@ class SimArm:
         if self.config.task == 'push':
             marker[2] = 0.0005  # the goal disc lies on the table
         self.data.mocap_pos[self._target_mocap] = marker
+        if self._visuals is not None:
+            self._visuals.apply(self._visual_rng, self._layout.cube_position,
+                                self._layout.target_position)
         self.set_joint_targets(start)
         mujoco.mj_forward(self.model, self.data)
         return self.ground_truth()
