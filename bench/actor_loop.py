@@ -43,7 +43,9 @@ def train_graph(fps: float, run_dir: str, options) -> list:
     from hilserl.modes import TRAIN
     nodes = TRAIN.nodes({'robot': 'so101', 'task': 'pick_lift', 'policy_inputs': 'images',
                          'fps': str(fps), 'control_time_s': str(options.control_time_s),
-                         'run_dir': run_dir, 'teleop': options.teleop})
+                         'run_dir': run_dir, 'teleop': options.teleop,
+                         # Timing only: random weights cost what pretrained ones do.
+                         'allow_random_encoder': 'true'})
     overrides = {'learner': {'online_step_before_learning': options.learn_after,
                              'status_period_s': 2.0}}
     if options.thread_priority is not None:

@@ -186,3 +186,14 @@ def test_resume_without_a_checkpoint_is_refused_in_one_line(processes, tmp_path)
     assert learner.wait(timeout=30) == 78
     [line] = [text for text in learner.output().splitlines() if 'FATAL' in text]
     assert 'holds no checkpoint' in line and 'Traceback' not in learner.output()
+
+
+def test_an_image_policy_on_a_random_frozen_encoder_stops_the_learner(processes, probe,
+                                                                      tmp_path):
+    """Without frozen weights, the first camera transition ends the run with the reason."""
+    learner = processes.start_node(learner_spec(tmp_path))
+    ProbeActor(probe, cameras=2).send(range(3))
+    assert learner.wait(timeout=60) == 78, learner.output()
+    [line] = [text for text in learner.output().splitlines() if 'FATAL' in text]
+    assert 'frozen_weights_path is unset' in line and 'allow_random_encoder' in line
+    assert 'Traceback' not in learner.output()

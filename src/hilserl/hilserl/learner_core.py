@@ -66,6 +66,19 @@ class LearnerError(ValueError):
     """A learner configuration, dataset or run directory that cannot be used."""
 
 
+class LearnerConfigurationError(LearnerError):
+    """The data is fine but the learner's configuration cannot train on it: stop the run."""
+
+
+RANDOM_ENCODER_REFUSED = (
+    'an image policy needs a frozen encoder with meaningful weights, and '
+    'agent.frozen_weights_path is unset: random features may locate a cube in a clean '
+    'simulated scene, but not in a real camera image. Convert pretrained weights with '
+    '`hilserl encoder import FILE` and pass the result as agent.frozen_weights_path '
+    '(train mode: frozen_encoder:=FILE), or set agent.allow_random_encoder (train mode: '
+    'allow_random_encoder:=true) to train on random features anyway, as a control')
+
+
 @dataclass
 class LearnerSettings:
     """Everything a learner is configured with besides the data."""
@@ -183,6 +196,8 @@ class LearnerCore:
         template = self.settings.agent
         config = replace(template, state_dim=int(state_dim), num_cameras=len(cameras),
                          image_size=height or template.image_size)
+        if config.uses_random_encoder and not config.allow_random_encoder:
+            raise LearnerConfigurationError(RANDOM_ENCODER_REFUSED)
         torch.manual_seed(self.settings.seed)
         agent = SACAgent(config, device=self.settings.device)
         self._make_buffers(config)
@@ -229,6 +244,8 @@ class LearnerCore:
                     self._build(len(decoded.observation['state']), decoded.state_names,
                                 decoded.camera_names, decoded.observation.get(
                                     'pixels', np.zeros((0, 0, 0, 0))).shape[2:])
+                except LearnerConfigurationError:
+                    raise
                 except LearnerError as error:
                     self.counters['rejected'] += 1
                     self._log(f'transition rejected: {error}')

@@ -11,9 +11,11 @@ from typing import Dict, List
 
 from hilserl.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
 from hilserl.mode_parts import (arm_nodes, DEMO_CAMERAS, LOCK_STEP, ROBOT_ARGUMENT,
-                                robot_parameter_file, sim_nodes, split_paths, TASK_ARGUMENT,
-                                TASKS, TELEOP_CHOICES, teleop_nodes, visualisation_nodes)
+                                robot_parameter_file, SCRIPTED_OUTCOME, sim_nodes,
+                                split_paths, TASK_ARGUMENT, TASKS, TELEOP_CHOICES, teleop_nodes,
+                                visualisation_nodes)
 from hilserl.mode_parts import robot_joint_names
+from hilserl.mode_parts import VISUAL_VARIATION
 from hilserl.observation_state import state_names
 
 
@@ -56,6 +58,7 @@ SIM = Mode(
         LaunchArgument('robot', 'so101', 'Which simulated arm.', ('so101', 'panda')),
         LaunchArgument('task', 'pick_lift', 'Which task.', TASKS),
         LOCK_STEP,
+        VISUAL_VARIATION,
         LaunchArgument('rviz', 'false',
                        'Start robot_state_publisher and rviz2 (when installed).',
                        ('true', 'false')),
@@ -73,6 +76,12 @@ def record_nodes(args: Dict[str, str]) -> List[NodeSpec]:
             raise GraphError(f'{name}:={args[name]} must be positive')
     if not args['dataset_dir']:
         raise GraphError('dataset_dir:= needs a directory')
+    if not args['steps_after_success'].isdigit():
+        raise GraphError(f"steps_after_success:={args['steps_after_success']} must be a "
+                         'whole number')
+    if args['scripted_outcome'] != 'success' and args['teleop'] != 'scripted':
+        raise GraphError(f"scripted_outcome:={args['scripted_outcome']} needs "
+                         'teleop:=scripted (a person fails episodes by themselves)')
     robot_file = robot_parameter_file(args['robot'])
     recorder = NodeSpec(
         'episode_recorder', 'episode_recorder', parameter_files=('record.yaml',),
@@ -81,6 +90,7 @@ def record_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                     'fps': argument_as_float(args, 'fps'),
                     'control_time_s': argument_as_float(args, 'control_time_s'),
                     'image_kind': args['image_kind'],
+                    'number_of_steps_after_success': int(args['steps_after_success']),
                     'arm_node': 'so100_follower' if args['robot'] == 'so100' else 'sim_arm',
                     'state_from_ground_truth': (args['robot'] != 'so100'
                                                 and args['object_in_state'] == 'true'),
@@ -123,6 +133,12 @@ RECORD = Mode(
         LaunchArgument('rerecord_episodes', '',
                        'teleop:=scripted only: comma-separated episode numbers the '
                        'scripted human rerecords once (tests of the discard path).'),
+        LaunchArgument('steps_after_success', '2',
+                       'Steps recorded after a success, with reward 1, before the episode '
+                       'ends: positive frames for the reward classifier (training cuts a '
+                       'demonstration at its success).'),
+        SCRIPTED_OUTCOME,
+        VISUAL_VARIATION,
     ),
     build=record_nodes,
 )
@@ -180,7 +196,10 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                           'device': args['learner_device'],
                           # The actor's layout; demonstrations give these entries of theirs.
                           'state_names': state_names(joints['arm_joint_names'],
-                                                     object_in_state)}
+                                                     object_in_state),
+                          'agent.allow_random_encoder': args['allow_random_encoder'] == 'true'}
+    if args['frozen_encoder']:
+        learner_parameters['agent.frozen_weights_path'] = os.path.abspath(args['frozen_encoder'])
     if split_paths(args['demos']) and not evaluate:
         learner_parameters['demo_datasets'] = split_paths(args['demos'])
     learner = NodeSpec('learner', 'learner', parameter_files=('train.yaml',),
@@ -257,7 +276,15 @@ TRAIN = Mode(
                        'position), or the state and both cameras through the frozen image '
                        'encoder; auto: state in simulation, images on the real arm.',
                        ('auto', 'state', 'images')),
+        LaunchArgument('frozen_encoder', '',
+                       'Image policy: the frozen image encoder, a file written by '
+                       '`hilserl encoder import` (pretrained weights).'),
+        LaunchArgument('allow_random_encoder', 'false',
+                       'Image policy without frozen_encoder: train on the features of a '
+                       'random encoder anyway (a control; refused otherwise).',
+                       ('true', 'false')),
         LOCK_STEP,
+        VISUAL_VARIATION,
     ),
     build=train_nodes,
 )
@@ -266,7 +293,7 @@ TRAIN = Mode(
 # Record mode's arguments that classifier mode's collect use shares; the rest keep their
 # record defaults (processed frames, which the classifier trains on).
 COLLECT_ARGUMENTS = ('robot', 'task', 'teleop', 'dataset_dir', 'num_episodes', 'fps',
-                     'control_time_s', 'lock_step')
+                     'control_time_s', 'lock_step', 'scripted_outcome', 'visual_variation')
 
 
 def classifier_nodes(args: Dict[str, str]) -> List[NodeSpec]:
@@ -350,6 +377,7 @@ CLASSIFIER = Mode(
         LaunchArgument('fps', '10', 'Control steps per second (recorded steps; the scripted '
                                     'human\'s commands).'),
         LOCK_STEP,
+        VISUAL_VARIATION,
         LaunchArgument('dataset_dir', 'classifier_data',
                        'collect: directory of the dataset; episodes are appended.'),
         LaunchArgument('num_episodes', '10', 'collect: episodes to keep before stopping.'),
@@ -363,6 +391,7 @@ CLASSIFIER = Mode(
         LaunchArgument('steps_after_success', '10',
                        'collect, with terminate_on_success:=true: positive frames recorded '
                        'after the success frame.'),
+        SCRIPTED_OUTCOME,
         LaunchArgument('model_path', '',
                        'test: the trained classifier (the --out directory of `hilserl '
                        'classifier train`).'),

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from hilserl.learner_core import (CHECKPOINTS_DIR, DUPLICATE, GAP, LearnerCore, LearnerError,
-                                  LearnerSettings, NEW, WAL_FILE)
+from hilserl.learner_core import (CHECKPOINTS_DIR, DUPLICATE, GAP, LearnerConfigurationError,
+                                  LearnerCore, LearnerError, LearnerSettings, NEW, WAL_FILE)
 from hilserl.testing import bags
 from hilserl.transition_messages import (observation_to_message, set_image_features,
                                          transition_to_bytes, transition_to_message)
@@ -304,10 +304,25 @@ def test_a_first_transition_of_another_state_layout_is_rejected(tmp_path):
     assert FakeActor().send(core, [0]) == ['rejected'] and core.agent is None
 
 
+def test_an_image_policy_on_a_random_frozen_encoder_is_refused_unless_allowed(tmp_path):
+    bags.write_dataset(str(tmp_path / 'demos'), num_episodes=1, steps=2, cameras=('front',),
+                       image_size=(32, 32), state_names=STATE_NAMES)
+    refused = LearnerCore(settings(tmp_path / 'a', agent=AgentConfig(**TINY)))
+    with pytest.raises(LearnerConfigurationError, match='allow_random_encoder'):
+        refused.start_fresh([str(tmp_path / 'demos')])
+    # The first transition of an actor is no better: the error stops the learner.
+    with pytest.raises(LearnerConfigurationError, match='frozen_weights_path is unset'):
+        FakeActor(cameras=1, size=32).send(fresh(tmp_path / 'b'), [0])
+    # A state-only policy needs no encoder; a CNN trained end to end needs no weights.
+    assert FakeActor().send(fresh(tmp_path / 'c'), [0]) == ['new']
+    cnn = fresh(tmp_path / 'd', agent=AgentConfig(image_encoder='cnn', **TINY))
+    assert FakeActor(cameras=1).send(cnn, [0]) == ['new'] and cnn.agent is not None
+
+
 def test_camera_demos_with_the_frozen_encoder_store_features_once_per_frame(tmp_path):
     bags.write_dataset(str(tmp_path / 'demos'), num_episodes=1, steps=3, cameras=('front',),
                        image_size=(32, 32), state_names=STATE_NAMES)
-    agent = AgentConfig(image_encoder='frozen', **TINY)
+    agent = AgentConfig(image_encoder='frozen', allow_random_encoder=True, **TINY)
     core = LearnerCore(settings(tmp_path / 'run', agent=agent, batch_size=4))
     core.start_fresh([str(tmp_path / 'demos')])
     assert core.camera_names == ['front'] and core.offline.feature_shape == (1, 512)
@@ -318,7 +333,7 @@ def test_camera_demos_with_the_frozen_encoder_store_features_once_per_frame(tmp_
 
 @pytest.mark.parametrize('encoder, feature_shape', [('cnn', None), ('frozen', (2, 512))])
 def test_camera_transitions_train_with_either_encoder(tmp_path, encoder, feature_shape):
-    agent = AgentConfig(image_encoder=encoder, **TINY)
+    agent = AgentConfig(image_encoder=encoder, allow_random_encoder=True, **TINY)
     core = LearnerCore(settings(tmp_path, agent=agent, batch_size=4))
     core.start_fresh()
     actor = FakeActor(cameras=2)
@@ -335,7 +350,7 @@ def test_camera_transitions_train_with_either_encoder(tmp_path, encoder, feature
 
 @pytest.mark.parametrize('same_encoder', [True, False])
 def test_actor_features_are_stored_only_from_the_same_frozen_encoder(tmp_path, same_encoder):
-    agent = AgentConfig(image_encoder='frozen', **TINY)
+    agent = AgentConfig(image_encoder='frozen', allow_random_encoder=True, **TINY)
     lines = []
     core = LearnerCore(settings(tmp_path, agent=agent, batch_size=64), log=lines.append)
     core.start_fresh()

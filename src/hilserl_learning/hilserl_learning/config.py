@@ -36,6 +36,10 @@ class AgentConfig:
     frozen_seed: int = 0
     """Seed of the frozen encoder's random weights when no file is given: the actor and the
     learner build their encoders apart and must get the same network."""
+    allow_random_encoder: bool = False
+    """Let a learner start an image policy on the frozen encoder's seeded random weights (no
+    frozen_weights_path): a control for experiments. Random features may locate a cube in a
+    clean simulated scene, but not in a real camera image."""
     image_bottleneck_dim: int = 128
     """Per-camera feature size after the trainable projection (Linear, LayerNorm, tanh)."""
     cnn_channels: Tuple[int, int, int] = (16, 32, 32)
@@ -123,6 +127,12 @@ class AgentConfig:
         self.hidden_dims = tuple(self.hidden_dims)
         self.grasp_hidden_dims = tuple(self.grasp_hidden_dims)
         self.cnn_channels = tuple(self.cnn_channels)
+
+    @property
+    def uses_random_encoder(self) -> bool:
+        """Say whether images go through the frozen encoder with random weights."""
+        return (self.num_cameras > 0 and self.image_encoder == 'frozen'
+                and not self.frozen_weights_path)
 
     @property
     def resolved_target_entropy(self) -> float:

@@ -38,10 +38,11 @@ from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 import torch
 
-from hilserl.learner_core import (DATA_FIELDS, GAP, LearnerCore, LearnerSettings, REJECTED)
+from hilserl.learner_core import (DATA_FIELDS, GAP, LearnerConfigurationError, LearnerCore,
+                                  LearnerSettings, REJECTED)
 from hilserl.log_throttle import LogThrottle
 from hilserl.monitoring import EPISODE_STATS_FIELDS, MetricsLog
-from hilserl.node_support import declare, drain, run_node
+from hilserl.node_support import declare, drain, NodeFailed, run_node
 from hilserl.transition_link import STREAM_SEPARATOR, stream_id, stream_owner
 from hilserl.transition_messages import transition_message_from_bytes, TransitionFormatError
 
@@ -235,7 +236,10 @@ class LearnerNode(Node):
                          f"contains '{STREAM_SEPARATOR}'")
             return
         stream = stream_id(message.actor_id, message.actor_session)
-        kind, missing = self._core.receive(stream, message.sequence, payload)
+        try:
+            kind, missing = self._core.receive(stream, message.sequence, payload)
+        except LearnerConfigurationError as error:
+            raise NodeFailed(f'cannot train on the first transition: {error}') from None
         if kind == GAP:
             self._report(('gap', message.actor_id),
                          f'{message.actor_id}: transition {message.sequence} arrived with '
