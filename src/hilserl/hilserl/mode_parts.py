@@ -25,6 +25,12 @@ LOCK_STEP = LaunchArgument(
     'Simulation: advance the physics only when commanded, one control period (1/fps) per '
     'end-effector command however late it comes, instead of in real time.',
     ('true', 'false'))
+VISUAL_VARIATION = LaunchArgument(
+    'visual_variation', 'none',
+    "Simulation: 'randomized' draws new lighting, table, floor and backdrop textures, "
+    'distractor objects and a slightly moved camera at every reset (a visually harder '
+    "scene for image policies); 'none' keeps the plain scene.",
+    ('none', 'randomized'))
 
 
 def config_file(name: str) -> str:
@@ -37,7 +43,8 @@ def sim_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     """Return a simulated arm behind the safety filter, its cameras processed for the policy."""
     robot_file = f"sim_{args['robot']}.yaml"
     lock_step = args['lock_step'] == 'true'
-    overrides = {'task': args['task'], 'lock_step': lock_step}
+    overrides = {'task': args['task'], 'lock_step': lock_step,
+                 'visual_variation': args['visual_variation']}
     nodes = [
         NodeSpec('sim_arm', 'sim_arm', parameter_files=(robot_file,), parameters=overrides),
         NodeSpec('safety_filter', 'safety_filter', parameter_files=(robot_file,),
@@ -79,6 +86,13 @@ def visualisation_nodes(robot: str) -> List[NodeSpec]:
 # Which nodes play the human in record mode; each publishes teleop/command,
 # teleop/intervention and episode_events (the teleop contract, README).
 TELEOP_CHOICES = ('scripted', 'keyboard', 'gamepad', 'leader')
+# Record and classifier collect: whether the scripted human does the task or fails it.
+SCRIPTED_OUTCOME = LaunchArgument(
+    'scripted_outcome', 'success',
+    "teleop:=scripted only: 'success' does the task; 'failure' plays every episode badly "
+    '(moves to a wrong place, stops short, drops the cube, in turn) until it stalls or '
+    'times out: negative examples for the reward classifier, never demonstrations.',
+    ('success', 'failure'))
 
 
 def package_installed(package: str) -> bool:
@@ -123,6 +137,8 @@ def teleop_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                       'fps': argument_as_float(args, 'fps')}
         if rerecord:
             parameters['rerecord_episodes'] = rerecord
+        if args.get('scripted_outcome', 'success') != 'success':
+            parameters['outcome'] = args['scripted_outcome']
         return [NodeSpec('scripted_human', 'scripted_human', parameter_files=('record.yaml',),
                          parameters=parameters)]
     if teleop == 'keyboard':
@@ -162,6 +178,9 @@ def arm_nodes(args: Dict[str, str], cameras: bool = True) -> List[NodeSpec]:
         arm, safety_filter, _ = nodes   # no image processor either
         return [replace(arm, parameters={**arm.parameters, 'render_cameras': False}),
                 safety_filter]
+    if args['visual_variation'] != 'none':
+        raise GraphError(f"visual_variation:={args['visual_variation']} needs a simulated "
+                         'arm; the real scene varies by itself')
     # The real arm: the Feetech driver, two cameras, and the same filter and processor.
     robot_file = robot_parameter_file('so100')
     cameras = [NodeSpec('camera_publisher', 'camera', namespace=camera,

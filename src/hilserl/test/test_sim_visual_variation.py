@@ -1,9 +1,11 @@
-"""SimArm's visual_variation: randomized scenes differ, reproduce, and leave the task alone."""
+"""visual_variation: randomized scenes differ, reproduce, leave the task alone; its plumbing."""
 
 import os
 
 os.environ.setdefault('MUJOCO_GL', 'egl')
 
+from hilserl.graph import GraphError  # noqa: E402
+from hilserl.modes import MODES  # noqa: E402
 from hilserl.sim import SimArm, SimArmConfig  # noqa: E402
 from hilserl.sim.closed_loop import (CONTROL_DT, run_episode, scripted_policy,  # noqa: E402
                                      sim_controller, sim_filter)
@@ -146,3 +148,24 @@ def test_texture_bank_is_small_and_fixed():
 def test_unknown_visual_variation_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown visual_variation 'fancy'; choose one of"):
         SimArmConfig(visual_variation='fancy').resolved()
+
+
+@pytest.mark.parametrize('mode, arguments', [
+    ('sim', {}), ('record', {}), ('train', {'policy_inputs': 'images'}),
+    ('classifier', {'use': 'collect'}), ('classifier', {'use': 'test', 'model_path': 'm'})])
+def test_modes_pass_visual_variation_to_the_simulated_arm(mode, arguments):
+    def sim_arm(**given):
+        nodes = MODES[mode].nodes({**arguments, **given})
+        return next(spec for spec in nodes if spec.executable == 'sim_arm')
+
+    assert sim_arm().parameters['visual_variation'] == 'none'
+    assert sim_arm(visual_variation='randomized').parameters['visual_variation'] == 'randomized'
+    with pytest.raises(GraphError, match='visual_variation:=blurry is not one of none, '
+                                         'randomized'):
+        sim_arm(visual_variation='blurry')
+
+
+def test_the_real_arm_refuses_visual_variation():
+    with pytest.raises(GraphError, match='visual_variation:=randomized needs a simulated arm'):
+        MODES['record'].nodes({'robot': 'so100', 'teleop': 'keyboard',
+                               'visual_variation': 'randomized'})

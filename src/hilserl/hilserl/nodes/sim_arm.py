@@ -64,6 +64,11 @@ class SimArmNode(Node):
                        'Joint positions reset returns to ([0.0] = the robot default); '
                        'changeable at run time, used from the next reset on.',
                        read_only=False)
+        visual_variation = declare(
+            self, 'visual_variation', 'none',
+            "'none': the plain scene; 'randomized': every reset draws new lighting, table, "
+            'floor and backdrop textures, visual-only distractor objects and a slightly '
+            'moved camera (a visually harder scene for image policies).')
         lift_height = declare(self, 'lift_height', 0.0,
                               'pick_lift succeeds when the cube rose this much (m); 0 keeps '
                               'the robot default (0.08 SO-101, 0.1 Panda).')
@@ -89,7 +94,7 @@ class SimArmNode(Node):
                               cameras={name: (width, height) for name in cameras},
                               control_dt=control_dt, lift_height=lift_height or None,
                               home_joint_positions=None if list(home) == [0.0] else home,
-                              **regions)
+                              visual_variation=visual_variation, **regions)
         self._arm = SimArm(config)
         # Set at run time (e.g. a recorder's fixed reset pose), used by the next reset.
         self._home = None
@@ -127,7 +132,7 @@ class SimArmNode(Node):
         self._publish_cameras()
         self.get_logger().info(
             f'{robot} {task}, joints {self._joint_names}, control {1 / control_dt:.1f} Hz, '
-            f'cameras {cameras} {width}x{height}, '
+            f'cameras {cameras} {width}x{height}, visual variation {visual_variation}, '
             + ('lock-step' if self._lock_step else 'real time'))
 
     def _on_command(self, msg: Float64MultiArray) -> None:
