@@ -52,6 +52,10 @@ def register(subparsers) -> None:
     parser.add_argument('--lock-step', action='store_true',
                         help='advance the physics only as the commands come (lock_step:=true) '
                              'instead of in real time, as a real arm moves')
+    parser.add_argument('--visual-variation', default='none', choices=('none', 'randomized'),
+                        help='randomized: new lighting, textures, distractor objects and a '
+                             'slightly moved camera at every reset, for recording, training '
+                             'and evaluation (visual_variation:=randomized); default: none')
     parser.set_defaults(run=run)
 
 
@@ -80,7 +84,8 @@ def run(options) -> int:
         raise CommandError('--train-episodes and --train-minutes must be >= 0, and one of '
                            'them positive')
     common = {'robot': options.robot, 'task': options.task,
-              'lock_step': 'true' if options.lock_step else 'false'}
+              'lock_step': 'true' if options.lock_step else 'false',
+              'visual_variation': options.visual_variation}
     if options.demos > 0:
         _run_mode('record', {**common, 'teleop': 'scripted', 'dataset_dir': demos,
                              'num_episodes': options.demos})
