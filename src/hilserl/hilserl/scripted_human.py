@@ -5,7 +5,9 @@ It speaks the teleop contract: a command every step (the ground-truth
 :class:`~hilserl.scripted_policy.ScriptedController`'s move), whether it is
 intervening, and episode events: SUCCESS when the simulator says the task is done,
 FAILURE when the episode stalls (the task's dense reward has not improved for a
-while), and RERECORD in chosen episodes, for tests of the discard path.
+while), and RERECORD in chosen episodes, for tests of the discard path. With
+``outcome='failure'`` it plays every episode badly instead
+(:mod:`hilserl.failure_play`): negative examples for the reward classifier.
 
 Whether it intervenes is an :class:`InterventionPolicy`: ``always`` (record mode: the
 human drives every step), ``none``, or ``when_off_track`` (train mode: it takes over
@@ -25,9 +27,11 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from hilserl.episodes import FAILURE, INTERVENTION_END, INTERVENTION_START, RERECORD, SUCCESS
+from hilserl.failure_play import FailurePlay, FailureSettings
 from hilserl.scripted_policy import ScriptedConfig, ScriptedController
 
 INTERVENTION_MODES = ('none', 'always', 'when_off_track')
+OUTCOMES = ('success', 'failure')
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,14 @@ class HumanSettings:
     stall_steps: int = 50
     stall_min_improvement: float = 0.01
     intervention: InterventionSettings = field(default_factory=InterventionSettings)
+    # 'success': do the task; 'failure': play every episode badly (hilserl.failure_play).
+    outcome: str = 'success'
+    failure: FailureSettings = field(default_factory=FailureSettings)
+
+    def __post_init__(self):
+        """Refuse an outcome it cannot play."""
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f'outcome must be one of {OUTCOMES}, not {self.outcome!r}')
 
 
 @dataclass(frozen=True)
@@ -193,6 +205,9 @@ class ScriptedHuman:
         """Begin an episode: a fresh controller, stall timer and attention draw."""
         self.episode_index = episode_index
         self._controller = ScriptedController(self.settings.task, self.settings.scripted)
+        if self.settings.outcome == 'failure':
+            self._controller = FailurePlay(self._controller, episode_index,
+                                           self.settings.failure)
         self._stall = StallDetector(self.settings.stall_steps,
                                     self.settings.stall_min_improvement)
         self._steps = 0

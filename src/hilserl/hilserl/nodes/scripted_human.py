@@ -5,7 +5,8 @@ Subscribes ``sim/ground_truth`` (hilserl_interfaces/SimGroundTruth) and
 ``episode_events``; publishes, as every teleop node does, ``teleop/command``
 (EndEffectorCommand, source HUMAN) at ``fps``, ``teleop/intervention``
 (std_msgs/Bool, latched) and ``episode_events`` (SUCCESS, FAILURE, RERECORD,
-INTERVENTION_START/END). The logic is :class:`hilserl.scripted_human.ScriptedHuman`.
+INTERVENTION_START/END). The logic is :class:`hilserl.scripted_human.ScriptedHuman`;
+with ``outcome:=failure`` it plays the episodes badly (:mod:`hilserl.failure_play`).
 The controller reads the TCP from the ground truth rather than ``tcp_pose``: it is
 taken in the same simulation step as the cube's pose, so the two always agree.
 With ``run_own_episodes`` (classifier mode, where no recorder or actor runs) it starts,
@@ -93,7 +94,11 @@ class ScriptedHumanNode(Node):
             stall_steps=max(1, round(stall_timeout_s * fps)),
             stall_min_improvement=declare(self, 'stall_min_improvement', 0.01,
                                           'Dense reward gain that counts as progress.'),
-            intervention=intervention))
+            intervention=intervention,
+            outcome=declare(self, 'outcome', 'success',
+                            "'success': do the task; 'failure': play every episode badly "
+                            '(wrong place, stopping short, dropping the cube, in turn) '
+                            'until it stalls or times out: reward classifier negatives.')))
         self._truth = None
         self._command_publisher = self.create_publisher(EndEffectorCommand, 'teleop/command', 10)
         self._intervention_publisher = self.create_publisher(Bool, 'teleop/intervention',
@@ -130,7 +135,9 @@ class ScriptedHumanNode(Node):
             self.create_subscription(EndEffectorCommand, 'end_effector_command',
                                      self._on_control_step, 10)
         self.get_logger().info(f'{robot} {task} at {fps:g} fps, intervention '
-                               f'{intervention.mode}, rerecord {list(rerecord or [])}')
+                               f'{intervention.mode}, rerecord {list(rerecord or [])}'
+                               + (', playing failures' if self._human.settings.outcome
+                                  == 'failure' else ''))
 
     def _on_control_step(self, msg: EndEffectorCommand) -> None:
         self._timer.cancel()

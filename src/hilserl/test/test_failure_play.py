@@ -1,0 +1,108 @@
+"""The scripted human playing failures: styles in turn, never a success, reward 0 throughout."""
+
+import os
+
+os.environ.setdefault('MUJOCO_GL', 'egl')
+
+from hilserl.episodes import EpisodeConfig, FAILURE, SUCCESS  # noqa: E402
+from hilserl.failure_play import (FAILURE_STYLES, failure_style, FailurePlay,  # noqa: E402
+                                  FailureSettings)
+from hilserl.safety_filter import Gripper  # noqa: E402
+from hilserl.scripted_human import (HumanSettings, InterventionSettings,  # noqa: E402
+                                    ScriptedHuman)
+from hilserl.scripted_policy import ScriptedController  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+def test_each_task_cycles_through_its_styles_by_episode_index():
+    assert [failure_style('pick_lift', k) for k in range(7)] == [
+        'wrong_place', 'short', 'drop', 'wrong_place', 'short', 'drop', 'wrong_place']
+    assert [failure_style('push', k) for k in range(3)] == [
+        'wrong_place', 'wrong_way', 'wrong_place']
+    assert set(FAILURE_STYLES['reach']) == {'wrong_place', 'short'}
+    with pytest.raises(ValueError):
+        failure_style('stack', 0)
+
+
+@pytest.mark.parametrize('settings', [dict(wrong_place_distance=0), dict(short_fraction=1.0),
+                                      dict(drop_rise=-0.01), dict(wrong_way_distance=0)])
+def test_settings_that_could_succeed_or_mean_nothing_are_refused(settings):
+    with pytest.raises(ValueError):
+        FailureSettings(**settings)
+
+
+def test_an_unknown_outcome_is_refused():
+    with pytest.raises(ValueError, match='outcome'):
+        HumanSettings('pick_lift', outcome='sometimes')
+
+
+def test_wrong_place_heads_to_the_side_of_the_cube_with_open_jaws():
+    play = FailurePlay(ScriptedController('pick_lift'), episode_index=0)
+    cube = np.array([0.25, 0.0, 0.02])
+    delta, gripper = play.act((0.25, 0.0, 0.2), cube, cube + (0, 0, 0.1), False)
+    # Episode 0's side is +x: it moves away from the cube's x, down toward hover height.
+    assert gripper == Gripper.OPEN and delta[0] > 0 and delta[2] < 0
+    assert play.phase == 'wrong_place'
+
+
+def test_short_lifts_toward_a_goal_part_of_the_way_up():
+    controller = ScriptedController('pick_lift')
+    play = FailurePlay(controller, episode_index=1)
+    assert play.style == 'short'
+    cube = np.array([0.25, 0.0, 0.02])
+    calls = []
+    original = controller.act
+    controller.act = lambda *a: calls.append(a) or original(*a)
+    play.act((0.25, 0.0, 0.2), cube, cube + (0, 0, 0.1), False)
+    assert np.allclose(calls[0][2], cube + (0, 0, 0.03))   # 30% of the 10 cm lift
+
+
+def test_drop_lets_go_once_the_cube_has_risen_and_holds_still():
+    play = FailurePlay(ScriptedController('pick_lift'), episode_index=2)
+    assert play.style == 'drop'
+    tcp, goal = np.array([0.25, 0.0, 0.05]), np.array([0.25, 0.0, 0.12])
+    play.act(tcp, (0.25, 0.0, 0.02), goal, False)       # the cube starts at 2 cm
+    delta, gripper = play.act(tcp, (0.25, 0.0, 0.055), goal, True)
+    assert play.phase == 'dropped' and gripper == Gripper.OPEN
+    assert np.allclose(delta, 0.0)   # it stays where it let go
+    _, gripper = play.act(tcp, (0.25, 0.0, 0.02), goal, False)
+    assert gripper == Gripper.OPEN
+
+
+@pytest.mark.parametrize('robot, task, episodes', [('so101', 'pick_lift', 3),
+                                                   ('panda', 'pick_lift', 3),
+                                                   ('so101', 'push', 2)])
+def test_played_failures_never_succeed_and_are_recorded_with_reward_zero(
+        robot, task, episodes):
+    from hilserl.sim_training import FPS, run_episode, SimTask, STALL_TIMEOUT_S
+    sim = SimTask(robot, task, seed=0)
+    human = ScriptedHuman(HumanSettings(
+        task=task, scripted=sim.scripted, stall_steps=round(STALL_TIMEOUT_S * FPS),
+        outcome='failure', intervention=InterventionSettings(mode='always')))
+    # Record mode's labelling: 20 s episodes, a success would end 2 steps later.
+    config = EpisodeConfig(fps=FPS, control_time_s=20.0, number_of_steps_after_success=2)
+    events, rewards, lifted = [], [], []
+    original_step = human.step
+
+    def step(truth):
+        said = original_step(truth)
+        events.extend(said.events)
+        lifted.append(truth.cube[2])
+        return said
+
+    human.step = step
+    styles = []
+    for k in range(episodes):
+        result = run_episode(sim, human, config, seed=500 + k, episode_index=k, policy=None,
+                             on_step=lambda s: rewards.append(s['reward']))
+        styles.append(human._controller.style)
+        assert not result.success
+        # The stall ends it well before the time limit: a FAILURE, not a truncation.
+        assert result.steps < config.max_steps
+    assert styles == list(FAILURE_STYLES[task][:episodes])
+    assert SUCCESS not in events and events.count(FAILURE) == episodes
+    assert rewards and not any(rewards)
+    if task == 'pick_lift':
+        # The short lift and the drop raise the cube off the table, but not 10 cm.
+        assert 0.03 < max(lifted) - min(lifted) < 0.08
