@@ -93,13 +93,6 @@ SCRIPTED_OUTCOME = LaunchArgument(
     '(moves to a wrong place, stops short, drops the cube, in turn) until it stalls or '
     'times out: negative examples for the reward classifier, never demonstrations.',
     ('success', 'failure'))
-# Record and classifier collect: whether the scripted human does the task or fails it.
-SCRIPTED_OUTCOME = LaunchArgument(
-    'scripted_outcome', 'success',
-    "teleop:=scripted only: 'success' does the task; 'failure' plays every episode badly "
-    '(moves to a wrong place, stops short, drops the cube, in turn) until it stalls or '
-    'times out: negative examples for the reward classifier, never demonstrations.',
-    ('success', 'failure'))
 
 
 def package_installed(package: str) -> bool:
@@ -144,8 +137,6 @@ def teleop_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                       'fps': argument_as_float(args, 'fps')}
         if rerecord:
             parameters['rerecord_episodes'] = rerecord
-        if args.get('scripted_outcome', 'success') != 'success':
-            parameters['outcome'] = args['scripted_outcome']
         if args.get('scripted_outcome', 'success') != 'success':
             parameters['outcome'] = args['scripted_outcome']
         return [NodeSpec('scripted_human', 'scripted_human', parameter_files=('record.yaml',),
