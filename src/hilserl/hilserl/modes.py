@@ -177,6 +177,8 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         'num_episodes': int(args['num_episodes']),
         'max_minutes': max_minutes,
         'reward_source': args['reward'],
+        # In simulation the classifier's decisions are scored against the ground truth.
+        'check_reward_against_ground_truth': simulated and args['reward'] == 'classifier',
         'deterministic': evaluate,
         'allow_interventions': not evaluate,
         'state_from_ground_truth': object_in_state,

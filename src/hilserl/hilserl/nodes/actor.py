@@ -42,6 +42,7 @@ from hilserl.node_support import (log_at, make_thread_realtime, NodeFailed, run_
                                   StopNode)
 from hilserl.nodes.actor_parameters import declare_actor_parameters
 from hilserl.observation_state import action_from_command, command_from_action
+from hilserl.reward_check import evaluation_figures, figures_line, RewardCheck
 from hilserl.transition_link import OutboundQueue
 from hilserl.transition_messages import (observation_from_message, set_image_features,
                                          transition_to_bytes, transition_to_message)
@@ -76,7 +77,7 @@ class ActorNode(Node):
             arm_joint_names=p.arm_joints, gripper_joint_name=p.gripper_joint,
             teleop_timeout_s=p.teleop_timeout_s, reset_timeout_s=p.reset_timeout_s,
             state_from_ground_truth=p.state_from_ground_truth,
-            need_ground_truth=p.reward_source == 'ground_truth',
+            need_ground_truth=p.reward_source == 'ground_truth' or p.check_reward,
             require_teleop=False, follow_intervention=p.allow_interventions,
             reset_pose=p.reset_pose, arm_node=p.arm_node,
             arm_home_parameter=p.home_parameter),
@@ -113,6 +114,8 @@ class ActorNode(Node):
         self._pending = None  # (Observation, its message, action, intervention)
         self._success_raised = False
         self._classifier_success = False
+        # In simulation: the classifier's decisions scored against the ground truth.
+        self._reward_check = RewardCheck() if p.check_reward else None
         self._episode = {}   # reward and intervention steps of the open episode
         self._results = []
         self.create_timer(1.0 / self._config.fps, self._tick)
@@ -146,8 +149,12 @@ class ActorNode(Node):
                              f'{len(self._params.cameras)} ({self._params.cameras})')
 
     def _on_classifier(self, msg: Bool) -> None:
-        if msg.data and self._state == 'running':
+        if self._state != 'running':
+            return
+        if msg.data:
             self._classifier_success = True
+        if self._reward_check is not None:
+            self._reward_check.decision(msg.data)
 
     def _on_event(self, msg: EpisodeEvent) -> None:
         from_self = msg.source == self.get_name()
@@ -205,6 +212,8 @@ class ActorNode(Node):
         except ValueError as error:
             self._io.report(now, f'cannot build the observation: {error}', 'error')
             return
+        if self._reward_check is not None:
+            self._reward_check.tick(observation.truth.success, self._pending is not None)
         if not self._success_raised and (
                 (self._params.reward_source == 'ground_truth' and observation.truth.success)
                 or (self._params.reward_source == 'classifier' and self._classifier_success)):
@@ -295,6 +304,8 @@ class ActorNode(Node):
         self._pending = None
         self._events = []
         self._success_raised = self._classifier_success = False
+        if self._reward_check is not None:
+            self._reward_check.start_episode()
         self._episode = {'reward': 0.0, 'interventions': 0}
         self._loop.clear()
         self._state = 'running'
@@ -313,13 +324,17 @@ class ActorNode(Node):
             policy_hz_mean=loop.hz_mean, policy_hz_p90=loop.hz_p90,
             period_jitter_p99_ms=loop.jitter_p99_ms, latency_ms_mean=loop.latency_ms_mean,
             policy_version=self._policy.version)
+        checked = {} if self._reward_check is None else self._reward_check.counts()
+        for name, value in checked.items():
+            setattr(stats, name, value)
+        stats.reward_checked = bool(checked)
         set_stamp(stats, now)
         self._stats_publisher.publish(stats)
         self._results.append({'episode_index': self._episode_index, 'steps': stats.steps,
                               'success': success, 'ended': label.ended,
                               'episodic_reward': self._episode['reward'],
                               'intervention_steps': stats.intervention_steps,
-                              'policy_version': self._policy.version})
+                              'policy_version': self._policy.version, **checked})
         self._say(f'episode #{self._episode_index:04d}: {stats.steps} steps, {label.ended}, '
                   f"reward {self._episode['reward']:g}, {stats.intervention_steps} human steps, "
                   f'{loop.hz_mean:.1f} Hz (p90 {loop.hz_p90:.1f}), jitter p99 '
@@ -339,6 +354,9 @@ class ActorNode(Node):
         summary = evaluation_summary(self._results)
         self._say(f"success rate {summary['success_rate']:.3f} "
                   f"({summary['successes']}/{summary['episodes']} episodes)")
+        if self._reward_check is not None:
+            summary.update(evaluation_figures(self._results))
+            self._say(figures_line(summary))
         if self._params.eval_log:
             path = write_json(self._params.eval_log,
                               dict(summary, actor_id=self._params.actor_id,

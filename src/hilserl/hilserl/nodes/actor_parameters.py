@@ -25,6 +25,7 @@ class ActorParameters:
     gripper_joint: str
     state_from_ground_truth: bool
     reward_source: str
+    check_reward: bool
     allow_interventions: bool
     intervention_penalty: float
     deterministic: bool
@@ -89,6 +90,11 @@ def declare_actor_parameters(node) -> ActorParameters:
             'reward_source', 'human',
             "Who says SUCCESS: 'ground_truth' (sim/ground_truth.success), 'classifier' "
             "(reward_classifier/success) or 'human' (SUCCESS on episode_events)."),
+        check_reward=param(
+            'check_reward_against_ground_truth', False,
+            'Simulation, reward_source classifier: also read sim/ground_truth and count the '
+            "steps where the classifier's decision agrees with it or not (EpisodeStats, "
+            'eval_log).'),
         allow_interventions=param(
             'allow_interventions', True,
             'Execute the human command while teleop/intervention is true (false: ignore it).'),
@@ -150,6 +156,9 @@ def check(p: ActorParameters) -> None:
     if p.reward_source not in REWARD_SOURCES:
         raise ValueError(f"reward_source must be one of {REWARD_SOURCES}, got "
                          f"'{p.reward_source}'")
+    if p.check_reward and p.reward_source != 'classifier':
+        raise ValueError('check_reward_against_ground_truth checks the reward classifier: it '
+                         f"needs reward_source 'classifier', not '{p.reward_source}'")
     if not all(valid_camera_name(name) for name in p.cameras):
         raise ValueError(f'camera_names needs snake_case names, got {p.cameras}')
     if not p.fps > 0 or p.frame_encoding_budget < 0:
