@@ -25,7 +25,7 @@ change its success test. The cube keeps its colour; lighting changes how it look
 """
 
 import colorsys
-from typing import Callable, List, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import mujoco
 import numpy as np
@@ -58,9 +58,15 @@ def visual_generator(seed: int) -> np.random.Generator:
 
 # ----- texture bank ----------------------------------------------------------------------
 
-def _colour(rng: np.random.Generator, saturation=(0.1, 0.55), value=(0.25, 0.95)) -> np.ndarray:
-    """Return a random RGB colour in [0, 1] whose hue stays clear of the cube's."""
-    hue = CUBE_HUE + CUBE_HUE_GAP + rng.random() * (1.0 - 2.0 * CUBE_HUE_GAP)
+def _colour(rng: np.random.Generator, saturation=(0.1, 0.55), value=(0.25, 0.95),
+            hue: Optional[float] = None) -> np.ndarray:
+    """
+    Return a random RGB colour in [0, 1] whose hue stays clear of the cube's.
+
+    ``hue`` in [0, 1) picks the place in the allowed hues (random if None).
+    """
+    place = rng.random() if hue is None else hue % 1.0
+    hue = CUBE_HUE + CUBE_HUE_GAP + place * (1.0 - 2.0 * CUBE_HUE_GAP)
     return np.array(colorsys.hsv_to_rgb(hue % 1.0, rng.uniform(*saturation), rng.uniform(*value)))
 
 
@@ -80,56 +86,67 @@ def _blend(weight: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndar
     return first * (1 - weight[..., None]) + second * weight[..., None]
 
 
-def _checker(rng):
+def _checker(rng, colour):
     """Alternate two colours in squares, 4 to 16 across."""
     cells = int(rng.choice([4, 8, 16]))
     index = np.arange(TEXTURE_SIZE) * cells // TEXTURE_SIZE
     return _blend(((index[:, None] + index[None, :]) % 2).astype(float),
-                  _colour(rng), _colour(rng))
+                  colour(), colour())
 
 
-def _noise(rng):
+def _noise(rng, colour):
     """Mix two colours by coarse plus fine smooth noise (stone, fabric)."""
     weight = 0.7 * _smooth_noise(rng, 4) + 0.3 * _smooth_noise(rng, 16)
-    return _blend(weight, _colour(rng), _colour(rng))
+    return _blend(weight, colour(), colour())
 
 
-def _grain(rng):
+def _grain(rng, colour):
     """Stripe two colours along warped lines (wood grain)."""
     u = np.arange(TEXTURE_SIZE) / TEXTURE_SIZE
     warp = _smooth_noise(rng, 4)
     stripes = 0.5 + 0.5 * np.sin(2 * np.pi * (int(rng.integers(3, 9)) * u[None, :] + 1.5 * warp))
-    return _blend(stripes, _colour(rng), _colour(rng))
+    return _blend(stripes, colour(), colour())
 
 
-def _tiles(rng):
+def _tiles(rng, colour):
     """Lay tiles of one colour, each shaded slightly differently, with grout lines."""
     cells = int(rng.choice([2, 4, 8]))
     pitch = TEXTURE_SIZE // cells
     shade = np.kron(rng.uniform(0.75, 1.0, (cells, cells)), np.ones((pitch, pitch)))
-    image = _colour(rng)[None, None, :] * shade[..., None]
+    image = colour()[None, None, :] * shade[..., None]
     grout = (np.arange(TEXTURE_SIZE) % pitch) < 2
-    image[grout, :, :] = image[:, grout, :] = _colour(rng, value=(0.2, 0.6))
+    image[grout, :, :] = image[:, grout, :] = colour(value=(0.2, 0.6))
     return image
 
 
-def _speckle(rng):
+def _speckle(rng, colour):
     """Dot one colour randomly over another (speckled laminate)."""
-    image = np.tile(_colour(rng), (TEXTURE_SIZE, TEXTURE_SIZE, 1))
+    image = np.tile(colour(), (TEXTURE_SIZE, TEXTURE_SIZE, 1))
     dots = rng.random((TEXTURE_SIZE, TEXTURE_SIZE)) < 0.12
-    image[dots] = _colour(rng)
+    image[dots] = colour()
     return image * (0.85 + 0.15 * _smooth_noise(rng, 8))[..., None]
 
 
-_PATTERNS: Sequence[Callable[[np.random.Generator], np.ndarray]] = (
-    _checker, _noise, _grain, _tiles, _speckle)
-BANK_SIZE = 2 * len(_PATTERNS)
+_PATTERNS: Sequence[Callable[..., np.ndarray]] = (_checker, _noise, _grain, _tiles, _speckle)
+BANK_SIZE = 3 * len(_PATTERNS)
 
 
 def texture_bank() -> List[np.ndarray]:
-    """Return the ``BANK_SIZE`` textures as (size, size, 3) uint8 arrays, the same every call."""
+    """
+    Return the ``BANK_SIZE`` textures as (size, size, 3) uint8 arrays, the same every call.
+
+    Texture ``i`` draws its colours from one family of hues, the families spread evenly
+    over the allowed hues, so that the bank is not dominated by a few colours.
+    """
     rng = np.random.default_rng(BANK_SEED)
-    images = [_PATTERNS[i % len(_PATTERNS)](rng) for i in range(BANK_SIZE)]
+    images = []
+    for index in range(BANK_SIZE):
+        family = (index + 0.5) / BANK_SIZE
+
+        def colour(**options):
+            return _colour(rng, hue=family + rng.uniform(-0.04, 0.04), **options)
+
+        images.append(_PATTERNS[index % len(_PATTERNS)](rng, colour))
     return [np.clip(np.round(image * 255.0), 0, 255).astype(np.uint8) for image in images]
 
 
@@ -355,4 +372,3 @@ class VisualRandomizer:
             turned = np.zeros(4)
             mujoco.mju_mulQuat(turned, _small_turn(rng, turn), quat)
             model.cam_quat[camera] = turned
-
