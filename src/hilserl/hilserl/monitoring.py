@@ -6,7 +6,9 @@ Training metrics of a run: CSV files, PNG plots and (optionally) Weights & Biase
 * ``log_episode(stats)`` takes one actor episode (the fields of
   ``hilserl_interfaces/EpisodeStats``) and adds running averages over the last
   ``window`` episodes: success rate, intervention rate (each episode's human-driven
-  steps divided by its steps, averaged) and episode length;
+  steps divided by its steps, averaged) and episode length; with the reward
+  classifier's counts (:mod:`hilserl.reward_check`), its false-positive and
+  false-negative rates against the ground truth, per episode and running;
 * ``log_learner(step, metrics)`` takes whatever the learner measures (losses,
   temperature, buffer sizes, ...) and adds ``updates_per_s`` when it is not given;
 * every row is appended to ``episodes.csv`` / ``learner.csv`` in the run directory
@@ -35,6 +37,8 @@ import shutil
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 from urllib.parse import urlparse
+
+from hilserl.reward_check import RunningCheck
 
 EPISODE_STATS_FIELDS = (
     'actor_id', 'episode_index', 'steps', 'episodic_reward', 'success', 'intervention_steps',
@@ -231,6 +235,7 @@ class MetricsLog:
             self._recent.append((float(row.get('success') or 0.0),
                                  float(row.get('intervention_rate') or 0.0),
                                  float(row.get('steps') or 0.0)))
+        self._reward_check = RunningCheck(window, self.episodes.rows)
         self._last_learner: Dict[str, Any] = dict(self.learner.rows[-1]) if self.learner.rows \
             else {}
         self._last_update = None  # (step, time) of the previous log_learner call
@@ -301,6 +306,8 @@ class MetricsLog:
             success=int(success), intervention_rate=intervention_rate,
             running_success_rate=self._mean(0), running_intervention_rate=self._mean(1),
             running_episode_length=self._mean(2))
+        if 'classifier_tp' in stats:
+            row.update(self._reward_check.add(stats))
         for key, value in stats.items():  # fields added to EpisodeStats later still land
             row.setdefault(key, value)
         self.episodes.append(row)

@@ -61,21 +61,42 @@ def _draw(panels: List[Tuple[str, Dict[str, Series]]], x_label: str, title: str,
     return path
 
 
-def plot_episodes(rows: Sequence[Mapping[str, Any]], path: str) -> str:
-    """Plot reward, success and intervention rates, length and policy rate per episode."""
+def episode_panels(rows: Sequence[Mapping[str, Any]]) -> List[Tuple[str, Dict[str, Series]]]:
+    """
+    Return the episode panels: reward, success, interventions, length, policy rate.
+
+    Rows with the reward classifier's counts (:mod:`hilserl.reward_check`) add the
+    ground truth's success beside the classifier's and a panel of the classifier's
+    false-positive and false-negative rates against the ground truth.
+    """
     def lines(*keys_labels):
         return {label: series(rows, 'episode', key) for key, label in keys_labels}
 
+    checked = any(_value(row, 'classifier_tp') is not None for row in rows)
+    success = lines(('running_success_rate', 'success rate'))
+    if checked:
+        success = lines(('running_success_rate', 'classifier (the reward)'),
+                        ('running_true_success_rate', 'ground truth'))
     panels = [
         ('episodic reward', lines(('episodic_reward', 'reward'))),
-        ('success rate (running mean)', lines(('running_success_rate', 'success rate'))),
+        ('success rate (running mean)', success),
         ('intervention rate', lines(('intervention_rate', 'episode'),
                                     ('running_intervention_rate', 'running mean'))),
         ('episode length (steps)', lines(('steps', 'episode'),
                                          ('running_episode_length', 'running mean'))),
         ('policy rate (Hz)', lines(('policy_hz_mean', 'mean'), ('policy_hz_p90', 'p90'))),
     ]
-    return _draw(panels, 'episode', 'episodes', path)
+    if checked:
+        panels.insert(2, ('reward classifier against the ground truth (running mean)', lines(
+            ('running_classifier_fp_rate', 'false-positive rate (steps)'),
+            ('running_classifier_fn_rate', 'false-negative rate (steps)'),
+            ('running_false_success_rate', 'false successes (episodes)'))))
+    return panels
+
+
+def plot_episodes(rows: Sequence[Mapping[str, Any]], path: str) -> str:
+    """Plot reward, success and intervention rates, length and policy rate per episode."""
+    return _draw(episode_panels(rows), 'episode', 'episodes', path)
 
 
 def learner_panels(rows: Sequence[Mapping[str, Any]]) -> List[Tuple[str, Dict[str, Series]]]:

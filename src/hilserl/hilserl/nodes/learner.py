@@ -43,6 +43,7 @@ from hilserl.learner_core import (DATA_FIELDS, GAP, LearnerConfigurationError, L
 from hilserl.log_throttle import LogThrottle
 from hilserl.monitoring import EPISODE_STATS_FIELDS, MetricsLog
 from hilserl.node_support import declare, drain, NodeFailed, run_node
+from hilserl.reward_check import CHECK_FIELDS
 from hilserl.transition_link import STREAM_SEPARATOR, stream_id, stream_owner
 from hilserl.transition_messages import transition_message_from_bytes, TransitionFormatError
 
@@ -264,9 +265,10 @@ class LearnerNode(Node):
             self._ack_publisher.publish(message)
 
     def _log_episode(self, stats: EpisodeStats) -> None:
+        # The classifier's counts only from an actor that checked them (in simulation).
+        fields = EPISODE_STATS_FIELDS + (CHECK_FIELDS if stats.reward_checked else ())
         with self._metrics_lock:
-            self._metrics.log_episode({name: getattr(stats, name)
-                                       for name in EPISODE_STATS_FIELDS})
+            self._metrics.log_episode({name: getattr(stats, name) for name in fields})
 
     def _log_learner(self, metrics: Dict[str, float]) -> None:
         core = self._core
