@@ -161,10 +161,8 @@ def _configure_threads(options) -> None:
 
 def run_train(options) -> int:
     """Train a classifier on the datasets and write model and report to ``--out``."""
-    from hilserl_learning.classifier_training import (format_report, train_classifier,
-                                                      TrainingConfig, write_report)
-    from hilserl_learning.reward_classifier import (ClassifierConfig, ClassifierError,
-                                                    METADATA_FILE, save_classifier)
+    from hilserl_learning.classifier_training import TrainingConfig
+    from hilserl_learning.reward_classifier import METADATA_FILE
 
     if os.path.exists(os.path.join(options.out, METADATA_FILE)) and not options.overwrite:
         raise CommandError(f'{options.out} holds a classifier already; choose another --out '
@@ -175,31 +173,52 @@ def run_train(options) -> int:
         raise CommandError(f'--backbone-weights {options.backbone_weights}: no such file')
     _configure_threads(options)
     progress = not options.no_progress
+    train_and_save(options.datasets, options.out, options.image_kind, options.cameras,
+                   dict(backbone=options.backbone, pooling=options.pooling,
+                        frozen_weights_path=options.backbone_weights),
+                   TrainingConfig(epochs=options.epochs, patience=options.patience,
+                                  batch_size=options.batch_size,
+                                  learning_rate=options.learning_rate, seed=options.seed,
+                                  progress=progress,
+                                  validation_fraction=options.validation_fraction))
+    return 0
+
+
+def train_and_save(datasets: Sequence[str], out: str, image_kind: Optional[str],
+                   cameras: Optional[Sequence[str]], model_settings: Dict[str, object],
+                   training):
+    """
+    Train a classifier on the datasets' frames; save model, report.json and roc.png to ``out``.
+
+    ``model_settings`` are ClassifierConfig fields besides the cameras and image size
+    (taken from the data); ``training`` a TrainingConfig. Prints what it read and the
+    validation report; returns the TrainingResult. Bad data is a CommandError.
+    """
+    from hilserl_learning.classifier_training import format_report, train_classifier, write_report
+    from hilserl_learning.reward_classifier import (ClassifierConfig, ClassifierError,
+                                                    save_classifier)
+
     frames, labels, episode_ids, cameras, size = load_labelled_frames(
-        options.datasets, options.image_kind, options.cameras, progress)
+        datasets, image_kind, cameras, training.progress)
     print(f'{len(labels)} frames from {int(episode_ids.max()) + 1} episodes, '
           f'{int(labels.sum())} successes, cameras {cameras}, {size[0]}x{size[1]}', flush=True)
     try:
-        model_config = ClassifierConfig(
-            camera_names=tuple(cameras), image_size=size, backbone=options.backbone,
-            pooling=options.pooling, frozen_weights_path=options.backbone_weights)
-        result = train_classifier(frames, labels, episode_ids, model_config, TrainingConfig(
-            epochs=options.epochs, patience=options.patience, batch_size=options.batch_size,
-            learning_rate=options.learning_rate, seed=options.seed, progress=progress,
-            validation_fraction=options.validation_fraction))
+        model_config = ClassifierConfig(camera_names=tuple(cameras), image_size=size,
+                                        **model_settings)
+        result = train_classifier(frames, labels, episode_ids, model_config, training)
     except ClassifierError as error:
         raise CommandError(str(error)) from error
     result.report['history'] = result.history
     result.report['validation_episodes'] = result.validation_episodes
-    save_classifier(result.model, options.out, extra={
-        'datasets': [os.path.abspath(path) for path in options.datasets],
-        'image_kind': options.image_kind, 'frames': int(len(labels))})
-    report_path, plot_path = write_report(result.report, options.out,
+    save_classifier(result.model, out, extra={
+        'datasets': [os.path.abspath(path) for path in datasets],
+        'image_kind': image_kind, 'frames': int(len(labels))})
+    report_path, plot_path = write_report(result.report, out,
                                           title='reward classifier (validation)')
     print(format_report(result.report))
-    print(f'model: {options.out} (threshold {result.model.threshold:.3f}); report: '
-          f'{report_path}; ROC plot: {plot_path}')
-    return 0
+    print(f'model: {out} (threshold {result.model.threshold:.3f}); report: '
+          f'{report_path}; ROC plot: {plot_path}', flush=True)
+    return result
 
 
 def run_test(options) -> int:
