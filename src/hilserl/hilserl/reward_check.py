@@ -107,13 +107,22 @@ class RewardCheck:
                 'classifier_tn': self.tn}
 
 
+def _number(value: Any) -> float:
+    """Return a field as a number: EpisodeStats values, or the text of a CSV cell."""
+    return 0.0 if value in (None, '') else float(value)
+
+
 def _counts_of(episode: Mapping[str, Any]):
-    return tuple(int(episode.get(f'classifier_{kind}') or 0)
+    return tuple(int(_number(episode.get(f'classifier_{kind}')))
                  for kind in ('tp', 'fp', 'fn', 'tn'))
 
 
+def _flag(episode: Mapping[str, Any], name: str) -> bool:
+    return _number(episode.get(name)) != 0
+
+
 def _false_success(episode: Mapping[str, Any]) -> bool:
-    return bool(episode.get('success')) and not bool(episode.get('true_success'))
+    return _flag(episode, 'success') and not _flag(episode, 'true_success')
 
 
 def episode_figures(episode: Mapping[str, Any]) -> Dict[str, Any]:
@@ -121,7 +130,7 @@ def episode_figures(episode: Mapping[str, Any]) -> Dict[str, Any]:
     fp_rate, fn_rate = false_rates(*_counts_of(episode))
     return {'classifier_fp_rate': fp_rate, 'classifier_fn_rate': fn_rate,
             'classifier_false_success': int(_false_success(episode)),
-            'true_success': int(bool(episode.get('true_success')))}
+            'true_success': int(_flag(episode, 'true_success'))}
 
 
 class RunningCheck:
@@ -135,7 +144,7 @@ class RunningCheck:
                 self._add(row)
 
     def _add(self, episode: Mapping[str, Any]) -> None:
-        self._recent.append((*_counts_of(episode), bool(episode.get('true_success')),
+        self._recent.append((*_counts_of(episode), _flag(episode, 'true_success'),
                              _false_success(episode)))
 
     def add(self, episode: Mapping[str, Any]) -> Dict[str, Any]:
@@ -156,7 +165,8 @@ def evaluation_figures(episodes: Iterable[Mapping[str, Any]]) -> Dict[str, Any]:
     Return an evaluation's success by both judges and the classifier's errors.
 
     ``episodes``: per-episode dicts with ``success`` (the classifier's verdict) and the
-    ``CHECK_FIELDS``. The rates are None where there was nothing to measure them on.
+    ``CHECK_FIELDS`` (values, or the text of ``episodes.csv`` cells). The rates are None
+    where there was nothing to measure them on.
     """
     episodes = list(episodes)
     count = len(episodes)
@@ -164,16 +174,16 @@ def evaluation_figures(episodes: Iterable[Mapping[str, Any]]) -> Dict[str, Any]:
         if episodes else (0, 0, 0, 0)
     fp_rate, fn_rate = false_rates(tp, fp, fn, tn)
     return {
+        'episodes': count,
         'ground_truth_success_rate': _fraction(
-            sum(bool(e.get('true_success')) for e in episodes), count) or 0.0,
+            sum(_flag(e, 'true_success') for e in episodes), count) or 0.0,
         'classifier_success_rate': _fraction(
-            sum(bool(e.get('success')) for e in episodes), count) or 0.0,
+            sum(_flag(e, 'success') for e in episodes), count) or 0.0,
         'classifier_false_positive_rate': fp_rate,
         'classifier_false_negative_rate': fn_rate,
         'classifier_false_successes': sum(_false_success(e) for e in episodes),
-        'classifier_missed_successes': sum(bool(e.get('true_success'))
-                                           and not bool(e.get('success'))
-                                           for e in episodes),
+        'classifier_missed_successes': sum(_flag(e, 'true_success')
+                                           and not _flag(e, 'success') for e in episodes),
         'classifier_steps': {'tp': tp, 'fp': fp, 'fn': fn, 'tn': tn},
     }
 

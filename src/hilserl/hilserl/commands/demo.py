@@ -7,7 +7,19 @@
 3. train mode with ``evaluate:=true``: the trained policy alone, deterministic, no
    interventions; it prints ``final_success_rate``, ``wall_clock_min`` (training) and
    the path of the learning curves.
+
+With ``--reward classifier`` the reward comes from a classifier trained here, as
+HIL-SERL's does on a real arm: the demonstrations go on ``CLASSIFIER_STEPS_AFTER_SUCCESS``
+steps past their success (the positives), the scripted human plays ``--failures``
+episodes badly (the negatives, in ``classifier_data/failures``, never given to the
+learner), and the classifier is trained on both as ``hilserl classifier train`` would
+(``classifier/``). Training and evaluation use its reward; the simulator's ground truth
+only judges it: ``final_success_rate`` is the ground truth's,
+``final_classifier_success_rate`` the classifier's, and the classifier's false-positive
+rate is printed for the evaluation and for the training.
 """
+
+import csv
 
 import json
 import os
@@ -15,6 +27,13 @@ import sys
 import time
 
 from hilserl.commands import CommandError
+
+# Steps a demonstration is recorded past its success for --reward classifier: with the
+# success frame and the final observation, 17 positive frames each (the learner still
+# cuts a demonstration at its success).
+CLASSIFIER_STEPS_AFTER_SUCCESS = 15
+# Epochs of the classifier's training at most (small_cnn, 2 cores: ~20 s each).
+CLASSIFIER_EPOCHS = 10
 
 
 def register(subparsers) -> None:
@@ -44,7 +63,16 @@ def register(subparsers) -> None:
                         help='evaluation episodes without interventions (default: 20)')
     parser.add_argument('--reward', default='ground_truth',
                         choices=('ground_truth', 'classifier'),
-                        help='reward source during training (default: ground_truth)')
+                        help='reward source during training (default: ground_truth); '
+                             'classifier: records --failures too, trains a reward classifier '
+                             'on them and the demonstrations, and trains with its reward')
+    parser.add_argument('--failures', type=int, default=10,
+                        help='--reward classifier: episodes the scripted human plays badly, '
+                             "recorded as the classifier's negative examples (default: 10)")
+    parser.add_argument('--classifier-epochs', type=int, default=CLASSIFIER_EPOCHS,
+                        help="--reward classifier: most epochs of the classifier's training; "
+                             'it stops earlier when the validation loss stops falling '
+                             f'(default: {CLASSIFIER_EPOCHS})')
     parser.add_argument('--policy-inputs', default='state', choices=('state', 'images'),
                         help='what the policy sees: the state with the cube position, or '
                              'the state and both cameras through the frozen encoder (slow '
@@ -83,29 +111,96 @@ def run(options) -> int:
             options.train_episodes or options.train_minutes):
         raise CommandError('--train-episodes and --train-minutes must be >= 0, and one of '
                            'them positive')
+    classifier = options.reward == 'classifier'
+    if classifier and (options.demos < 1 or options.failures < 0
+                       or options.classifier_epochs < 1):
+        raise CommandError('--reward classifier learns what a success looks like from the '
+                           'demonstrations: --demos and --classifier-epochs must be 1 or '
+                           'more, --failures 0 or more')
     common = {'robot': options.robot, 'task': options.task,
               'lock_step': 'true' if options.lock_step else 'false',
               'visual_variation': options.visual_variation}
     if options.demos > 0:
-        _run_mode('record', {**common, 'teleop': 'scripted', 'dataset_dir': demos,
-                             'num_episodes': options.demos})
+        record = {**common, 'teleop': 'scripted', 'dataset_dir': demos,
+                  'num_episodes': options.demos}
+        if classifier:
+            record['steps_after_success'] = CLASSIFIER_STEPS_AFTER_SUCCESS
+        _run_mode('record', record)
+    reward = {'reward': options.reward}
+    if classifier:
+        reward['classifier_model'] = _classifier(options, run_dir, demos, common)
     started = time.monotonic()
     _run_mode('train', {**common, 'run_dir': train_dir, 'demos': demos if options.demos else '',
                         'num_episodes': options.train_episodes,
-                        'max_minutes': options.train_minutes, 'reward': options.reward,
+                        'max_minutes': options.train_minutes, **reward,
                         'policy_inputs': options.policy_inputs})
     wall_clock_min = (time.monotonic() - started) / 60.0
+    # The classifier's reward ends the evaluation's episodes too; the ground truth judges.
     _run_mode('train', {**common, 'run_dir': train_dir, 'evaluate': 'true',
                         'num_episodes': options.eval_episodes,
-                        'policy_inputs': options.policy_inputs})
+                        'policy_inputs': options.policy_inputs,
+                        **(reward if classifier else {})})
     evaluation_path = os.path.join(train_dir, 'evaluation.json')
     try:
         with open(evaluation_path, encoding='utf-8') as stream:
             evaluation = json.load(stream)
     except (OSError, ValueError) as error:
         raise CommandError(f'no evaluation result in {evaluation_path}: {error}') from None
-    print(f"final_success_rate: {evaluation['success_rate']:.2f}")
+    if classifier:
+        _print_classifier_figures(evaluation, os.path.join(train_dir, 'episodes.csv'))
+    else:
+        print(f"final_success_rate: {evaluation['success_rate']:.2f}")
     print(f'wall_clock_min: {wall_clock_min:.1f}')
     print(f"plots: {os.path.join(train_dir, 'plots')}")
     sys.stdout.flush()
     return 0
+
+
+def _classifier(options, run_dir: str, demos: str, common) -> str:
+    """Record the failures, train the classifier on them and the demos; return its directory."""
+    from hilserl_learning.classifier_training import TrainingConfig
+
+    from hilserl.commands.classifier import train_and_save
+    datasets = [demos]
+    if options.failures > 0:
+        failures = os.path.join(run_dir, 'classifier_data', 'failures')
+        _run_mode('record', {**common, 'teleop': 'scripted', 'dataset_dir': failures,
+                             'num_episodes': options.failures, 'scripted_outcome': 'failure'})
+        datasets.append(failures)
+    out = os.path.join(run_dir, 'classifier')
+    print(f"\n=== hilserl classifier train {' '.join(datasets)} --out {out} --epochs "
+          f'{options.classifier_epochs}', flush=True)
+    report = train_and_save(datasets, out, None, None, {}, TrainingConfig(
+        epochs=options.classifier_epochs, progress=False)).report
+    confusion = report['confusion']
+    false_positive_rate = confusion['false_positive'] / max(
+        confusion['false_positive'] + confusion['true_negative'], 1)
+    print(f"classifier_validation: accuracy {report['accuracy']:.3f}, precision "
+          f"{report['precision']:.3f}, recall {report['recall']:.3f}, false-positive rate "
+          f"{false_positive_rate:.3f} on {report['frames']} frames of episodes it did not "
+          'train on', flush=True)
+    return out
+
+
+def _print_classifier_figures(evaluation, episodes_csv: str) -> None:
+    """Print success by the ground truth and by the classifier, and the classifier's errors."""
+    from hilserl.reward_check import evaluation_figures
+
+    def rate(value):
+        return 'n/a' if value is None else f'{value:.3f}'
+
+    print(f"final_success_rate: {evaluation['ground_truth_success_rate']:.2f}")
+    print(f"final_classifier_success_rate: {evaluation['classifier_success_rate']:.2f}")
+    print(f"classifier_false_positive_rate: {rate(evaluation['classifier_false_positive_rate'])}")
+    print(f"classifier_false_successes: {evaluation['classifier_false_successes']}/"
+          f"{evaluation['episodes']}")
+    try:
+        with open(episodes_csv, newline='', encoding='utf-8') as stream:
+            training = evaluation_figures(csv.DictReader(stream))
+    except OSError as error:
+        print(f'(no training figures: {error})')
+        return
+    print('training_classifier_false_positive_rate: '
+          f"{rate(training['classifier_false_positive_rate'])}")
+    print(f"training_classifier_false_successes: {training['classifier_false_successes']}/"
+          f"{training['episodes']}")
