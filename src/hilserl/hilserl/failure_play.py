@@ -10,8 +10,9 @@ episode index, and never completes the task:
 - ``wrong_place``: it moves the TCP ``wrong_place_distance`` to the side of where the
   task is (above the cube, or the reach target) and stays there, jaws open;
 - ``short`` (reach, pick_lift): it does the task toward a goal only ``short_fraction``
-  of the way there (a cube lifted 3 cm instead of 10, a reach that stops short) and
-  holds it there: the near misses a classifier most easily takes for a success;
+  of the way there (a cube lifted about 4 cm instead of 10: 3 cm and the controller's
+  lift margin; a reach that stops short) and holds it there: the near misses a
+  classifier most easily takes for a success;
 - ``wrong_way`` (push): it pushes the cube ``wrong_way_distance`` away from the goal
   (pushed part of the way toward it, the push controller's lead would carry it on);
 - ``drop`` (pick_lift): it grasps and lifts the cube, opens the jaws once the cube has
