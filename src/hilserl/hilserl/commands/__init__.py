@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     'crop',
     'classifier',
     'demo',
+    'encoder',
 )
 
 
