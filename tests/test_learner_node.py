@@ -197,3 +197,26 @@ def test_an_image_policy_on_a_random_frozen_encoder_stops_the_learner(processes,
     [line] = [text for text in learner.output().splitlines() if 'FATAL' in text]
     assert 'frozen_weights_path is unset' in line and 'allow_random_encoder' in line
     assert 'Traceback' not in learner.output()
+
+
+def test_an_image_policy_on_an_imported_encoder_card_learns_and_names_it_to_the_actors(
+        processes, probe, tmp_path):
+    """A ResNet-10 in torchvision's layout, imported as a card, is the learner's encoder."""
+    import torch
+    from hilserl_learning.encoders import FrozenResNet10
+    from hilserl_learning.frozen_encoders import import_encoder
+    torch.save(FrozenResNet10(seed=7).state_dict(), str(tmp_path / 'resnet10.pth'))
+    card = str(tmp_path / 'resnet10.encoder.safetensors')
+    import_encoder(str(tmp_path / 'resnet10.pth'), card)
+    parameters = probe.subscribe(PolicyParameters, '/policy_parameters', LATCHED)
+    learner = processes.start_node(learner_spec(tmp_path / 'run',
+                                                **{'agent.frozen_weights_path': card}))
+    actor = ProbeActor(probe, cameras=2)
+    actor.send(range(10))
+    actor.wait_for_ack(10)
+    wait_for_output(learner, 'learner steps', timeout=30)
+    message = parameters.wait_for(lambda m: m.policy_version >= 1, timeout=30,
+                                  what='a policy from camera transitions')
+    _, config, _ = decode_policy(bytes(message.blob), message.sha256, message.format_version)
+    assert config.frozen_weights_path == card and config.frozen_architecture == 'resnet10'
+    assert config.num_cameras == 2 and 'FATAL' not in learner.output()

@@ -22,7 +22,8 @@ from torch import nn, Tensor
 
 from .batch import Batch
 from .config import AgentConfig
-from .encoders import FrozenResNet10, ObservationEncoder, random_shift
+from .encoders import ObservationEncoder, random_shift
+from .frozen_encoders import build_frozen_encoder, FrozenEncoder
 from .gripper import command_to_index, index_to_command, NUM_GRASP_ACTIONS
 from .losses import (actor_loss, behaviour_cloning_loss, critic_loss, grasp_critic_loss,
                      grasp_critic_target, grasp_margin_loss, polyak_update, sac_critic_target,
@@ -47,11 +48,9 @@ class SACAgent(nn.Module):
         self.config = config
         self.device = torch.device(device)
         self.normalizer = Normalizer(config.state_dim)
-        self.frozen_encoder: Optional[FrozenResNet10] = None
+        self.frozen_encoder: Optional[FrozenEncoder] = None
         if config.num_cameras > 0 and config.image_encoder == 'frozen':
-            self.frozen_encoder = FrozenResNet10(seed=config.frozen_seed)
-            if config.frozen_weights_path:
-                self.frozen_encoder.load_weights(config.frozen_weights_path)
+            self.frozen_encoder = build_frozen_encoder(config)
         self.encoder = ObservationEncoder(config)
         feature_dim = self.encoder.output_dim
         self.critic = CriticEnsemble(config.critic_ensemble_size, feature_dim, config.action_dim,

@@ -68,8 +68,8 @@ def load_checkpoint(directory: str, device: str = 'cpu',
             config = AgentConfig.from_dict(metadata['config'])
         except (TypeError, ValueError) as error:
             raise CheckpointError(f'{directory}: invalid agent config: {error}') from error
-        # The frozen encoder's weights are in the checkpoint itself; do not reread the file.
-        config.frozen_weights_path = None
+        # The frozen encoder's weights are in the checkpoint itself, but the path stays: the
+        # policy blobs carry this config, and an actor loads its encoder from the card.
     agent = SACAgent(config, device=device)
     restore_checkpoint(agent, directory, metadata)
     return agent, metadata['extra']

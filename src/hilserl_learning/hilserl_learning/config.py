@@ -30,9 +30,14 @@ class AgentConfig:
 
     # --- image encoder -------------------------------------------------------------------------
     image_encoder: str = 'frozen'
-    """'cnn': small CNN trained end to end with DrQ shifts; 'frozen': cached frozen ResNet-10."""
+    """'cnn': small CNN trained end to end with DrQ shifts; 'frozen': cached frozen ResNet."""
     frozen_weights_path: Optional[str] = None
-    """Local safetensors file with the frozen encoder's weights (None: seeded random weights)."""
+    """Encoder card with the frozen encoder's pretrained weights, written by `hilserl encoder
+    import` (None: seeded random weights)."""
+    frozen_architecture: Optional[str] = None
+    """The frozen encoder's architecture (resnet10, resnet18, resnet34, hilserl_resnet10).
+    None: the card's with frozen_weights_path, else resnet10; a card of another one is
+    refused."""
     frozen_seed: int = 0
     """Seed of the frozen encoder's random weights when no file is given: the actor and the
     learner build their encoders apart and must get the same network."""

@@ -330,3 +330,27 @@ def load_encoder(card_path: str) -> Tuple[FrozenEncoder, Dict[str, Any]]:
     check_tensor_shapes(reference_tensors(card['architecture']), tensors, weights_path)
     encoder.load_state_dict(tensors)
     return encoder, card
+
+
+DEFAULT_ARCHITECTURE = 'resnet10'
+
+
+def build_frozen_encoder(config) -> FrozenEncoder:
+    """
+    Return an agent's frozen encoder: its card's weights, or seeded random ones.
+
+    ``config`` is an AgentConfig. Its ``frozen_architecture`` left at None becomes the
+    card's (or the default), so that checkpoints and policy blobs, which carry the
+    config but not the card, rebuild the same network.
+    """
+    if config.frozen_weights_path:
+        encoder, card = load_encoder(config.frozen_weights_path)
+        if config.frozen_architecture not in (None, card['architecture']):
+            raise CheckpointError(f"{config.frozen_weights_path} holds a "
+                                  f"{card['architecture']} encoder; frozen_architecture is "
+                                  f'{config.frozen_architecture}')
+    else:
+        encoder = build_encoder(config.frozen_architecture or DEFAULT_ARCHITECTURE,
+                                seed=config.frozen_seed)
+    config.frozen_architecture = encoder.architecture
+    return encoder

@@ -11,8 +11,9 @@ Backbones:
 
 * ``small_cnn``: four 3x3/5x5 convolutions trained from scratch, sized for 128x128 uint8
   frames on a CPU (about 15 M multiply-adds per camera at 128x128);
-* ``resnet10``: the frozen ResNet-10 of ``encoders`` (weights from a local safetensors
-  file, never trained; only pooling and head learn). Its weights are saved with the model.
+* ``resnet10``, ``resnet18``, ``resnet34``, ``hilserl_resnet10``: a frozen pretrained ResNet
+  of ``resnets`` (weights from an encoder card, see ``frozen_encoders``; never trained, only
+  pooling and head learn). Its weights are saved with the model.
 
 A saved classifier is a directory with ``classifier.safetensors`` (every tensor) and
 ``classifier.json`` (kind, format version, config, decision threshold, caller extras).
@@ -29,11 +30,11 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 
-from .encoders import FrozenResNet10
+from .frozen_encoders import ARCHITECTURES, build_encoder, load_encoder
 from .serialization import (check_format_version, check_tensor_shapes, CheckpointError,
                             FORMAT_VERSION, load_tensors, read_json, save_tensors, write_json)
 
-BACKBONES = ('small_cnn', 'resnet10')
+BACKBONES = ('small_cnn',) + ARCHITECTURES
 POOLINGS = ('spatial_softmax', 'mean')
 WEIGHTS_FILE = 'classifier.safetensors'
 METADATA_FILE = 'classifier.json'
@@ -61,7 +62,7 @@ class ClassifierConfig:
     pooling: str = 'spatial_softmax'
     hidden_dim: int = 64
     dropout: float = 0.1
-    # Local safetensors weights of the frozen ResNet-10 (backbone 'resnet10' only; read once
+    # Encoder card of a frozen ResNet backbone (from `hilserl encoder import`; read once
     # when the model is built, then saved inside the classifier file).
     frozen_weights_path: Optional[str] = field(default=None, compare=False)
 
@@ -82,8 +83,8 @@ class ClassifierConfig:
             problems.append(f'backbone must be one of {BACKBONES}, not {self.backbone!r}')
         if self.pooling not in POOLINGS:
             problems.append(f'pooling must be one of {POOLINGS}, not {self.pooling!r}')
-        if self.backbone == 'resnet10' and self.image_channels != 3:
-            problems.append('the resnet10 backbone needs 3 image channels')
+        if self.backbone in ARCHITECTURES and self.image_channels != 3:
+            problems.append(f'the {self.backbone} backbone needs 3 image channels')
         if len(self.channels) != 4 or min(self.channels) < 1:
             problems.append(f'channels needs 4 positive values, got {self.channels}')
         if self.hidden_dim < 1 or not 0.0 <= self.dropout < 1.0:
@@ -150,25 +151,26 @@ class SmallConvBackbone(nn.Module):
 
 
 class ResNetBackbone(nn.Module):
-    """The frozen ResNet-10 of ``encoders`` up to its last stage (no global pooling)."""
+    """A frozen ResNet of ``resnets`` up to its last stage (no global pooling)."""
 
-    def __init__(self, weights_path: Optional[str]) -> None:
-        """Build the network and load local weights when a path is given."""
+    def __init__(self, architecture: str, card_path: Optional[str]) -> None:
+        """Build the network from an encoder card, or (a saved classifier's) unfilled."""
         super().__init__()
-        self.resnet = FrozenResNet10()
-        if weights_path:
+        if card_path:
             try:
-                self.resnet.load_weights(weights_path)
+                self.resnet = load_encoder(card_path)[0]
             except (OSError, CheckpointError) as error:
                 raise ClassifierError(f'cannot load backbone weights: {error}') from error
+            if self.resnet.architecture != architecture:
+                raise ClassifierError(f'{card_path} holds a {self.resnet.architecture} '
+                                      f'encoder, the backbone is {architecture}')
+        else:
+            self.resnet = build_encoder(architecture)
 
-    @torch.no_grad()
     def forward(self, images: Tensor) -> Tensor:
-        """Map uint8 [B, 3, H, W] to the [B, 512, H/32, W/32] map of the last stage."""
-        net = self.resnet
-        x = (images.to(torch.float32) - net.pixel_mean) / net.pixel_std
-        x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
-        return net.layer4(net.layer3(net.layer2(net.layer1(x))))
+        """Map uint8 [B, 3, H, W] to the [B, 512, h, w] map of the last stage."""
+        with torch.no_grad():
+            return self.resnet.feature_map(images)
 
 
 class RewardClassifier(nn.Module):
@@ -179,8 +181,9 @@ class RewardClassifier(nn.Module):
         super().__init__()
         self.config = config
         self.threshold = float(threshold)
-        if config.backbone == 'resnet10':
-            self.backbone: nn.Module = ResNetBackbone(config.frozen_weights_path)
+        if config.backbone in ARCHITECTURES:
+            self.backbone: nn.Module = ResNetBackbone(config.backbone,
+                                                      config.frozen_weights_path)
         else:
             self.backbone = SmallConvBackbone(config.image_channels, config.channels)
         with torch.no_grad():

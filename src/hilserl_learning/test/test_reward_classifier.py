@@ -8,13 +8,13 @@ from hilserl_learning.classifier_training import (augment, binary_report, class_
                                                   suggest_threshold, train_classifier,
                                                   TrainingConfig, write_report)
 from hilserl_learning.encoders import FrozenResNet10
+from hilserl_learning.frozen_encoders import import_encoder
 from hilserl_learning.reward_classifier import (ClassifierConfig, ClassifierError,
                                                 load_classifier, METADATA_FILE,
                                                 RewardClassifier, save_classifier,
                                                 stack_camera_frames, WEIGHTS_FILE)
 import numpy as np
 import pytest
-from safetensors.torch import save_file
 import torch
 
 torch.set_num_threads(1)
@@ -134,14 +134,20 @@ def test_load_rejects_broken_files(tmp_path):
         load_classifier(str(tmp_path))
 
 
-def test_frozen_resnet_backbone_loads_local_weights_and_is_saved_inside(tmp_path):
+def test_frozen_resnet_backbone_loads_an_encoder_card_and_is_saved_inside(tmp_path):
     torch.manual_seed(1)
     weights = FrozenResNet10().state_dict()
-    weights_path = str(tmp_path / 'resnet10.safetensors')
-    save_file(weights, weights_path)
+    source = str(tmp_path / 'resnet10.pth')
+    torch.save(weights, source)
+    weights_path = str(tmp_path / 'resnet10.encoder.safetensors')
+    import_encoder(source, weights_path)
+    with pytest.raises(ClassifierError, match='holds a resnet10 encoder, the backbone is'):
+        RewardClassifier(make_config(('front',), backbone='resnet18',
+                                     frozen_weights_path=weights_path))
     config = make_config(('front',), backbone='resnet10', frozen_weights_path=weights_path)
     model = RewardClassifier(config)
     assert torch.equal(model.backbone.resnet.conv1.weight, weights['conv1.weight'])
+    pixels = torch.randint(0, 256, (2, 1, 3, *SIZE), dtype=torch.uint8)
     assert all(not p.requires_grad for p in model.backbone.parameters())
     assert model.trainable_parameters() and all(
         p.requires_grad for p in model.trainable_parameters())
@@ -149,6 +155,7 @@ def test_frozen_resnet_backbone_loads_local_weights_and_is_saved_inside(tmp_path
     os.remove(weights_path)  # the classifier file carries the backbone
     loaded = load_classifier(str(tmp_path / 'model'))
     assert torch.equal(loaded.backbone.resnet.conv1.weight, weights['conv1.weight'])
+    assert torch.allclose(loaded.eval()(pixels), model.eval()(pixels))
     with pytest.raises(ClassifierError, match='cannot load backbone weights'):
         RewardClassifier(config)
 
