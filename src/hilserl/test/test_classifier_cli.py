@@ -133,3 +133,9 @@ def test_help(action, capsys):
         main(['classifier', action, '--help'])
     assert exit_info.value.code == 0
     assert '--image-kind' in capsys.readouterr().out
+
+
+def test_the_backbone_choices_are_the_classifiers():
+    from hilserl.commands.classifier import BACKBONE_CHOICES
+    from hilserl_learning.reward_classifier import BACKBONES
+    assert BACKBONE_CHOICES == BACKBONES

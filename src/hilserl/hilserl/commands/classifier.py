@@ -13,6 +13,9 @@ from typing import Dict, List, Optional, Sequence
 from hilserl.commands import CommandError
 
 SUCCESS_REWARD = 1.0
+# The classifier's backbones (hilserl_learning.reward_classifier.BACKBONES), spelled out so
+# that `--help` works before torch is imported.
+BACKBONE_CHOICES = ('small_cnn', 'resnet10', 'resnet18', 'resnet34', 'hilserl_resnet10')
 DESCRIPTION = """\
 Train a success classifier on camera frames of recorded episodes (frames whose step was
 rewarded 1 are successes), or measure a trained one on other recordings."""
@@ -48,11 +51,12 @@ def register(subparsers) -> None:
     train.add_argument('--learning-rate', type=_positive(float), default=1e-3)
     train.add_argument('--validation-fraction', type=_fraction, default=0.2,
                        help='fraction of the episodes held out for validation (default 0.2)')
-    train.add_argument('--backbone', choices=('small_cnn', 'resnet10'), default='small_cnn',
-                       help='small_cnn: trained from scratch; resnet10: frozen, needs '
-                            '--backbone-weights (default small_cnn)')
-    train.add_argument('--backbone-weights', metavar='FILE.safetensors',
-                       help='local weights of the frozen ResNet-10')
+    train.add_argument('--backbone', choices=BACKBONE_CHOICES, default='small_cnn',
+                       help='small_cnn: trained from scratch; a ResNet: frozen, pretrained, '
+                            'needs --backbone-weights (default small_cnn)')
+    train.add_argument('--backbone-weights', metavar='CARD',
+                       help='encoder card of the frozen ResNet (from `hilserl encoder '
+                            'import`); its architecture must be --backbone')
     train.add_argument('--pooling', choices=('spatial_softmax', 'mean'),
                        default='spatial_softmax', help='per-camera pooling of the features')
     train.add_argument('--seed', type=int, default=0)
@@ -167,8 +171,9 @@ def run_train(options) -> int:
     if os.path.exists(os.path.join(options.out, METADATA_FILE)) and not options.overwrite:
         raise CommandError(f'{options.out} holds a classifier already; choose another --out '
                            'or pass --overwrite')
-    if options.backbone == 'resnet10' and not options.backbone_weights:
-        raise CommandError('--backbone resnet10 needs --backbone-weights FILE.safetensors')
+    if options.backbone != 'small_cnn' and not options.backbone_weights:
+        raise CommandError(f'--backbone {options.backbone} needs --backbone-weights CARD '
+                           '(convert pretrained weights with `hilserl encoder import`)')
     if options.backbone_weights and not os.path.isfile(options.backbone_weights):
         raise CommandError(f'--backbone-weights {options.backbone_weights}: no such file')
     _configure_threads(options)
