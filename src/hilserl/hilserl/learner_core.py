@@ -39,7 +39,6 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from hilserl_learning import (add_transition, AgentConfig, CheckpointError, fit_normalizer,
                               load_checkpoint, ReplayBuffer, SACAgent, sample_mixed,
                               save_checkpoint)
-from hilserl_learning.encoders import FROZEN_FEATURE_DIM
 from hilserl_learning.serialization import (check_format_version, FORMAT_VERSION,
                                             fsync_directory, read_json, write_json)
 import numpy as np
@@ -200,15 +199,16 @@ class LearnerCore:
             raise LearnerConfigurationError(RANDOM_ENCODER_REFUSED)
         torch.manual_seed(self.settings.seed)
         agent = SACAgent(config, device=self.settings.device)
-        self._make_buffers(config)
+        self._make_buffers(agent)
         self.camera_names, self.state_names = cameras, list(state_names)
         # Last: the training thread takes a set agent to mean the buffers exist too.
         self.agent = agent
 
-    def _make_buffers(self, config: AgentConfig) -> None:
+    def _make_buffers(self, agent: SACAgent) -> None:
+        config = agent.config
         image_shape = feature_shape = None
-        if config.num_cameras and config.image_encoder == 'frozen':
-            feature_shape = (config.num_cameras, FROZEN_FEATURE_DIM)
+        if agent.frozen_encoder is not None:
+            feature_shape = (config.num_cameras, agent.frozen_encoder.feature_dim)
         elif config.num_cameras:
             image_shape = (config.num_cameras, 3, config.image_size, config.image_size)
         self.online, self.offline = (

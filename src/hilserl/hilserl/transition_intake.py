@@ -12,7 +12,6 @@ count; the others are warnings, logged once each.
 from typing import Callable, Optional, Sequence
 
 from hilserl_learning import AgentConfig, SACAgent
-from hilserl_learning.encoders import FROZEN_FEATURE_DIM
 import torch
 
 from hilserl.step_assembly import check_layout
@@ -55,7 +54,7 @@ class TransitionIntake:
             return
         encoder = agent.frozen_encoder
         ours = encoder.fingerprint() if encoder is not None else ''
-        shape = (len(camera_names or ()), FROZEN_FEATURE_DIM)
+        shape = (len(camera_names or ()), encoder.feature_dim if encoder is not None else 0)
         if ours and transition.features_encoder == ours and all(
                 observation['features'].shape == shape for observation in carrying):
             return

@@ -51,7 +51,8 @@ class SACAgent(nn.Module):
         self.frozen_encoder: Optional[FrozenEncoder] = None
         if config.num_cameras > 0 and config.image_encoder == 'frozen':
             self.frozen_encoder = build_frozen_encoder(config)
-        self.encoder = ObservationEncoder(config)
+        self.encoder = ObservationEncoder(config, frozen_feature_dim=(
+            self.frozen_encoder.feature_dim if self.frozen_encoder is not None else 0))
         feature_dim = self.encoder.output_dim
         self.critic = CriticEnsemble(config.critic_ensemble_size, feature_dim, config.action_dim,
                                      config.hidden_dims, config.layer_norm)
@@ -95,7 +96,7 @@ class SACAgent(nn.Module):
     @torch.no_grad()
     def encode_frames(self, pixels: Tensor) -> Tensor:
         """
-        Compute frozen-encoder features of uint8 frames [..., N, C, H, W] -> [..., N, 512].
+        Compute frozen-encoder features of uint8 frames [..., N, C, H, W] -> [..., N, F].
 
         Call once per stored frame to fill a replay buffer's feature cache.
         """

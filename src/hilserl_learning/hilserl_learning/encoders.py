@@ -5,7 +5,8 @@ Observations are dicts of tensors:
 
 * ``state``: float [B, state_dim] proprioception (already normalised by the agent),
 * ``pixels``: uint8 [B, N, C, H, W] camera images (end-to-end CNN, or input of the frozen net),
-* ``features``: float [B, N, 512] cached frozen-encoder features, one row per camera.
+* ``features``: float [B, N, F] cached frozen-encoder features, one row per camera (F is the
+  frozen encoder's ``feature_dim``: 512 for the ResNets).
 
 The observation encoder maps every camera through the same image network (shared weights),
 projects each camera's features to a small bottleneck (Linear, LayerNorm, tanh) and
@@ -63,8 +64,9 @@ class SmallCNN(nn.Module):
 class ObservationEncoder(nn.Module):
     """Trainable encoder: state + shared per-camera image features -> one feature vector."""
 
-    def __init__(self, config: AgentConfig) -> None:
-        """Build the image network (if any) and the per-camera projection."""
+    def __init__(self, config: AgentConfig, frozen_feature_dim: int = FROZEN_FEATURE_DIM
+                 ) -> None:
+        """Build the image network (if any) and the projection of each camera's features."""
         super().__init__()
         self.num_cameras = config.num_cameras
         self.mode = config.image_encoder if config.num_cameras > 0 else 'none'
@@ -76,7 +78,7 @@ class ObservationEncoder(nn.Module):
             self.cnn = SmallCNN(config.cnn_channels, config.image_channels, config.image_size)
             image_dim = self.cnn.output_dim
         else:
-            image_dim = FROZEN_FEATURE_DIM
+            image_dim = frozen_feature_dim
         self.project = nn.Sequential(nn.Linear(image_dim, config.image_bottleneck_dim),
                                      nn.LayerNorm(config.image_bottleneck_dim), nn.Tanh())
         self.output_dim += config.num_cameras * config.image_bottleneck_dim
