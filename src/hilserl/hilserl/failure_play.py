@@ -16,7 +16,10 @@ episode index, and never completes the task:
 - ``wrong_way`` (push): it pushes the cube ``wrong_way_distance`` away from the goal
   (pushed part of the way toward it, the push controller's lead would carry it on);
 - ``drop`` (pick_lift): it grasps and lifts the cube, opens the jaws once the cube has
-  risen ``drop_rise``, and holds still while it falls.
+  risen ``drop_rise``, and holds still while it falls;
+- ``empty_lift`` (pick_lift): it closes the jaws in the air above the cube, never
+  grasping it, and raises them to where a held cube would be lifted: the gripper's pose
+  of a success without the cube.
 
 The episode then stalls (the scripted human raises FAILURE) or runs out of time; either
 way every step is recorded with reward 0. Should the play succeed by chance, the
@@ -33,7 +36,7 @@ from hilserl.scripted_policy import move_toward, ScriptedController
 
 FAILURE_STYLES = {'reach': ('wrong_place', 'short'),
                   'push': ('wrong_place', 'wrong_way'),
-                  'pick_lift': ('wrong_place', 'short', 'drop')}
+                  'pick_lift': ('wrong_place', 'short', 'drop', 'empty_lift')}
 # Successive episodes go to the side in directions this far apart (the golden angle):
 # never the same side twice in a row, spread around the cube over many episodes.
 WRONG_PLACE_TURN_RAD = 2.39996
@@ -78,13 +81,16 @@ class FailurePlay:
         self._angle = WRONG_PLACE_TURN_RAD * episode_index
         self._start: Optional[np.ndarray] = None   # where the task starts from (first act)
         self._cube_z0 = 0.0
-        self._hold: Optional[np.ndarray] = None     # drop: where the TCP stays once it let go
+        # drop: where the TCP stays once it let go; empty_lift: where it lifts the jaws to
+        self._hold: Optional[np.ndarray] = None
 
     @property
     def phase(self) -> str:
         """Return what it is doing, for logs and tests."""
         if self.style == 'drop' and self._hold is not None:
             return 'dropped'
+        if self.style == 'empty_lift':
+            return 'lift' if self._hold is not None else 'align'
         return self.style if self.style == 'wrong_place' else self.controller.phase
 
     def act(self, tcp, cube, goal, grasped: bool) -> Tuple[np.ndarray, int]:
@@ -98,6 +104,8 @@ class FailurePlay:
         if self.style == 'short':
             short_goal = self._start + self.settings.short_fraction * (goal - self._start)
             return self.controller.act(tcp, cube, short_goal, grasped)
+        if self.style == 'empty_lift':
+            return self._empty_lift(tcp, goal)
         if self.style == 'wrong_way':
             away = self._start - goal
             away *= self.settings.wrong_way_distance / max(float(np.linalg.norm(away)), 1e-9)
@@ -115,6 +123,15 @@ class FailurePlay:
         side = self.settings.wrong_place_distance * np.array(
             [np.cos(self._angle), np.sin(self._angle), 0.0])
         return move_toward(tcp, anchor + side, config.step_sizes, config.gain), gripper
+
+    def _empty_lift(self, tcp, goal):
+        config = self.controller.config
+        above = self._start + np.array([0.0, 0.0, config.hover_height])
+        if self._hold is None and np.linalg.norm(tcp - above) < 2 * config.xy_tolerance:
+            self._hold = np.array([*above[:2], goal[2] + config.lift_margin])
+        if self._hold is None:
+            return move_toward(tcp, above, config.step_sizes, config.gain), Gripper.OPEN
+        return move_toward(tcp, self._hold, config.step_sizes, config.gain), Gripper.CLOSE
 
     def _drop(self, tcp, cube, goal, grasped):
         if self._hold is None and grasped and (

@@ -16,8 +16,8 @@ import pytest  # noqa: E402
 
 
 def test_each_task_cycles_through_its_styles_by_episode_index():
-    assert [failure_style('pick_lift', k) for k in range(7)] == [
-        'wrong_place', 'short', 'drop', 'wrong_place', 'short', 'drop', 'wrong_place']
+    assert [failure_style('pick_lift', k) for k in range(6)] == [
+        'wrong_place', 'short', 'drop', 'empty_lift', 'wrong_place', 'short']
     assert [failure_style('push', k) for k in range(3)] == [
         'wrong_place', 'wrong_way', 'wrong_place']
     assert set(FAILURE_STYLES['reach']) == {'wrong_place', 'short'}
@@ -70,7 +70,18 @@ def test_drop_lets_go_once_the_cube_has_risen_and_holds_still():
     assert gripper == Gripper.OPEN
 
 
-@pytest.mark.parametrize('robot, task, episodes', [('so101', 'pick_lift', 3),
+def test_empty_lift_closes_the_jaws_above_the_cube_and_raises_them_to_the_lift_height():
+    play = FailurePlay(ScriptedController('pick_lift'), episode_index=3)
+    assert play.style == 'empty_lift'
+    cube, goal = np.array([0.25, 0.0, 0.02]), np.array([0.25, 0.0, 0.12])
+    delta, gripper = play.act((0.2, 0.0, 0.2), cube, goal, False)
+    assert gripper == Gripper.OPEN and delta[0] > 0 and play.phase == 'align'
+    above = cube + (0, 0, play.controller.config.hover_height)
+    delta, gripper = play.act(above, cube, goal, False)
+    assert gripper == Gripper.CLOSE and play.phase == 'lift' and delta[2] > 0
+
+
+@pytest.mark.parametrize('robot, task, episodes', [('so101', 'pick_lift', 4),
                                                    ('panda', 'pick_lift', 3),
                                                    ('so101', 'push', 2)])
 def test_played_failures_never_succeed_and_are_recorded_with_reward_zero(
@@ -104,5 +115,6 @@ def test_played_failures_never_succeed_and_are_recorded_with_reward_zero(
     assert SUCCESS not in events and events.count(FAILURE) == episodes
     assert rewards and not any(rewards)
     if task == 'pick_lift':
-        # The short lift and the drop raise the cube off the table, but not 10 cm.
+        # The short lift and the drop raise the cube off the table, but not 10 cm; the
+        # empty lift leaves it there.
         assert 0.03 < max(lifted) - min(lifted) < 0.08
