@@ -2,7 +2,7 @@
 """
 Benchmark HIL-SERL's sample efficiency on the simulated SO-101 pick-lift task.
 
-Each configuration trains a state-based SAC agent from scratch, once per seed, in one
+Each configuration trains a SAC agent from scratch, once per seed, in one
 process (``hilserl.sim_training``: the ROS graph's pieces without the graph, so what is
 counted is environment steps, not wall-clock time), with the train mode's
 --updates-per-step learner updates after every online step. Configurations:
@@ -18,6 +18,11 @@ counted is environment steps, not wall-clock time), with the train mode's
                          the first 100 online steps); the human takes over as in
                          with_interventions, and those takeovers are the only
                          demonstration data (HIL-SERL's ablation without demonstrations)
+
+--policy-inputs images gives the policy train mode's image inputs instead of the cube
+position: the front and wrist cameras through the frozen encoder (--frozen-encoder, a
+card; without one, seeded random weights), in the plain or --visual-variation randomized
+scene. Each step then renders and encodes two frames: runs take several times longer.
 
 The agent is the learner's of config/train.yaml (its agent.* values), imitation terms
 on the human's steps included (agent.bc_weight, agent.grasp_margin). With them 10
@@ -56,7 +61,7 @@ import os
 import sys
 import time
 
-os.environ.setdefault('MUJOCO_GL', 'egl')  # before MuJoCo loads; nothing is rendered
+os.environ.setdefault('MUJOCO_GL', 'egl')  # before MuJoCo loads (renders with images)
 
 from hilserl.sim_training import RunSettings, train  # noqa: E402
 from hilserl_learning import configure_torch  # noqa: E402
@@ -110,6 +115,16 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='reward -P for the policy step before each takeover (RLIF; '
                              "the actor's intervention_penalty) where the human takes over "
                              "(default: 0, HIL-SERL's labels)")
+    parser.add_argument('--policy-inputs', choices=('state', 'images'), default='state',
+                        help='state: joints, TCP and the cube position (default); images: '
+                             'joints and TCP, and the front and wrist cameras (128x128) '
+                             'through the frozen encoder, as train mode policy_inputs:=images')
+    parser.add_argument('--frozen-encoder', metavar='CARD',
+                        help='with --policy-inputs images: the encoder card (hilserl encoder '
+                             'import/pretrain); default: seeded random weights (a control)')
+    parser.add_argument('--visual-variation', choices=('none', 'randomized'), default='none',
+                        help='the scene: plain (default) or redrawn lighting, textures, '
+                             'distractors and camera poses per episode')
     parser.add_argument('--quick', action='store_true',
                         help='tiny smoke run, defaults ' + ', '.join(
                             f'--{key.replace("_", "-")} {value}'
@@ -130,6 +145,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error('--pretrain-updates must be 0 or more')
     if not 0.0 <= args.intervention_penalty < float('inf'):
         parser.error('--intervention-penalty must be 0 or more')
+    if args.frozen_encoder and args.policy_inputs != 'images':
+        parser.error('--frozen-encoder needs --policy-inputs images')
+    if args.frozen_encoder and not os.path.isfile(args.frozen_encoder):
+        parser.error(f'--frozen-encoder {args.frozen_encoder}: no such file')
     return args
 
 
@@ -186,7 +205,9 @@ def run_settings(args: argparse.Namespace, name: str, seed: int) -> RunSettings:
         max_steps=args.max_steps, eval_every=args.eval_every,
         eval_episodes=args.eval_episodes, target_success=TARGET_SUCCESS,
         pretrain_updates=args.pretrain_updates, updates_per_step=args.updates_per_step,
-        intervention_penalty=args.intervention_penalty if config['interventions'] else 0.0)
+        intervention_penalty=args.intervention_penalty if config['interventions'] else 0.0,
+        policy_inputs=args.policy_inputs, visual_variation=args.visual_variation,
+        frozen_encoder=os.path.abspath(args.frozen_encoder) if args.frozen_encoder else None)
 
 
 def train_in_worker(settings: RunSettings):
@@ -236,6 +257,10 @@ def main(argv=None) -> int:
     medians = {name: median_steps(values) for name, values in figures.items()}
     print(f'demos: {args.demos}')
     print(f'intervention_penalty: {args.intervention_penalty:g}')
+    print(f'policy_inputs: {args.policy_inputs}')
+    if args.policy_inputs == 'images':
+        print(f"frozen_encoder: {args.frozen_encoder or 'random (seeded control)'}")
+    print(f'visual_variation: {args.visual_variation}')
     for name, values in figures.items():
         reached = sum(steps is not None for steps in values)
         print(f'steps_to_80pct_{name}: {show_steps(medians[name], args.max_steps)}')

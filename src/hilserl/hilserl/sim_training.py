@@ -19,6 +19,11 @@ step, where the graph's learner runs beside the actor as fast as it can. So a ru
 reproducible from its seed, and what it costs is counted in environment steps, which
 is what sample efficiency is about. Evaluation runs on a second simulated arm, so it
 can happen every ``eval_every`` steps exactly, in the middle of a training episode.
+
+With ``policy_inputs='images'`` the policy sees what train mode's image policy sees:
+proprioception without the cube, and the front and wrist cameras (128x128) through the
+frozen encoder (``frozen_encoder``: a card; None: seeded random weights, the control),
+each frame encoded once and its features stored in the buffers.
 """
 
 from dataclasses import dataclass, field
@@ -50,6 +55,7 @@ STALL_TIMEOUT_S = 6.0       # scripted_human stall_timeout_s (FAILURE ends the e
 ONLINE_CAPACITY = 200_000   # train.yaml learner buffer capacities
 OFFLINE_CAPACITY = 50_000
 EVAL_SEED = 10 ** 9         # evaluation layouts: the same for every run and seed
+CAMERAS = {'front': (128, 128), 'wrist': (128, 128)}   # train mode's processed frames
 # train.yaml learner agent.* values (the others are AgentConfig's defaults there too)
 AGENT_SETTINGS = dict(discount=0.97, td_target_min=0.0, td_target_max=1.0, utd_ratio=1,
                       bc_weight=0.5, grasp_margin=0.1)
@@ -62,10 +68,19 @@ Step = Dict[str, object]    # keyword arguments of hilserl_learning.add_transiti
 class SimTask:
     """A simulated arm behind its safety filter, stepped once per policy step."""
 
-    def __init__(self, robot: str = 'so101', task: str = 'pick_lift', seed: int = 0):
-        """Build the scene without cameras: the policy sees the state vector only."""
-        self.arm = SimArm(SimArmConfig(robot=robot, task=task, cameras={},
-                                       control_dt=CONTROL_DT, seed=seed))
+    def __init__(self, robot: str = 'so101', task: str = 'pick_lift', seed: int = 0,
+                 cameras: bool = False, visual_variation: str = 'none'):
+        """
+        Build the scene; without cameras the policy sees the state vector (with the cube).
+
+        With cameras, :meth:`observe` also renders them and gives the frames to ``encode``
+        (set it before use: uint8 [N, 3, H, W] -> features [N, F]).
+        """
+        self.cameras = dict(CAMERAS) if cameras else {}
+        self.encode: Optional[Callable[[np.ndarray], np.ndarray]] = None
+        self.arm = SimArm(SimArmConfig(robot=robot, task=task, cameras=self.cameras,
+                                       control_dt=CONTROL_DT, seed=seed,
+                                       visual_variation=visual_variation))
         self.kinematics = sim_kinematics(self.arm)
         self.safety = sim_filter(self.arm, self.kinematics)
         # The filter ticks at the arm's control rate, the policy at FPS (3 ticks a step).
@@ -76,7 +91,7 @@ class SimTask:
     @property
     def state_dim(self) -> int:
         """Return the length of the state vector."""
-        return len(state_names(self.arm.joint_names[:-1], object_position=True))
+        return len(state_names(self.arm.joint_names[:-1], object_position=not self.cameras))
 
     def reset(self, seed: int) -> GroundTruth:
         """Start an episode with the layout drawn from ``seed``."""
@@ -93,7 +108,15 @@ class SimTask:
         position, rotation = self.kinematics.forward(q[:-1])
         quaternion_xyzw = pinocchio.Quaternion(rotation).coeffs()
         return state_vector(dict(zip(names, q)), names[:-1], names[-1], position,
-                            quaternion_xyzw, truth.cube_position)
+                            quaternion_xyzw, None if self.cameras else truth.cube_position)
+
+    def observe(self, truth: GroundTruth) -> Dict[str, np.ndarray]:
+        """Return the actor's observation: the state, and the cameras' frozen features."""
+        observation = {'state': self.state(truth)}
+        if self.cameras:
+            frames = np.stack([self.arm.render(name) for name in self.cameras])
+            observation['features'] = self.encode(frames.transpose(0, 3, 1, 2))
+        return observation
 
     def step(self, delta_xyz, gripper: int) -> GroundTruth:
         """Send one command through the safety filter, run the arm until the next step."""
@@ -137,7 +160,7 @@ class EpisodeResult:
 
 
 def run_episode(task: SimTask, human: ScriptedHuman, config: EpisodeConfig, seed: int,
-                episode_index: int, policy: Optional[Callable[[np.ndarray], np.ndarray]],
+                episode_index: int, policy: Optional[Callable[[Dict], np.ndarray]],
                 allow_interventions: bool = True,
                 on_step: Optional[Callable[[Step], Optional[bool]]] = None) -> EpisodeResult:
     """
@@ -153,7 +176,7 @@ def run_episode(task: SimTask, human: ScriptedHuman, config: EpisodeConfig, seed
     truth = task.reset(seed)
     human.start_episode(episode_index)
     tracker = EpisodeTracker(config, episode_index)
-    state = task.state(truth)
+    observation = task.observe(truth)
     pending: Optional[Step] = None  # the last step, waiting for its outcome
     gripper_closed = False          # followed from open, as the learner does
     intervention_steps = 0
@@ -167,13 +190,13 @@ def run_episode(task: SimTask, human: ScriptedHuman, config: EpisodeConfig, seed
             label = tracker.step(events, bool(pending['intervention']),
                                  taken_over=said.intervening and allow_interventions)
             stop = on_step is not None and on_step(dict(
-                pending, reward=label.reward, next_observation={'state': state},
+                pending, reward=label.reward, next_observation=observation,
                 terminated=label.terminated, truncated=label.truncated))
             if label.done or stop:
                 human.end_episode()
                 return EpisodeResult(tracker.succeeded_at is not None, label.step_index + 1,
                                      intervention_steps)
-        act = None if policy is None else (lambda: policy(state))
+        act = None if policy is None else (lambda: policy(observation))
         action, intervention = choose_action(
             said.intervening, allow_interventions,
             action_from_command(said.delta_xyz, said.gripper), act)
@@ -184,11 +207,11 @@ def run_episode(task: SimTask, human: ScriptedHuman, config: EpisodeConfig, seed
         toggled = bool(gripper_toggled(gripper_closed, grasp))
         gripper_closed = {CLOSE: True, OPEN: False}.get(grasp, gripper_closed)
         intervention_steps += int(intervention)
-        pending = {'observation': {'state': state}, 'action': action,
+        pending = {'observation': observation, 'action': action,
                    'intervention': intervention, 'gripper_toggled': toggled,
                    'episode_id': episode_index}
         truth = task.step(delta, gripper)
-        state = task.state(truth)
+        observation = task.observe(truth)
 
 
 @dataclass(frozen=True)
@@ -219,6 +242,10 @@ class RunSettings:
     intervention_decay: float = 0.98
     # train.yaml actor intervention_penalty: reward -p for the step before a takeover.
     intervention_penalty: float = 0.0
+    # What the policy sees: 'state' (with the cube) or 'images' (see the module docstring).
+    policy_inputs: str = 'state'
+    frozen_encoder: Optional[str] = None
+    visual_variation: str = 'none'
 
     def __post_init__(self):
         """Refuse settings that make no run."""
@@ -230,6 +257,9 @@ class RunSettings:
                 or self.intervention_penalty < 0):
             raise ValueError('demos, pretrain_updates, learning_starts and '
                              'intervention_penalty must be >= 0')
+        if self.policy_inputs not in ('state', 'images'):
+            raise ValueError(f"policy_inputs must be 'state' or 'images', not "
+                             f'{self.policy_inputs!r}')
         if not 0.0 < self.target_success <= 1.0:
             raise ValueError(f'target_success must be in (0, 1], got {self.target_success}')
 
@@ -261,9 +291,9 @@ def evaluate(task: SimTask, agent: SACAgent, episodes: int) -> float:
                           for k in range(episodes)]))
 
 
-def policy_of(agent: SACAgent, deterministic: bool) -> Callable[[np.ndarray], np.ndarray]:
-    """Return the actor's call of the agent on one state vector."""
-    return lambda state: agent.select_action({'state': state}, deterministic=deterministic)
+def policy_of(agent: SACAgent, deterministic: bool) -> Callable[[Dict], np.ndarray]:
+    """Return the actor's call of the agent on one observation."""
+    return lambda observation: agent.select_action(observation, deterministic=deterministic)
 
 
 def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = None
@@ -277,14 +307,22 @@ def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = Non
     """
     s = settings
     torch.manual_seed(s.seed)
-    task = SimTask(s.robot, s.task, s.seed)
-    evaluation_task = SimTask(s.robot, s.task, s.seed)
+    images = s.policy_inputs == 'images'
+    task, evaluation_task = (SimTask(s.robot, s.task, s.seed, images, s.visual_variation)
+                             for _ in range(2))
     agent_settings = dict(AGENT_SETTINGS)
     if s.intervention_penalty > 0:
         agent_settings['td_target_min'] = PENALTY_TD_TARGET_MIN
-    agent = SACAgent(AgentConfig(state_dim=task.state_dim, num_cameras=0, **agent_settings))
-    demos = ReplayBuffer(OFFLINE_CAPACITY, task.state_dim, 4, seed=2 * s.seed)
-    online = ReplayBuffer(ONLINE_CAPACITY, task.state_dim, 4, seed=2 * s.seed + 1)
+    agent = SACAgent(AgentConfig(state_dim=task.state_dim, num_cameras=len(task.cameras),
+                                 frozen_weights_path=s.frozen_encoder, **agent_settings))
+    features = None
+    if images:
+        features = (len(task.cameras), agent.frozen_encoder.feature_dim)
+        for each in (task, evaluation_task):
+            each.encode = lambda frames: agent.encode_frames(torch.from_numpy(frames)).numpy()
+    demos, online = (ReplayBuffer(capacity, task.state_dim, 4, feature_shape=features,
+                                  seed=2 * s.seed + offset)
+                     for offset, capacity in ((0, OFFLINE_CAPACITY), (1, ONLINE_CAPACITY)))
     result = RunResult()
 
     # Record mode: the human drives every step; every episode is kept.

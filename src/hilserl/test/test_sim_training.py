@@ -107,7 +107,8 @@ def test_steps_to_reach_is_the_first_evaluation_at_the_target():
 
 
 @pytest.mark.parametrize('change', [dict(max_steps=0), dict(eval_episodes=0),
-                                    dict(demos=-1), dict(target_success=1.5)])
+                                    dict(demos=-1), dict(target_success=1.5),
+                                    dict(policy_inputs='pixels')])
 def test_settings_that_make_no_run_are_refused(change):
     with pytest.raises(ValueError):
         RunSettings(**change)
@@ -135,3 +136,22 @@ def test_a_run_without_demonstrations_runs_to_its_budget(monkeypatch):
     assert [steps for steps, _ in result.curve] == [0, 15, 30]
     assert result.steps_to_target is None and result.env_steps == 30
     assert result.demo_steps == 0 and result.intervention_steps == 0
+
+
+def test_an_image_policy_sees_the_cameras_through_the_frozen_encoder_and_not_the_cube():
+    task = SimTask('so101', 'pick_lift', seed=0, cameras=True)
+    task.encode = lambda frames: frames.reshape(len(frames), -1)[:, :5].astype(np.float32)
+    observation = task.observe(task.reset(seed=3))
+    assert observation['state'].shape == (task.state_dim,) == (13,)   # no cube position
+    assert observation['features'].shape == (2, 5)                    # front, wrist
+
+
+def test_an_image_run_stores_features_and_evaluates(monkeypatch):
+    seen = []
+    monkeypatch.setattr(sim_training, 'evaluate',
+                        lambda task, agent, episodes: seen.append(agent.config) or 0.0)
+    settings = RunSettings(demos=1, pretrain_updates=2, max_steps=6, eval_every=6,
+                           learning_starts=3, batch_size=4, policy_inputs='images')
+    result = sim_training.train(settings)
+    assert result.env_steps == 6 and result.demo_steps > 0
+    assert seen[-1].num_cameras == 2 and seen[-1].state_dim == 13
