@@ -32,10 +32,10 @@ from hilserl.commands import CommandError
 # success frame and the final observation, 17 positive frames each (the learner still
 # cuts a demonstration at its success).
 CLASSIFIER_STEPS_AFTER_SUCCESS = 15
-# Epochs of the classifier's training at most (small_cnn on the ~1200 frames of 10 + 10
-# episodes, 2 cores: ~20 s each). With 10 + 10 episodes the validation loss stopped
-# falling after 8 (best epoch 8 of 14 run).
-CLASSIFIER_EPOCHS = 8
+# Epochs of the classifier's training at most (small_cnn on the ~1100 frames of 10 + 10
+# episodes, 2 cores: 5 s each, 20 s while other work runs). On such data the
+# validation loss fell to 0.15 by epoch 8 and, noisily, to 0.12 by epoch 12 to 15.
+CLASSIFIER_EPOCHS = 12
 
 
 def register(subparsers) -> None:
