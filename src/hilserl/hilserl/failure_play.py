@@ -9,17 +9,21 @@ episode index, and never completes the task:
 
 - ``wrong_place``: it moves the TCP ``wrong_place_distance`` to the side of where the
   task is (above the cube, or the reach target) and stays there, jaws open;
-- ``short`` (reach, pick_lift): it does the task toward a goal only ``short_fraction``
-  of the way there (a cube lifted about 4 cm instead of 10: 3 cm and the controller's
-  lift margin; a reach that stops short) and holds it there: the near misses a
-  classifier most easily takes for a success;
+- ``short`` (reach, pick_lift): it does the task toward a goal only part of the way
+  there, ``short_fractions`` in turn (a cube lifted about 4.5 or 7.5 cm instead of 10:
+  3 or 6 cm and the controller's lift margin; a reach that stops short) and holds it
+  there: the near misses a classifier most easily takes for a success;
 - ``wrong_way`` (push): it pushes the cube ``wrong_way_distance`` away from the goal
   (pushed part of the way toward it, the push controller's lead would carry it on);
 - ``drop`` (pick_lift): it grasps and lifts the cube, opens the jaws once the cube has
   risen ``drop_rise``, and holds still while it falls;
 - ``empty_lift`` (pick_lift): it closes the jaws in the air above the cube, never
   grasping it, and raises them to where a held cube would be lifted: the gripper's pose
-  of a success without the cube.
+  of a success without the cube;
+- ``wander``: it moves the TCP between random points above and around the cube (or the
+  reach target), ``wander_radius`` to each side and up to ``wander_height`` above it,
+  opening or closing the jaws at random at each: the states an exploring policy passes
+  through, which a classifier trained on purposeful motion alone has never seen.
 
 The episode then stalls (the scripted human raises FAILURE) or runs out of time; either
 way every step is recorded with reward 0. Should the play succeed by chance, the
@@ -34,9 +38,9 @@ import numpy as np
 from hilserl.safety_filter import Gripper
 from hilserl.scripted_policy import move_toward, ScriptedController
 
-FAILURE_STYLES = {'reach': ('wrong_place', 'short'),
-                  'push': ('wrong_place', 'wrong_way'),
-                  'pick_lift': ('wrong_place', 'short', 'drop', 'empty_lift')}
+FAILURE_STYLES = {'reach': ('wrong_place', 'short', 'wander'),
+                  'push': ('wrong_place', 'wrong_way', 'wander'),
+                  'pick_lift': ('wrong_place', 'short', 'drop', 'empty_lift', 'wander')}
 # Successive episodes go to the side in directions this far apart (the golden angle):
 # never the same side twice in a row, spread around the cube over many episodes.
 WRONG_PLACE_TURN_RAD = 2.39996
@@ -47,17 +51,23 @@ class FailureSettings:
     """How far off each failure style plays (metres, fraction of the way)."""
 
     wrong_place_distance: float = 0.08
-    short_fraction: float = 0.3
+    short_fractions: Tuple[float, ...] = (0.3, 0.6)
     wrong_way_distance: float = 0.04
     drop_rise: float = 0.03
+    wander_radius: float = 0.1
+    wander_height: float = 0.15
+    # wander: a new point once the TCP is this close to the last one, or after so many steps
+    wander_reached: float = 0.015
+    wander_steps: int = 15
 
     def __post_init__(self):
         """Refuse settings that could complete the task or mean nothing."""
-        if min(self.wrong_place_distance, self.wrong_way_distance, self.drop_rise) <= 0:
-            raise ValueError('wrong_place_distance, wrong_way_distance and drop_rise must be '
-                             'positive')
-        if not 0.0 <= self.short_fraction < 1.0:
-            raise ValueError(f'short_fraction must be in [0, 1), got {self.short_fraction}')
+        if min(self.wrong_place_distance, self.wrong_way_distance, self.drop_rise,
+               self.wander_radius, self.wander_height, self.wander_reached,
+               self.wander_steps) <= 0:
+            raise ValueError('the distances, drop_rise and wander_steps must be positive')
+        if not self.short_fractions or not all(0.0 <= f < 1.0 for f in self.short_fractions):
+            raise ValueError(f'short_fractions must be in [0, 1), got {self.short_fractions}')
 
 
 def failure_style(task: str, episode_index: int) -> str:
@@ -79,10 +89,17 @@ class FailurePlay:
         self.style = failure_style(self.task, episode_index)
         self.settings = settings
         self._angle = WRONG_PLACE_TURN_RAD * episode_index
+        # Each time the styles come round again, the next fraction of the way.
+        fractions = settings.short_fractions
+        self._short_fraction = fractions[episode_index // len(FAILURE_STYLES[self.task])
+                                         % len(fractions)]
         self._start: Optional[np.ndarray] = None   # where the task starts from (first act)
         self._cube_z0 = 0.0
         # drop: where the TCP stays once it let go; empty_lift: where it lifts the jaws to
         self._hold: Optional[np.ndarray] = None
+        self._rng = np.random.default_rng(episode_index)   # wander: its points and jaws
+        self._waypoint: Optional[Tuple[np.ndarray, int]] = None
+        self._steps_to_waypoint = 0
 
     @property
     def phase(self) -> str:
@@ -91,7 +108,9 @@ class FailurePlay:
             return 'dropped'
         if self.style == 'empty_lift':
             return 'lift' if self._hold is not None else 'align'
-        return self.style if self.style == 'wrong_place' else self.controller.phase
+        if self.style in ('wrong_place', 'wander'):
+            return self.style
+        return self.controller.phase
 
     def act(self, tcp, cube, goal, grasped: bool) -> Tuple[np.ndarray, int]:
         """Return ``(delta_xyz, gripper)`` for the current ground truth."""
@@ -102,10 +121,12 @@ class FailurePlay:
         if self.style == 'wrong_place':
             return self._to_wrong_place(tcp, cube, goal)
         if self.style == 'short':
-            short_goal = self._start + self.settings.short_fraction * (goal - self._start)
+            short_goal = self._start + self._short_fraction * (goal - self._start)
             return self.controller.act(tcp, cube, short_goal, grasped)
         if self.style == 'empty_lift':
             return self._empty_lift(tcp, goal)
+        if self.style == 'wander':
+            return self._wander(tcp, goal)
         if self.style == 'wrong_way':
             away = self._start - goal
             away *= self.settings.wrong_way_distance / max(float(np.linalg.norm(away)), 1e-9)
@@ -123,6 +144,21 @@ class FailurePlay:
         side = self.settings.wrong_place_distance * np.array(
             [np.cos(self._angle), np.sin(self._angle), 0.0])
         return move_toward(tcp, anchor + side, config.step_sizes, config.gain), gripper
+
+    def _wander(self, tcp, goal):
+        config, settings = self.controller.config, self.settings
+        if self._waypoint is None or self._steps_to_waypoint >= settings.wander_steps or (
+                np.linalg.norm(tcp - self._waypoint[0]) < settings.wander_reached):
+            anchor = goal if self.task == 'reach' else self._start
+            low = anchor[2] + (-0.5 * settings.wander_height if self.task == 'reach'
+                               else config.cube_half_size + config.clearance * 0.5)
+            point = np.array([*(anchor[:2] + self._rng.uniform(-1, 1, 2) * settings.wander_radius),
+                              self._rng.uniform(low, anchor[2] + settings.wander_height)])
+            self._waypoint = (point, int(self._rng.choice([Gripper.OPEN, Gripper.CLOSE])))
+            self._steps_to_waypoint = 0
+        self._steps_to_waypoint += 1
+        point, gripper = self._waypoint
+        return move_toward(tcp, point, config.step_sizes, config.gain), gripper
 
     def _empty_lift(self, tcp, goal):
         config = self.controller.config

@@ -90,9 +90,9 @@ TELEOP_CHOICES = ('scripted', 'keyboard', 'gamepad', 'leader')
 SCRIPTED_OUTCOME = LaunchArgument(
     'scripted_outcome', 'success',
     "teleop:=scripted only: 'success' does the task; 'failure' plays every episode badly "
-    '(moves to a wrong place, stops short, drops the cube, lifts the jaws empty, in turn) '
-    'until it stalls or times out: negative examples for the reward classifier, never '
-    'demonstrations.',
+    '(moves to a wrong place, stops short, drops the cube, lifts the jaws empty, wanders, '
+    'in turn) until it stalls or times out: negative examples for the reward classifier, '
+    'never demonstrations.',
     ('success', 'failure'))
 
 

@@ -98,8 +98,8 @@ class ScriptedHumanNode(Node):
             outcome=declare(self, 'outcome', 'success',
                             "'success': do the task; 'failure': play every episode badly "
                             '(wrong place, stopping short, dropping the cube, lifting the '
-                            'jaws empty, in turn) until it stalls or times out: reward '
-                            'classifier negatives.')))
+                            'jaws empty, wandering, in turn) until it stalls or times out: '
+                            'reward classifier negatives.')))
         self._truth = None
         self._command_publisher = self.create_publisher(EndEffectorCommand, 'teleop/command', 10)
         self._intervention_publisher = self.create_publisher(Bool, 'teleop/intervention',
