@@ -237,11 +237,15 @@ class PolicyHolder:
             return version
 
     def stop(self) -> None:
-        """End the worker thread."""
+        """End the worker thread; one busy decoding is not waited for."""
         with self._condition:
             self._stopped = True
             self._condition.notify()
-        self._thread.join(timeout=5.0)
+        # A blob being decoded is of no use any more, and the first one takes seconds on
+        # a busy machine (building the agent imports much of torch): waiting for it kept
+        # the actor past launch's 5 s to SIGTERM. The thread is a daemon, holding nothing
+        # that needs closing; the process exits without it.
+        self._thread.join(timeout=0.5)
 
     def _work(self) -> None:
         while True:

@@ -7,6 +7,7 @@ from typing import List, Optional
 from hilserl.commands import CommandError, register_all
 from hilserl.graph import GraphError, parse_assignments
 from hilserl.modes import MODES
+from hilserl.stop_signals import StopSignals
 
 
 def _describe_modes() -> str:
@@ -37,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help='mode arguments, as with ros2 launch')
     launch.add_argument('--show-args', action='store_true',
                         help="list the mode's nodes and arguments and exit")
+    launch.add_argument('-n', '--noninteractive', action='store_true',
+                        help='on Ctrl-C also send SIGINT to every node, as `ros2 launch` '
+                             'does without a terminal (the default when stdin is not a '
+                             'terminal); with one, the terminal sends it to every node')
     launch.set_defaults(run=_launch)
     register_all(commands)
     return parser
@@ -56,14 +61,20 @@ def _launch(options) -> int:
             else:
                 print(f'  {spec.full_name}: ' + ' '.join(node_command(spec)))
         return 0
-    return run_mode(mode, arguments)
+    return run_mode(mode, arguments, interactive=False if options.noninteractive else None)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the ``hilserl`` command; errors are one line on stderr and exit status 2."""
+    """
+    Run the ``hilserl`` command; errors are one line on stderr and exit status 2.
+
+    Ctrl-C or SIGTERM interrupt a command (exit status 130); more of them while it
+    cleans up are reported, not raised (:class:`hilserl.stop_signals.StopSignals`).
+    """
     options = build_parser().parse_args(argv)
     try:
-        return options.run(options)
+        with StopSignals(f'hilserl {options.command}'):
+            return options.run(options)
     except (GraphError, CommandError) as error:
         print(f'hilserl {options.command}: error: {error}', file=sys.stderr)
         return 2

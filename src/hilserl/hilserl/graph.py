@@ -8,12 +8,18 @@ same description into processes on machines without the launch package
 """
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Mapping, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 
 # Exit status of a node that refused its configuration (sysexits' EX_CONFIG); the
 # nodes exit with it through hilserl.node_support.
 EXIT_BAD_CONFIG = 78
+
+# How a mode stops a node, as launch's ExecuteProcess does: SIGINT (unless the node got
+# it from the terminal), SIGTERM sigterm_timeout seconds later if it is still running,
+# SIGKILL sigkill_timeout seconds after that. launch's defaults:
+DEFAULT_SIGTERM_TIMEOUT_S = 5.0
+DEFAULT_SIGKILL_TIMEOUT_S = 5.0
 
 
 class GraphError(ValueError):
@@ -50,6 +56,11 @@ class NodeSpec:
     # An optional node (rviz2, robot_state_publisher) is skipped with a notice when its
     # package is not installed; the suite never needs it.
     optional: bool = False
+    # Seconds from SIGINT to SIGTERM, and from SIGTERM to SIGKILL, when the mode stops;
+    # None: launch's default (5 s, or a `sigterm_timeout:=` given to ros2 launch). A node
+    # whose cleanup takes longer (the learner's final checkpoint) sets more.
+    sigterm_timeout: Optional[float] = None
+    sigkill_timeout: Optional[float] = None
 
     def exit_stops_mode(self, returncode: int) -> bool:
         """
@@ -59,6 +70,13 @@ class NodeSpec:
         since the others would wait for it forever (a learner that cannot resume, say).
         """
         return self.required or returncode == EXIT_BAD_CONFIG
+
+    def stop_timeouts(self) -> Tuple[float, float]:
+        """Return ``(sigterm_timeout, sigkill_timeout)`` in seconds, defaults applied."""
+        return (DEFAULT_SIGTERM_TIMEOUT_S if self.sigterm_timeout is None
+                else self.sigterm_timeout,
+                DEFAULT_SIGKILL_TIMEOUT_S if self.sigkill_timeout is None
+                else self.sigkill_timeout)
 
     @property
     def full_name(self) -> str:

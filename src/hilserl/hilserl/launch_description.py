@@ -44,6 +44,11 @@ def launch_node(spec: NodeSpec):
     parameters = [config_path(name) for name in spec.parameter_files]
     if spec.parameters:
         parameters.append(dict(spec.parameters))
+    # Unset: launch's own default (the sigterm_timeout / sigkill_timeout launch
+    # configurations, 5 s each unless given on the command line).
+    timeouts = {name: str(value) for name, value in (('sigterm_timeout', spec.sigterm_timeout),
+                                                     ('sigkill_timeout', spec.sigkill_timeout))
+                if value is not None}
     return Node(
         package=spec.package,
         executable=spec.executable,
@@ -55,6 +60,7 @@ def launch_node(spec: NodeSpec):
         output='screen',
         emulate_tty=True,
         on_exit=shutdown_if_mode_stops(spec),
+        **timeouts,
     )
 
 

@@ -2,7 +2,6 @@
 
 import os
 import re
-import signal
 import sys
 from typing import Optional
 
@@ -12,6 +11,7 @@ from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 
 from hilserl.graph import EXIT_BAD_CONFIG
+from hilserl.stop_signals import StopSignals
 
 _SNAKE_CASE = re.compile(r'^[a-z][a-z0-9_]*$')
 
@@ -108,60 +108,69 @@ def valid_camera_name(name: str) -> bool:
     return bool(_SNAKE_CASE.match(name))
 
 
-class _InterruptFlag:
-    """
-    Python's SIGINT handler, remembering that Ctrl-C (or a launcher's SIGINT) came.
+# A stop signal this long after the first interrupts a callback that kept the node from
+# stopping (launch's SIGTERM comes 5 s after its SIGINT); sooner ones, e.g. a second
+# Ctrl-C or launch's own SIGINT on top of the terminal's, only wait.
+FORCE_STOP_AFTER_S = 2.0
 
-    rclpy chains its own handler to this one and shuts the context down from a
-    separate thread, so for a moment after the signal ``rclpy.ok()`` is still true
-    while the KeyboardInterrupt raised here may surface inside rclpy's C++ code as
-    some other error (e.g. a RuntimeError from ``take_message``). The flag tells
-    that error apart from a bug without waiting for the context.
-    """
 
-    def __init__(self):
-        self.raised = False
-
-    def __call__(self, signum, frame):
-        self.raised = True
-        raise KeyboardInterrupt
+class _BadConfiguration(Exception):
+    """The node refused its configuration while it was created."""
 
 
 def run_node(node_class, args=None, **node_kwargs) -> None:
     """
-    Create ``node_class`` and spin it until Ctrl-C or shutdown.
+    Create ``node_class`` and spin it until Ctrl-C, SIGTERM or shutdown.
 
     A bad configuration (a ValueError or a parameter error raised while the node
     starts) is reported as one readable line and exit status 78, not a traceback.
+
+    SIGINT and SIGTERM (:class:`hilserl.stop_signals.StopSignals`): the first one
+    is a request, which rclpy's own handlers (``rclpy.init`` chains them to these)
+    carry out: they wake the executor and shut the context down, so the spin ends once
+    the running callback returns, and ``destroy_node`` runs (a final save, a thread's
+    join) with nothing to interrupt it, however many signals follow. Only a signal
+    ``FORCE_STOP_AFTER_S`` or more after the first, while the node still spins (a
+    callback that does not return), raises KeyboardInterrupt in it. A requested stop
+    exits with status 0.
     """
-    interrupted = _InterruptFlag()
-    failed = False
-    # Installed before rclpy.init, which chains its handler to the one in place.
-    signal.signal(signal.SIGINT, interrupted)
-    rclpy.init(args=args)
+    name = getattr(node_class, '__name__', 'node')
+    signals = StopSignals(name, grace_s=FORCE_STOP_AFTER_S)
     node = None
+    fatal = None
     try:
+        signals.install()
+        rclpy.init(args=args)
         try:
-            node = node_class(**node_kwargs)
-        except (ValueError, ParameterException) as error:
-            name = getattr(node_class, '__name__', 'node')
-            print(f'[FATAL] {name}: bad configuration: {error}', file=sys.stderr, flush=True)
-            sys.exit(EXIT_BAD_CONFIG)
-        rclpy.spin(node)
+            try:
+                node = node_class(**node_kwargs)
+            except (ValueError, ParameterException) as error:
+                raise _BadConfiguration(f'bad configuration: {error}') from None
+            signals.name = node.get_name()
+            if not signals.requested:   # one that came before rclpy's handlers were in place
+                rclpy.spin(node)
+        finally:
+            # Whatever ended the spin, the cleanup below is not to be interrupted.
+            signals.stop_interrupting()
     except (KeyboardInterrupt, ExternalShutdownException, StopNode):
         pass
+    except _BadConfiguration as error:
+        if not signals.requested:   # not an error that a stop signal caused
+            fatal = str(error)
     except NodeFailed as error:
-        name = getattr(node_class, '__name__', 'node')
-        print(f'[FATAL] {name}: {error}', file=sys.stderr, flush=True)
-        failed = True
+        fatal = str(error)
     except Exception:
-        # A callback that was running when Ctrl-C shut the context down fails on the
-        # closed context (e.g. publish raises); that is the shutdown, not a bug.
-        if rclpy.ok() and not interrupted.raised:
+        # A callback that was running when a stop signal shut the context down fails on
+        # the closed context (e.g. publish raises; rclpy's C++ code may also turn a
+        # forced KeyboardInterrupt into another error); that is the shutdown, not a bug.
+        if rclpy.ok() and not signals.requested:
             raise
     finally:
+        signals.stop_interrupting()
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
-    if failed:
+        signals.ignore()   # exiting now: a late SIGTERM must not turn status 0 into a kill
+    if fatal is not None:
+        print(f'[FATAL] {name}: {fatal}', file=sys.stderr, flush=True)
         sys.exit(EXIT_BAD_CONFIG)

@@ -4,8 +4,21 @@ Start a mode's nodes as processes without the ROS launch packages.
 ``hilserl launch <mode> name:=value ...`` does what ``ros2 launch hilserl
 <mode>.launch.py`` does on a full ROS install, from the same node graph and
 parameter files: every node in its own process, output prefixed with the node
-name, a required node's exit or Ctrl-C shuts everything down, and no child
+name, a required node's exit or Ctrl-C shuts everything down, and no node
 process is left behind.
+
+It stops the nodes with launch's signal sequence (launch.LaunchService and
+launch.actions.ExecuteLocal), so that what is tested here is what ``ros2 launch``
+users see. The nodes run in the runner's process group, as under launch, so a
+terminal's Ctrl-C reaches every one of them. When the mode stops, each node still
+running gets SIGINT, except after a SIGINT in interactive use (stdin is a terminal:
+the nodes got the terminal's already); ``--noninteractive`` (the default without
+a terminal) sends it anyway, as ``ros2 launch`` does. A node still running
+``sigterm_timeout`` seconds later gets SIGTERM, and SIGKILL ``sigkill_timeout``
+seconds after that (:meth:`hilserl.graph.NodeSpec.stop_timeouts`). Further
+signals to the runner while the nodes stop are reported and ignored. Unlike
+``ros2 launch``, whose SIGTERM leaves its nodes running, the runner treats its
+own SIGTERM as a stop: the nodes get SIGINT and the same escalation.
 """
 
 import json
@@ -15,18 +28,19 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, TextIO
 
 from ament_index_python.packages import (PackageNotFoundError, get_package_prefix,
                                          get_package_share_directory)
 
 from hilserl.dds import dds_environment
 from hilserl.graph import GraphError, Mode, NodeSpec
+from hilserl.stop_signals import signal_name, STOP_SIGNALS
 
-# Seconds a node gets to exit after SIGINT, then after SIGTERM, before SIGKILL.
-# Exit status of a mode stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report).
+# Exit status of a mode stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report),
+# so that `hilserl launch a && hilserl launch b` stops there.
 EXIT_INTERRUPTED = 130
-GRACE_PERIODS_S = (5.0, 2.0)
+POLL_PERIOD_S = 0.05
 
 
 def executable_path(package: str, executable: str) -> str:
@@ -71,13 +85,26 @@ def node_command(spec: NodeSpec) -> List[str]:
     return command
 
 
+def stdin_is_terminal() -> bool:
+    """Return whether stdin is a terminal: ``ros2 launch`` is interactive then."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):   # closed or detached
+        return False
+
+
 class _NodeProcess:
+    """One node's process, its output pump and its place in the stop sequence."""
+
     def __init__(self, spec: NodeSpec, command: Sequence[str], env: Dict[str, str], output):
         self.spec = spec
         self.label = spec.full_name.lstrip('/').replace('/', '.')
+        # In the runner's process group, as launch starts its processes.
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, start_new_session=True, text=True, bufsize=1)
+            env=env, text=True, bufsize=1)
+        self.reported = False
+        self.escalation: List[tuple] = []   # (when, signal, why) still to send while stopping
         self._pump = threading.Thread(target=self._copy_output, args=(output,), daemon=True)
         self._pump.start()
 
@@ -87,10 +114,12 @@ class _NodeProcess:
             output.flush()
 
     def signal(self, signum: int) -> None:
-        try:
-            os.killpg(self.process.pid, signum)
-        except ProcessLookupError:
-            pass
+        """Send ``signum`` to this node's process (not to its group: that is the runner's)."""
+        if self.process.poll() is None:
+            try:
+                self.process.send_signal(signum)
+            except ProcessLookupError:
+                pass
 
     def finish(self) -> None:
         self._pump.join(timeout=2.0)
@@ -99,9 +128,15 @@ class _NodeProcess:
 class GraphRunner:
     """Run a mode's node processes until a required one exits or we are told to stop."""
 
-    def __init__(self, mode: Mode, arguments: Dict[str, str], output=sys.stdout):
-        """Resolve every node's command now, so a bad graph fails before anything starts."""
+    def __init__(self, mode: Mode, arguments: Dict[str, str], output: TextIO = sys.stdout,
+                 interactive: Optional[bool] = None):
+        """
+        Resolve every node's command now, so a bad graph fails before anything starts.
+
+        ``interactive`` None: whether stdin is a terminal, as ``ros2 launch`` decides.
+        """
         self.mode = mode
+        self.interactive = stdin_is_terminal() if interactive is None else interactive
         self._output = output
         self._specs = []
         for spec in mode.nodes(arguments):
@@ -116,76 +151,138 @@ class GraphRunner:
             'RCUTILS_COLORIZED_OUTPUT', '1' if output.isatty() else '0'),
             PYTHONUNBUFFERED='1', **dds_environment(config_dir))
         self._processes: List[_NodeProcess] = []
-        self._stop = threading.Event()
-        self.interrupted = False
+        # Appended by request_stop, read by the loop, which polls: a signal handler that
+        # set a threading.Event could deadlock on the lock the interrupted wait holds.
+        self._signals: List[int] = []
+        self._signals_seen = 0
+        self.failed = False
+
+    @property
+    def interrupted(self) -> bool:
+        """Return whether a signal (or :meth:`request_stop`) stopped the mode."""
+        return bool(self._signals)
 
     def _say(self, message: str) -> None:
         self._output.write(f'[hilserl launch] {message}\n')
         self._output.flush()
 
-    def request_stop(self, signum=None, _frame=None) -> None:
-        """Ask the runner to shut the graph down (signal-handler compatible)."""
-        self.interrupted = self.interrupted or signum is not None
-        self._stop.set()
+    def request_stop(self, signum: int = signal.SIGINT, _frame=None) -> None:
+        """
+        Stop the mode as that signal to the runner does (a signal handler).
+
+        It only takes note: the supervising loop acts, and reports, on its own thread.
+        """
+        self._signals.append(signum)
 
     def run(self) -> int:
         """Start every node, supervise them, and return an exit status."""
-        failed = False
         try:
             for spec, command in zip(self._specs, self._commands):
+                if self._signals:
+                    break
                 self._processes.append(_NodeProcess(spec, command, self._env, self._output))
                 self._say(f'started {spec.full_name} [pid {self._processes[-1].process.pid}]')
-            running = list(self._processes)
-            while running and not self._stop.is_set():
-                for node in list(running):
-                    code = node.process.poll()
-                    if code is None:
-                        continue
-                    running.remove(node)
-                    if code != 0:
-                        failed = True
-                        self._say(f'{node.spec.full_name} died with exit code {code}')
-                    if node.spec.exit_stops_mode(code):
-                        self._say(f'{node.spec.full_name} exited; shutting down')
-                        self._stop.set()
-                self._stop.wait(0.1)
+            self._supervise()
         finally:
             self.shutdown()
         if self.interrupted:
             return EXIT_INTERRUPTED
-        return 1 if failed else 0
+        return 1 if self.failed else 0
+
+    def _supervise(self) -> None:
+        """Return when a stop was asked for, a node's exit stops the mode, or none is left."""
+        while not self._signals:
+            running = False
+            for node in self._processes:
+                code = node.process.poll()
+                if code is None:
+                    running = True
+                elif not node.reported:
+                    self._report_exit(node, code)
+                    if node.spec.exit_stops_mode(code):
+                        self._say(f'{node.spec.full_name} exited; shutting down')
+                        return
+            if not running:
+                return
+            time.sleep(POLL_PERIOD_S)
+
+    def _report_exit(self, node: _NodeProcess, code: int) -> None:
+        node.reported = True
+        pid = node.process.pid
+        if code == 0:
+            self._say(f'{node.spec.full_name} finished cleanly [pid {pid}]')
+        else:
+            self.failed = True
+            self._say(f'{node.spec.full_name} died with exit code {code} [pid {pid}]')
+
+    def _report_new_signals(self) -> None:
+        """Say what each signal that came since the last call does (the first: a stop)."""
+        while self._signals_seen < len(self._signals):
+            signum = self._signals[self._signals_seen]
+            name = signal_name(signum)
+            if self._signals_seen == 0:
+                how = ('the nodes got it from the terminal' if self._sigint_from_terminal()
+                       else 'sending SIGINT to every node')
+                self._say(f'{name}: stopping the mode; {how}')
+            else:
+                again = ' again' if signum in self._signals[:self._signals_seen] else ''
+                self._say(f'{name}{again}: ignored, the nodes are stopping (each gets '
+                          'SIGTERM after its sigterm_timeout, then SIGKILL)')
+            self._signals_seen += 1
+
+    def _sigint_from_terminal(self) -> bool:
+        """Return whether the nodes got the stopping SIGINT from the terminal themselves."""
+        return self.interactive and self._signals[:1] == [signal.SIGINT]
 
     def shutdown(self) -> None:
-        """Stop every node: SIGINT, then SIGTERM, then SIGKILL, waiting in between."""
-        for signum, grace_s in zip((signal.SIGINT, signal.SIGTERM), GRACE_PERIODS_S):
-            alive = [node for node in self._processes if node.process.poll() is None]
-            for node in alive:
-                node.signal(signum)
-            deadline = time.monotonic() + grace_s
-            for node in alive:
-                try:
-                    node.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    pass
+        """Stop every node still running: SIGINT, then SIGTERM, then SIGKILL, on their timers."""
+        self._report_new_signals()
+        now = time.monotonic()
+        send_sigint = not self._sigint_from_terminal()
         for node in self._processes:
-            if node.process.poll() is None:
-                self._say(f'{node.spec.full_name} ignored SIGINT and SIGTERM; killing it')
-                node.signal(signal.SIGKILL)
-                node.process.wait()
+            if node.process.poll() is not None:
+                continue
+            sigterm_s, sigkill_s = node.spec.stop_timeouts()
+            node.escalation = [(now + sigterm_s, signal.SIGTERM, f'{sigterm_s:g} s after SIGINT'),
+                               (now + sigterm_s + sigkill_s, signal.SIGKILL,
+                                f'{sigkill_s:g} s after SIGTERM')]
+            if send_sigint:
+                node.signal(signal.SIGINT)
+        while True:
+            self._report_new_signals()
+            running = False
+            for node in self._processes:
+                code = node.process.poll()
+                if code is not None:
+                    if not node.reported:
+                        self._report_exit(node, code)
+                    continue
+                running = True
+                if node.escalation and time.monotonic() >= node.escalation[0][0]:
+                    _, signum, waited = node.escalation.pop(0)
+                    self._say(f'{node.spec.full_name} still running {waited}: sending '
+                              f'{signal_name(signum)}')
+                    node.signal(signum)
+            if not running:
+                break
+            time.sleep(POLL_PERIOD_S)
+        for node in self._processes:
             node.finish()
 
 
-def run_mode(mode: Mode, arguments: Dict[str, str], output=sys.stdout) -> int:
+def run_mode(mode: Mode, arguments: Dict[str, str], output: TextIO = sys.stdout,
+             interactive: Optional[bool] = None) -> int:
     """
     Run ``mode`` in the foreground; Ctrl-C or SIGTERM shut it down cleanly.
 
-    Return 0 when its required node finished, 1 when a node failed, and
-    ``EXIT_INTERRUPTED`` when a signal stopped it (so that a caller running several
-    modes in a row stops too).
+    Return 0 when its required node finished and every node exited cleanly, 1 when a
+    node failed, and ``EXIT_INTERRUPTED`` when a signal stopped it (so that a caller
+    running several modes in a row stops too). ``interactive``: see
+    :class:`GraphRunner`.
     """
-    runner = GraphRunner(mode, arguments, output)
+    runner = GraphRunner(mode, arguments, output, interactive)
     previous: Dict[int, Optional[object]] = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         previous[signum] = signal.signal(signum, runner.request_stop)
     try:
         return runner.run()

@@ -16,6 +16,8 @@ import select
 import sys
 import time
 
+from hilserl.stop_signals import StopSignals
+
 from .calibration import CalibrationError, save_calibration, save_lerobot_calibration
 from .calibration import SO101_JOINTS
 from .guided_calibration import (FULL_TURN_JOINTS, middle_offsets, RangeRecorder,
@@ -199,7 +201,9 @@ def main(argv=None) -> int:
         args.lerobot_json = os.path.expanduser(args.lerobot_json)
     console = Console()
     try:
-        calibrate(args, console)
+        # A second Ctrl-C (or SIGTERM) while the bus closes waits for it.
+        with StopSignals(PROG):
+            calibrate(args, console)
     except (CalibrationAborted, BusError, CalibrationError, OSError) as error:
         print(f'{PROG}: {error}', file=sys.stderr, flush=True)
         return 1

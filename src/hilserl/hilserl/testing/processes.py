@@ -16,6 +16,12 @@ from hilserl.runner import node_command
 LEARNER_STOP_GRACE_S = 30.0
 
 
+def mode_command(mode: str, **arguments) -> List[str]:
+    """Return the command line of ``hilserl launch <mode> name:=value ...``."""
+    words = [f'{name}:={value}' for name, value in arguments.items()]
+    return [sys.executable, '-m', 'hilserl', 'launch', mode, *words]
+
+
 class ManagedProcess:
     """A subprocess in its own process group whose output goes to a log file."""
 
@@ -96,9 +102,7 @@ class ProcessGroup:
 
     def start_mode(self, mode: str, **arguments) -> ManagedProcess:
         """Start a whole mode through the pip-only runner."""
-        words = [f'{name}:={value}' for name, value in arguments.items()]
-        return self.start([sys.executable, '-m', 'hilserl', 'launch', mode, *words],
-                          f'mode-{mode}')
+        return self.start(mode_command(mode, **arguments), f'mode-{mode}')
 
     def stop_all(self) -> None:
         """Stop every process, newest first."""

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from hilserl.graph import NodeSpec
 from hilserl.runner import node_command
-from hilserl.testing.processes import ManagedProcess, ProcessGroup
+from hilserl.testing.processes import ManagedProcess, mode_command, ProcessGroup
 
 
 class TerminalProcess(ManagedProcess):
@@ -43,5 +43,17 @@ class TerminalProcess(ManagedProcess):
 def start_node_on_terminal(group: ProcessGroup, spec: NodeSpec) -> TerminalProcess:
     """Start ``spec`` as ``hilserl launch`` would, but on a terminal; stopped with ``group``."""
     process = TerminalProcess(node_command(spec), spec.full_name, group.log_dir)
+    group.processes.append(process)
+    return process
+
+
+def start_mode_on_terminal(group: ProcessGroup, mode: str, **arguments) -> TerminalProcess:
+    """
+    Start a mode through the pip-only runner with a terminal on its stdin.
+
+    The runner is then interactive, as ``ros2 launch`` is in a terminal: a SIGINT it
+    gets is taken to have reached every node from the terminal too.
+    """
+    process = TerminalProcess(mode_command(mode, **arguments), f'mode-{mode}', group.log_dir)
     group.processes.append(process)
     return process
