@@ -225,7 +225,8 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         nodes.append(NodeSpec('reward_classifier', 'reward_classifier', parameters={
             'model_path': os.path.abspath(args['classifier_model']),
             'camera_names': list(DEMO_CAMERAS),   # as `hilserl classifier train` uses
-            'terminate_on_success': True}))
+            'terminate_on_success': True,
+            **success_threshold(args, 'classifier_threshold')}))
     if evaluate or args['teleop'] == 'none':
         return nodes
     if args['teleop'] == 'scripted':
@@ -257,6 +258,9 @@ TRAIN = Mode(
                        'Reward from the simulator, the reward classifier or the human.',
                        ('ground_truth', 'classifier', 'human')),
         LaunchArgument('classifier_model', '', 'Trained reward classifier (reward:=classifier).'),
+        LaunchArgument('classifier_threshold', '',
+                       'reward:=classifier: probability counted as a success; empty: the '
+                       'threshold saved with the classifier.'),
         LaunchArgument('teleop', 'scripted', 'Who can take over (none: nobody).',
                        TELEOP_CHOICES + ('none',)),
         LaunchArgument('fps', '10', 'Control steps per second.'),
@@ -330,6 +334,16 @@ def classifier_collect_nodes(args: Dict[str, str]) -> List[NodeSpec]:
             if spec.executable == 'episode_recorder' else spec for spec in nodes]
 
 
+def success_threshold(args: Dict[str, str], name: str) -> Dict[str, float]:
+    """Return the reward classifier's success_threshold from argument ``name`` ({}: unset)."""
+    if not args[name]:
+        return {}
+    threshold = argument_as_float(args, name)
+    if not 0.0 <= threshold <= 1.0:
+        raise GraphError(f'{name}:={args[name]} must be in [0, 1]')
+    return {'success_threshold': threshold}
+
+
 def classifier_test_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     """Return the arm and its cameras, the classifier on them and, optionally, a teleop."""
     if not args['model_path']:
@@ -337,12 +351,8 @@ def classifier_test_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                          '`hilserl classifier train --out`>')
     simulated = args['robot'] != 'so100'
     classifier_parameters = {'model_path': os.path.abspath(args['model_path']),
-                             'terminate_on_success': False}
-    if args['success_threshold']:
-        threshold = argument_as_float(args, 'success_threshold')
-        if not 0.0 <= threshold <= 1.0:
-            raise GraphError(f"success_threshold:={args['success_threshold']} must be in [0, 1]")
-        classifier_parameters['success_threshold'] = threshold
+                             'terminate_on_success': False,
+                             **success_threshold(args, 'success_threshold')}
     nodes = arm_nodes(args) + [NodeSpec('reward_classifier', 'reward_classifier',
                                         parameter_files=('classifier.yaml',),
                                         parameters=classifier_parameters, required=True)]

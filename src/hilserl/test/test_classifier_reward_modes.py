@@ -45,3 +45,14 @@ def test_a_classifier_reward_is_checked_against_the_ground_truth_in_simulation_o
     assert real.parameters['check_reward_against_ground_truth'] is False
     plain = node(MODES['train'].nodes({}), 'actor')
     assert plain.parameters['check_reward_against_ground_truth'] is False
+
+
+def test_train_mode_can_set_the_classifier_threshold():
+    given = {'reward': 'classifier', 'classifier_model': '/m'}
+    assert 'success_threshold' not in node(MODES['train'].nodes(given),
+                                           'reward_classifier').parameters
+    classifier = node(MODES['train'].nodes({**given, 'classifier_threshold': '0.7'}),
+                      'reward_classifier')
+    assert classifier.parameters['success_threshold'] == 0.7
+    with pytest.raises(GraphError, match=r'classifier_threshold:=1.5 must be in \[0, 1\]'):
+        MODES['train'].nodes({**given, 'classifier_threshold': '1.5'})
