@@ -98,7 +98,9 @@ class FollowerDriver(ServoBusNode):
             self._core.start_homing()
         deadline = time.monotonic() + 60.0
         result = None
-        while result is None and time.monotonic() < deadline and not self._stop.is_set():
+        # Ctrl-C shuts the context down: stop waiting, so that the node can stop.
+        while (result is None and time.monotonic() < deadline and not self._stop.is_set()
+               and self.context.ok()):
             time.sleep(0.01)
             with self._lock:
                 result = self._core.homing_result
