@@ -39,8 +39,8 @@ CLASSIFIER_EPOCHS = 12
 # Probability the classifier's reward counts as a success. The threshold saved with it
 # maximises balanced accuracy on a few validation episodes and can lie far lower (0.25):
 # there, live, 6 of 12 evaluation episodes ended on successes the ground truth did not
-# see, 3 of them at p 0.3-0.45; at 0.7, 3 of 12, each with the cube grasped within a
-# centimetre of the success height.
+# see, 3 of them at p 0.3-0.45; at 0.7, 3 of 12 (the cube held up just short of the
+# success height, or the empty jaws raised).
 CLASSIFIER_THRESHOLD = 0.7
 
 
