@@ -51,7 +51,7 @@ def test_demo_with_the_classifier_reward_trains_it_and_scores_it_against_ground_
         path.name for path in classifier.iterdir()}
     assert re.search(r'^classifier_validation: accuracy \d\.\d{3}, precision', output,
                      re.MULTILINE)
-    assert f'classifier_model:={classifier}' in output
+    assert f'classifier_model:={classifier} classifier_threshold:=0.7' in output
 
     # Training: the learner's episodes carry the classifier's counts against the truth.
     with open(run_dir / 'train' / 'episodes.csv', newline='') as stream:
