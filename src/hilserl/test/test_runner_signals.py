@@ -2,8 +2,8 @@
 The pip-only runner's stop sequence, which is launch's.
 
 SIGINT (unless the terminal sent it), SIGTERM after ``sigterm_timeout``, SIGKILL after
-``sigkill_timeout``. The nodes here are small Python processes that stand in for node executables, so
-the sequence is seen without ROS: which signals each got, and when.
+``sigkill_timeout``. The nodes here are small Python processes that stand in for node
+executables, so the sequence is seen without ROS: which signals each got, and when.
 """
 
 import io
