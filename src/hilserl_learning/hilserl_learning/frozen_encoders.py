@@ -5,12 +5,16 @@ An encoder card is two files side by side:
 
 * ``<name>.safetensors``: the weights in this project's module names (``resnets``),
 * ``<name>.json``: ``kind`` 'frozen_encoder', ``format_version``, ``architecture`` (one of
-  ``resnets.ARCHITECTURES``), ``feature_dim`` (512), ``input_size`` (the square image size
-  the encoder is meant for, 128 unless told), ``feature_map_size`` ([h, w] at that size),
-  ``image_mean`` / ``image_std`` (per channel, of pixels scaled to [0, 1]), ``weights`` (the
-  safetensors file's name), ``sha256`` (its checksum), ``fingerprint`` (the encoder's, see
-  ``FrozenEncoder.fingerprint``) and ``source`` (``path``, ``sha256``, ``layout``,
-  ``prefix`` and the ``dropped`` keys of the imported file).
+  ``resnets.ARCHITECTURES``, or ``small_cnn``: a reward classifier's trained CNN, see
+  ``classifier_encoder``, whose settings are in ``architecture_config``), ``feature_dim``
+  (the length of ``forward``'s vector: 512 for the ResNets), ``input_size`` (the square
+  image size the encoder is meant for, 128 unless told), ``feature_map_size`` ([h, w] at
+  that size), ``image_mean`` / ``image_std`` (per channel, of pixels scaled to [0, 1]),
+  ``weights`` (the safetensors file's name), ``sha256`` (its checksum), ``fingerprint``
+  (the encoder's, see ``FrozenEncoder.fingerprint``) and ``source`` (where the weights came
+  from: for an import the ``path``, ``sha256``, ``layout``, ``prefix`` and ``dropped`` keys
+  of the file; ``kind`` 'self_supervised' (``encoder_pretraining``) or 'reward_classifier'
+  for weights trained here).
 
 ``import_encoder`` converts a file the user brings: a torchvision-style state dict (``.pth``,
 ``.pt``, ``.bin``, read ONLY with ``torch.load(path, map_location='cpu', weights_only=True)``,
@@ -37,6 +41,10 @@ from .serialization import (check_format_version, check_tensor_shapes, Checkpoin
                             FORMAT_VERSION, load_tensors, read_json, save_tensors, write_json)
 
 CARD_KIND = 'frozen_encoder'
+# The reward classifier's small CNN with its pooling (``classifier_encoder``): a card
+# architecture, not one of resnets' (no random default, its settings in the card).
+SMALL_CNN = 'small_cnn'
+CARD_ARCHITECTURES = ARCHITECTURES + (SMALL_CNN,)
 LAYOUT_FAMILIES = ('auto', 'torchvision', 'hilserl_resnet10')
 TORCH_SUFFIXES = ('.pth', '.pt', '.bin')
 WEIGHTS_SUFFIX = '.safetensors'
@@ -257,37 +265,59 @@ def import_encoder(source_path: str, out_path: str, layout: str = 'auto',
     ``prefix``: the key prefix of the encoder inside a larger file (found when unique).
     Classifier heads (``fc.*``) are dropped. Returns the card's metadata.
     """
-    if not out_path.endswith(WEIGHTS_SUFFIX):
-        raise CheckpointError(f'{out_path}: the card name must end with {WEIGHTS_SUFFIX}')
-    if not isinstance(input_size, int) or input_size < 32:
-        raise CheckpointError(f'input_size must be an integer >= 32, got {input_size!r}')
-    weights_path, json_path = card_paths(out_path)
-    if os.path.abspath(source_path) in (os.path.abspath(weights_path),
-                                        os.path.abspath(json_path)):
-        raise CheckpointError(f'{out_path}: would overwrite the file being imported')
-    if not overwrite:
-        for path in (weights_path, json_path):
-            if os.path.exists(path):
-                raise CheckpointError(f'{path} already exists (overwrite to replace it)')
+    check_card_path(out_path, input_size, overwrite, source_path)
     tensors = read_state_dict(source_path)
     match = detect_layout(tensors, source_path, layout, prefix)
     converted = convert(match, source_path)
-    architecture = match.layout.architecture
-    encoder = build_encoder(architecture)
+    encoder = build_encoder(match.layout.architecture)
     encoder.load_state_dict(converted)
+    return write_card(encoder, out_path, input_size, {
+        'path': os.path.abspath(source_path), 'sha256': file_sha256(source_path),
+        'layout': match.layout.name, 'prefix': match.prefix, 'dropped': match.dropped},
+        overwrite=True)
+
+
+def check_card_path(out_path: str, input_size: int, overwrite: bool = False,
+                    source_path: Optional[str] = None) -> None:
+    """Refuse a card name without .safetensors, a bad size, or files that exist or are read."""
+    if not out_path.endswith(WEIGHTS_SUFFIX):
+        raise CheckpointError(f'{out_path}: the card name must end with {WEIGHTS_SUFFIX}')
+    if not isinstance(input_size, int) or isinstance(input_size, bool) or input_size < 32:
+        raise CheckpointError(f'input_size must be an integer >= 32, got {input_size!r}')
+    paths = card_paths(out_path)
+    if source_path is not None and os.path.abspath(source_path) in map(os.path.abspath, paths):
+        raise CheckpointError(f'{out_path}: would overwrite the file being imported')
+    for path in paths if not overwrite else ():
+        if os.path.exists(path):
+            raise CheckpointError(f'{path} already exists (overwrite to replace it)')
+
+
+def write_card(encoder: FrozenEncoder, out_path: str, input_size: int,
+               source: Dict[str, Any], overwrite: bool = False) -> Dict[str, Any]:
+    """
+    Write ``encoder`` as a card at ``out_path`` (a .safetensors name); return its metadata.
+
+    Both files are written to temporary names and renamed into place, the metadata last:
+    an interrupted write leaves no card that loads with the wrong weights. ``source`` says
+    where the weights came from. An encoder with an ``architecture_config`` (settings its
+    architecture needs to be rebuilt) has it stored too.
+    """
+    check_card_path(out_path, input_size, overwrite)
+    weights_path, json_path = card_paths(out_path)
     probe = torch.zeros(1, 3, input_size, input_size, dtype=torch.uint8)
     map_size = list(encoder.feature_map(probe).shape[2:])
     os.makedirs(os.path.dirname(os.path.abspath(weights_path)), exist_ok=True)
-    save_tensors(weights_path, converted)
+    save_tensors(weights_path, dict(encoder.state_dict()))
     card = {
-        'kind': CARD_KIND, 'format_version': FORMAT_VERSION, 'architecture': architecture,
-        'feature_dim': FROZEN_FEATURE_DIM, 'input_size': input_size,
-        'feature_map_size': map_size, 'image_mean': list(IMAGENET_MEAN),
-        'image_std': list(IMAGENET_STD), 'weights': os.path.basename(weights_path),
-        'sha256': file_sha256(weights_path), 'fingerprint': encoder.fingerprint(),
-        'source': {'path': os.path.abspath(source_path), 'sha256': file_sha256(source_path),
-                   'layout': match.layout.name, 'prefix': match.prefix,
-                   'dropped': match.dropped}}
+        'kind': CARD_KIND, 'format_version': FORMAT_VERSION,
+        'architecture': encoder.architecture, 'feature_dim': int(encoder.feature_dim),
+        'input_size': input_size, 'feature_map_size': map_size,
+        'image_mean': [float(v) for v in encoder.image_mean],
+        'image_std': [float(v) for v in encoder.image_std],
+        'weights': os.path.basename(weights_path), 'sha256': file_sha256(weights_path),
+        'fingerprint': encoder.fingerprint(), 'source': source}
+    if getattr(encoder, 'architecture_config', None):
+        card['architecture_config'] = dict(encoder.architecture_config)
     write_json(json_path, card)
     return card
 
@@ -300,7 +330,7 @@ def read_card(path: str) -> Tuple[Dict[str, Any], str]:
                               f'<name>{WEIGHTS_SUFFIX} with <name>.json beside it)')
     card = read_json(json_path)
     check_format_version(card, CARD_KIND, json_path)
-    if card.get('architecture') not in ARCHITECTURES:
+    if card.get('architecture') not in CARD_ARCHITECTURES:
         raise CheckpointError(f"{json_path}: unknown architecture {card.get('architecture')!r}")
     for key in ('image_mean', 'image_std'):
         values = card.get(key)
@@ -325,9 +355,16 @@ def load_encoder(card_path: str) -> Tuple[FrozenEncoder, Dict[str, Any]]:
                               f"the card says {card['sha256'][:12]}...): the file changed "
                               'after import; import the source again')
     tensors = load_tensors(weights_path)
-    encoder = build_encoder(card['architecture'], mean=card['image_mean'],
-                            std=card['image_std'])
-    check_tensor_shapes(reference_tensors(card['architecture']), tensors, weights_path)
+    if card['architecture'] == SMALL_CNN:
+        # Imported here: classifier_encoder builds on reward_classifier, which imports this.
+        from .classifier_encoder import encoder_from_card
+        encoder = encoder_from_card(card, card_paths(card_path)[1])
+        expected = dict(encoder.state_dict())
+    else:
+        encoder = build_encoder(card['architecture'], mean=card['image_mean'],
+                                std=card['image_std'])
+        expected = reference_tensors(card['architecture'])
+    check_tensor_shapes(expected, tensors, weights_path)
     encoder.load_state_dict(tensors)
     return encoder, card
 

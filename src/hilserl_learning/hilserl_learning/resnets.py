@@ -83,6 +83,7 @@ class FrozenEncoder(nn.Module):
         """Record the per-channel normalisation (statistics of pixels scaled to [0, 1])."""
         super().__init__()
         self.feature_dim = FROZEN_FEATURE_DIM
+        self.image_mean, self.image_std = tuple(mean), tuple(std)
         self._custom_normalisation = (tuple(mean), tuple(std)) != (IMAGENET_MEAN, IMAGENET_STD)
         self.register_buffer('pixel_mean', torch.tensor(mean).view(1, 3, 1, 1) * 255,
                              persistent=False)
@@ -120,6 +121,16 @@ class FrozenEncoder(nn.Module):
 
     def feature_map(self, images: Tensor) -> Tensor:
         """Map uint8 [B, 3, H, W] to the last stage's [B, 512, h, w] map."""
+        raise NotImplementedError
+
+    def module_feature_map(self, images: Tensor) -> Tensor:
+        """
+        Map [B, 3, H, W] pixels (0..255) to ``feature_map``'s map through the modules.
+
+        Differentiable, and each normalisation layer follows its own mode (BatchNorm in
+        training mode uses the batch's statistics): the path for pretraining the weights
+        (``encoder_pretraining``). In eval mode it computes what ``feature_map`` does.
+        """
         raise NotImplementedError
 
     @torch.no_grad()
@@ -228,6 +239,11 @@ class TorchvisionResNet(FrozenEncoder):
             x = F.relu(conv2(F.relu(conv1(x))) + shortcut)
         return x
 
+    def module_feature_map(self, images: Tensor) -> Tensor:
+        """Compute ``feature_map`` through the modules (BatchNorm unfolded, differentiable)."""
+        x = self.maxpool(self.relu(self.bn1(self.conv1(self.normalise(images)))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
     def _folded_convs(self) -> List[Optional['FoldedConv']]:
         """Return stem, then (conv1, conv2, downsample) per block, folded from the modules."""
         key = self._weights_key()
@@ -329,6 +345,10 @@ class HilSerlResNet10(FrozenEncoder):
     @torch.no_grad()
     def feature_map(self, images: Tensor) -> Tensor:
         """Map uint8 [B, 3, H, W] to [B, 512, ceil(H/32), ceil(W/32)] (channels-last memory)."""
+        return self.module_feature_map(images)
+
+    def module_feature_map(self, images: Tensor) -> Tensor:
+        """Compute ``feature_map`` differentiably (GroupNorm has no mode to follow)."""
         x = self.normalise(images).contiguous(memory_format=torch.channels_last)
         x = max_pool_same(F.relu(self.gn1(self.conv1(x))), 3, 2)
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
