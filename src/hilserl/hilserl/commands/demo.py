@@ -32,8 +32,8 @@ from hilserl.commands import CommandError
 # success frame and the final observation, 17 positive frames each (the learner still
 # cuts a demonstration at its success).
 CLASSIFIER_STEPS_AFTER_SUCCESS = 15
-# Epochs of the classifier's training at most (small_cnn on the ~1100 frames of 10 + 10
-# episodes, 2 cores: 5 s each, 20 s while other work runs). On such data the
+# Epochs of the classifier's training at most (small_cnn on the ~1200 frames of 10 + 10
+# episodes, 2 cores: 5 s each idle, 15 to 30 s while other work runs). On such data the
 # validation loss fell to 0.15 by epoch 8 and, noisily, to 0.12 by epoch 12 to 15.
 CLASSIFIER_EPOCHS = 12
 # Probability the classifier's reward counts as a success. The threshold saved with it
@@ -193,6 +193,12 @@ def _classifier(options, run_dir: str, demos: str, common) -> str:
           f"{report['precision']:.3f}, recall {report['recall']:.3f}, false-positive rate "
           f"{false_positive_rate:.3f} on {report['frames']} frames of episodes it did not "
           'train on', flush=True)
+    # The ROC point of the reward's threshold: frames scored at or above it are successes.
+    roc = report['roc']
+    point = max(i for i, t in enumerate(roc['thresholds'])
+                if t is None or t >= options.classifier_threshold)
+    print(f'classifier_validation at {options.classifier_threshold:g} (the reward): recall '
+          f"{roc['tpr'][point]:.3f}, false-positive rate {roc['fpr'][point]:.3f}", flush=True)
     return out
 
 
