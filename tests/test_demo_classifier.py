@@ -51,6 +51,8 @@ def test_demo_with_the_classifier_reward_trains_it_and_scores_it_against_ground_
         path.name for path in classifier.iterdir()}
     assert re.search(r'^classifier_validation: accuracy \d\.\d{3}, precision', output,
                      re.MULTILINE)
+    assert re.search(r'^classifier_validation at 0\.7 \(the reward\): recall \d\.\d{3}, '
+                     r'false-positive rate \d\.\d{3}$', output, re.MULTILINE)
     assert f'classifier_model:={classifier} classifier_threshold:=0.7' in output
 
     # Training: the learner's episodes carry the classifier's counts against the truth.
