@@ -1,5 +1,8 @@
 """
-``hilserl demo --reward classifier`` end to end, made small (in lock-step).
+``hilserl demo --policy-inputs images --reward classifier`` end to end, made small.
+
+The image policy sees the cameras through the reward classifier's own convolutions
+(``--encoder classifier``), never the cube's position; everything runs in lock-step.
 
 Demonstrations and played failures are recorded into their own datasets, a classifier
 is trained on both, the policy is trained and evaluated with its reward, and the
@@ -22,15 +25,16 @@ def printed(output: str, key: str) -> str:
     return found.group(1)
 
 
-def test_demo_with_the_classifier_reward_trains_it_and_scores_it_against_ground_truth(
+def test_image_demo_with_the_classifier_reward_trains_it_and_scores_it_against_ground_truth(
         processes, tmp_path):
     run_dir = tmp_path / 'run'
     demo = processes.start([sys.executable, '-m', 'hilserl', 'demo', '--run-dir', str(run_dir),
                             '--reward', 'classifier', '--demos', '2', '--failures', '2',
                             '--classifier-epochs', '1', '--train-episodes', '2',
-                            '--train-minutes', '0', '--eval-episodes', '2', '--lock-step'],
+                            '--train-minutes', '0', '--eval-episodes', '2', '--lock-step',
+                            '--policy-inputs', 'images', '--encoder', 'classifier'],
                            'demo')
-    assert demo.wait(timeout=400) == 0, demo.output()
+    assert demo.wait(timeout=600) == 0, demo.output()
     output = demo.output()
     assert 'Traceback' not in output and 'scripted_outcome:=failure' in output
 
@@ -44,6 +48,12 @@ def test_demo_with_the_classifier_reward_trains_it_and_scores_it_against_ground_
     train_line = re.search(r'^=== hilserl launch train .*$', output, re.MULTILINE).group(0)
     assert f"demos:={run_dir / 'demonstrations'} " in train_line
     assert 'classifier_data' not in train_line
+    # The image policy: no cube position anywhere, the classifier's encoder as a card.
+    card = run_dir / 'encoder' / 'classifier.safetensors'
+    assert card.is_file() and (run_dir / 'encoder' / 'classifier.json').is_file()
+    assert f'policy_inputs:=images frozen_encoder:={card}' in train_line
+    assert 'object_in_state:=false' in train_line
+    assert not any(name.startswith('object.') for name in demonstrations[0].state_names)
 
     # The classifier, as `hilserl classifier train` writes it, with its report printed.
     classifier = run_dir / 'classifier'

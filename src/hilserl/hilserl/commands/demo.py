@@ -17,6 +17,11 @@ learner), and the classifier is trained on both as ``hilserl classifier train`` 
 only judges it: ``final_success_rate`` is the ground truth's,
 ``final_classifier_success_rate`` the classifier's, and the classifier's false-positive
 rate is printed for the evaluation and for the training.
+
+With ``--policy-inputs images`` the policy sees proprioception and the two cameras, never
+the cube's position (``object_in_state:=false`` for recording and training alike), through
+a frozen encoder: ``--frozen-encoder CARD`` if you have one (``hilserl encoder import``),
+otherwise one made here from the recorded frames (``--encoder``, see ``ENCODER_SOURCES``).
 """
 
 import csv
@@ -42,6 +47,13 @@ CLASSIFIER_EPOCHS = 12
 # see, 3 of them at p 0.3-0.45; at 0.7, 3 of 12 (the cube held up just short of the
 # success height, or the empty jaws raised).
 CLASSIFIER_THRESHOLD = 0.7
+# Where an image policy's frozen encoder comes from without --frozen-encoder: 'pretrain'
+# (hilserl encoder pretrain on the recorded frames), 'classifier' (the reward classifier's
+# trained convolutions, hilserl encoder from-classifier; a classifier is trained for it
+# if the reward is not the classifier's) or 'random' (seeded random weights, the control).
+ENCODER_SOURCES = ('pretrain', 'classifier', 'random')
+DEFAULT_ENCODER = 'pretrain'
+ENCODER_MINUTES = 5.0
 
 
 def register(subparsers) -> None:
@@ -89,6 +101,15 @@ def register(subparsers) -> None:
                         help='what the policy sees: the state with the cube position, or '
                              'the state and both cameras through the frozen encoder (slow '
                              'on a CPU); default: state')
+    parser.add_argument('--frozen-encoder', metavar='CARD',
+                        help='--policy-inputs images: the frozen encoder, a card from '
+                             '`hilserl encoder import` (e.g. ImageNet weights)')
+    parser.add_argument('--encoder', choices=ENCODER_SOURCES, default=DEFAULT_ENCODER,
+                        help='--policy-inputs images without --frozen-encoder: pretrain one on '
+                             "the recorded frames, take the reward classifier's, or random "
+                             f'weights as a control (default: {DEFAULT_ENCODER})')
+    parser.add_argument('--encoder-minutes', type=float, default=ENCODER_MINUTES,
+                        help=f'--encoder pretrain: its time budget (default: {ENCODER_MINUTES:g})')
     parser.add_argument('--lock-step', action='store_true',
                         help='advance the physics only as the commands come (lock_step:=true) '
                              'instead of in real time, as a real arm moves')
@@ -130,9 +151,15 @@ def run(options) -> int:
         raise CommandError('--reward classifier learns what a success looks like from the '
                            'demonstrations: --demos and --classifier-epochs must be 1 or '
                            'more, --failures 0 or more, --classifier-threshold in [0, 1]')
+    images = options.policy_inputs == 'images'
+    if options.frozen_encoder and not (images and os.path.isfile(options.frozen_encoder)):
+        raise CommandError(f'--frozen-encoder {options.frozen_encoder}: needs --policy-inputs '
+                           'images and an existing card')
     common = {'robot': options.robot, 'task': options.task,
               'lock_step': 'true' if options.lock_step else 'false',
-              'visual_variation': options.visual_variation}
+              'visual_variation': options.visual_variation,
+              # An image policy finds the cube in the images only, as on a real arm.
+              'object_in_state': 'false' if images else 'true'}
     if options.demos > 0:
         record = {**common, 'teleop': 'scripted', 'dataset_dir': demos,
                   'num_episodes': options.demos}
@@ -140,19 +167,23 @@ def run(options) -> int:
             record['steps_after_success'] = CLASSIFIER_STEPS_AFTER_SUCCESS
         _run_mode('record', record)
     reward = {'reward': options.reward}
+    needs_classifier = classifier or (images and not options.frozen_encoder
+                                      and options.encoder == 'classifier')
+    classifier_dir = _classifier(options, run_dir, demos, common) if needs_classifier else ''
     if classifier:
-        reward['classifier_model'] = _classifier(options, run_dir, demos, common)
+        reward['classifier_model'] = classifier_dir
         reward['classifier_threshold'] = options.classifier_threshold
+    inputs = {'policy_inputs': options.policy_inputs}
+    if images:
+        inputs.update(_encoder(options, run_dir, demos, classifier_dir))
     started = time.monotonic()
     _run_mode('train', {**common, 'run_dir': train_dir, 'demos': demos if options.demos else '',
                         'num_episodes': options.train_episodes,
-                        'max_minutes': options.train_minutes, **reward,
-                        'policy_inputs': options.policy_inputs})
+                        'max_minutes': options.train_minutes, **reward, **inputs})
     wall_clock_min = (time.monotonic() - started) / 60.0
     # The classifier's reward ends the evaluation's episodes too; the ground truth judges.
     _run_mode('train', {**common, 'run_dir': train_dir, 'evaluate': 'true',
-                        'num_episodes': options.eval_episodes,
-                        'policy_inputs': options.policy_inputs,
+                        'num_episodes': options.eval_episodes, **inputs,
                         **(reward if classifier else {})})
     evaluation_path = os.path.join(train_dir, 'evaluation.json')
     try:
@@ -200,6 +231,26 @@ def _classifier(options, run_dir: str, demos: str, common) -> str:
     print(f'classifier_validation at {options.classifier_threshold:g} (the reward): recall '
           f"{roc['tpr'][point]:.3f}, false-positive rate {roc['fpr'][point]:.3f}", flush=True)
     return out
+
+
+def _encoder(options, run_dir: str, demos: str, classifier_dir: str):
+    """Return the train mode arguments that give the image policy its frozen encoder."""
+    from hilserl.cli import build_parser
+    if options.frozen_encoder:
+        return {'frozen_encoder': os.path.abspath(options.frozen_encoder)}
+    if options.encoder == 'random':
+        return {'allow_random_encoder': 'true'}
+    card = os.path.join(run_dir, 'encoder', f'{options.encoder}.safetensors')
+    if options.encoder == 'classifier':
+        words = ['encoder', 'from-classifier', classifier_dir, '--out', card]
+    else:
+        failures = os.path.join(run_dir, 'classifier_data', 'failures')
+        words = ['encoder', 'pretrain', demos, *([failures] if os.path.isdir(failures) else []),
+                 '--out', card, '--minutes', f'{options.encoder_minutes:g}', '--no-progress']
+    print('\n=== hilserl ' + ' '.join(words), flush=True)
+    command = build_parser().parse_args(words)
+    command.run(command)
+    return {'frozen_encoder': card}
 
 
 def _print_classifier_figures(evaluation, episodes_csv: str) -> None:
