@@ -15,6 +15,8 @@ import json
 import re
 import sys
 
+import pytest
+
 from hilserl.dataset.reader import read_dataset
 
 
@@ -25,6 +27,8 @@ def printed(output: str, key: str) -> str:
     return found.group(1)
 
 
+# Records, trains a classifier and runs two graphs: ~2.5 min alone, more on a loaded machine.
+@pytest.mark.timeout(600)
 def test_image_demo_with_the_classifier_reward_trains_it_and_scores_it_against_ground_truth(
         processes, tmp_path):
     run_dir = tmp_path / 'run'
