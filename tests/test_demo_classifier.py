@@ -15,9 +15,8 @@ import json
 import re
 import sys
 
-import pytest
-
 from hilserl.dataset.reader import read_dataset
+import pytest
 
 
 def printed(output: str, key: str) -> str:
