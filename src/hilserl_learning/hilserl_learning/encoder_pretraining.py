@@ -97,7 +97,7 @@ class PretrainingResult:
     steps: int
     epochs: float                 # passes over the frames (fractional at the time limit)
     seconds: float
-    initial_loss: float           # mean loss of the first epoch's first 10 % of steps
+    initial_loss: float           # mean loss of the first 10 % of steps
     final_loss: float             # mean loss of the last 10 % of steps
     history: List[Dict[str, float]] = field(default_factory=list)   # per epoch
 
