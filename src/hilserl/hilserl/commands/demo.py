@@ -149,13 +149,17 @@ def run(options) -> int:
         raise CommandError('--train-episodes and --train-minutes must be >= 0, and one of '
                            'them positive')
     classifier = options.reward == 'classifier'
-    if classifier and (options.demos < 1 or options.failures < 0
-                       or options.classifier_epochs < 1
-                       or not 0.0 <= options.classifier_threshold <= 1.0):
-        raise CommandError('--reward classifier learns what a success looks like from the '
-                           'demonstrations: --demos and --classifier-epochs must be 1 or '
-                           'more, --failures 0 or more, --classifier-threshold in [0, 1]')
     images = options.policy_inputs == 'images'
+    # The classifier's reward, or an image policy seeing through the classifier's layers.
+    needs_classifier = classifier or (images and not options.frozen_encoder
+                                      and options.encoder == 'classifier')
+    if needs_classifier and (options.demos < 1 or options.failures < 0
+                             or options.classifier_epochs < 1
+                             or not 0.0 <= options.classifier_threshold <= 1.0):
+        raise CommandError('the classifier (--reward classifier, --encoder classifier) learns '
+                           'what a success looks like from the demonstrations: --demos and '
+                           '--classifier-epochs must be 1 or more, --failures 0 or more, '
+                           '--classifier-threshold in [0, 1]')
     if options.frozen_encoder and not (images and os.path.isfile(options.frozen_encoder)):
         raise CommandError(f'--frozen-encoder {options.frozen_encoder}: needs --policy-inputs '
                            'images and an existing card')
@@ -171,8 +175,6 @@ def run(options) -> int:
             record['steps_after_success'] = CLASSIFIER_STEPS_AFTER_SUCCESS
         _run_mode('record', record)
     reward = {'reward': options.reward}
-    needs_classifier = classifier or (images and not options.frozen_encoder
-                                      and options.encoder == 'classifier')
     classifier_dir = _classifier(options, run_dir, demos, common) if needs_classifier else ''
     if classifier:
         reward['classifier_model'] = classifier_dir
