@@ -1,7 +1,7 @@
 # Source this file to use the pip-only workspace in a shell:
 #   source scripts/env.sh
 # It activates the virtualenv, sources the colcon install, and keeps DDS on this machine
-# unless you chose otherwise (see README, "Multi-machine").
+# unless you chose otherwise (see docs/deploy.md, "Actor and learner on two machines").
 _hilserl_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck disable=SC1091
 source "${HILSERL_VENV:-$_hilserl_root/.venv}/bin/activate"

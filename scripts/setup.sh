@@ -19,7 +19,7 @@ if [ "$version" != "3.11" ]; then
 fi
 if [ -n "${ROS_DISTRO:-}" ]; then
   say "note: a system ROS ($ROS_DISTRO) is sourced; this setup ignores it and uses the"
-  say "      wheels in $venv. On a ROS install you can also use colcon directly (README)."
+  say "      wheels in $venv. On a ROS install you can also use colcon directly (docs/setup.md)."
   unset AMENT_PREFIX_PATH CMAKE_PREFIX_PATH PYTHONPATH COLCON_PREFIX_PATH
 fi
 

@@ -4,7 +4,7 @@ Actor and learner on two machines, played by two network namespaces of this one.
 The namespaces are joined by a veth pair and have no other interface than their
 loopback, so nothing they send can leave this machine. The learner runs in one; a
 simulated arm, its safety filter and the actor (state only, no cameras) run in the
-other. DDS finds the other side the way the README tells a user to: discovery on
+other. DDS finds the other side the way docs/deploy.md tells a user to: discovery on
 LOCALHOST plus ROS_STATIC_PEERS (unicast to the peer only) and the LAN profile that
 hilserl picks for it, here without its shared-memory transport: shared memory would
 also work between two namespaces of one kernel and hide the network. The learner

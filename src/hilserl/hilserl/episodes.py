@@ -2,7 +2,7 @@
 What an episode is: when it ends, how its steps are labelled, which ones are kept; no ROS.
 
 Record mode and the RL actor both run one :class:`EpisodeTracker` per episode and
-feed it once per control step; the rules, in the README's "Episodes and record mode":
+feed it once per control step; the rules, in docs/workflow.md, "Episodes and record mode":
 
 - step ``t`` is the action taken at control tick ``t``; it is labelled at tick
   ``t + 1``, when its outcome is known, with the events that arrived in between;

@@ -84,7 +84,7 @@ def visualisation_nodes(robot: str) -> List[NodeSpec]:
 
 
 # Which nodes play the human in record mode; each publishes teleop/command,
-# teleop/intervention and episode_events (the teleop contract, README).
+# teleop/intervention and episode_events (the teleop contract, docs/teleop.md).
 TELEOP_CHOICES = ('scripted', 'keyboard', 'gamepad', 'leader')
 # Record and classifier collect: whether the scripted human does the task or fails it.
 SCRIPTED_OUTCOME = LaunchArgument(
@@ -144,7 +144,7 @@ def teleop_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                          parameters=parameters)]
     if teleop == 'keyboard':
         # keyboard_teleop reads keys from a terminal of its own, which a node started by a
-        # launcher does not have: the user runs it beside the mode (README).
+        # launcher does not have: the user runs it beside the mode (docs/teleop.md).
         return []
     if teleop == 'leader':
         if args['robot'] not in ('so100', 'so101'):

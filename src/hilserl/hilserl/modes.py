@@ -282,7 +282,7 @@ TRAIN = Mode(
         LaunchArgument('role', 'all',
                        'Which side of the training runs here: all of it, the robot '
                        'computer (arm, cameras, human, actor) or the learner alone (the '
-                       'GPU computer); see the README on two machines.',
+                       'GPU computer); see docs/deploy.md on two machines.',
                        ('all', 'actor', 'learner')),
         LaunchArgument('learner_device', 'cpu',
                        "Torch device of the learner ('cpu', 'cuda', 'cuda:1')."),

@@ -155,7 +155,7 @@ def calibrate(args, console: Console) -> None:
         raise CalibrationAborted(f'{len(args.ids)} ids for {len(args.joints)} joints')
     if not os.path.exists(args.port):
         raise CalibrationAborted(f'port {args.port} does not exist (adapter plugged in? '
-                                 'see the udev rule in the README)')
+                                 'see the udev rule in docs/arms.md)')
     bus = SdkBus(args.port, args.baud)
     bus.open()
     try:

@@ -1,7 +1,7 @@
 """
 What every teleop node publishes, in one place.
 
-The contract (README, "Teleoperation"):
+The contract (docs/teleop.md, "The teleop contract"):
 
 - ``teleop/command`` (hilserl_interfaces/EndEffectorCommand, ``source`` =
   SOURCE_HUMAN, stamped) at a steady ``rate_hz`` while the node runs, idle
