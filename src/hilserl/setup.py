@@ -27,6 +27,8 @@ setup(
         ('share/' + PACKAGE + '/config', workspace_files('config', '*.yaml')
          + workspace_files('config', '*.xml')
          + workspace_files('config', '*.rviz')),
+        # The robot registry (hilserl.robot_registry): one file per arm.
+        ('share/' + PACKAGE + '/config/robots', workspace_files('config/robots', '*.yaml')),
         ('bin', ['bin/hilserl']),
     ],
     install_requires=['setuptools'],
