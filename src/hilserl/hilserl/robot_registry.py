@@ -19,12 +19,12 @@ from hilserl.robot_file_fields import (Floats, Names, RobotFileError, Section, v
 
 __all__ = ['Arm', 'Cameras', 'Description', 'Driver', 'Gripper', 'load_robot',
            'registry_directory', 'robot_file_path', 'RobotFile', 'RobotFileError',
-           'robot_names', 'Safety', 'Sim', 'SimCamera', 'Tcp']
+           'robot_names', 'Safety', 'Sim', 'SimCamera', 'Tcp', 'TeleopLeader']
 
 NAME_PATTERN = re.compile(r'^[a-z][a-z0-9_]*$')
 DRIVER_KINDS = ('simulator', 'hilserl', 'external')
 CAMERA_KINDS = ('simulator', 'hilserl', 'external')
-HOLD_ORIENTATIONS = ('initial', 'down', 'none')
+HOLD_ORIENTATIONS = ('initial', 'down', 'free')
 INTEGRATORS = ('euler', 'implicit', 'implicitfast', 'rk4')
 
 
@@ -112,6 +112,17 @@ class Cameras:
 
 
 @dataclass(frozen=True)
+class TeleopLeader:
+    """A leader arm that can drive this one (teleop:=leader): its node and joint mapping."""
+
+    package: str
+    executable: str
+    parameter_file: str
+    # leader_teleop's parameter file: the leader's joints onto this arm's TCP.
+    mapping: str
+
+
+@dataclass(frozen=True)
 class SimCamera:
     """A camera the simulation adds: in ``body`` ('' = the world), looking at ``lookat``."""
 
@@ -168,8 +179,8 @@ class RobotFile:
     driver: Driver
     cameras: Cameras
     sim: Optional[Sim]
-    # Parameter file of leader_teleop for an SO-101 leader arm; '' = no leader teleop.
-    teleop_leader: str
+    # None: no leader arm drives this one.
+    teleop_leader: Optional[TeleopLeader]
 
     @property
     def joint_names(self) -> Tuple[str, ...]:
@@ -185,6 +196,44 @@ class RobotFile:
     def home_joint_positions(self) -> Tuple[float, ...]:
         """Return the home pose, arm joints then gripper."""
         return self.arm.home + (self.gripper.home,)
+
+    def safety_limits(self) -> Dict[str, object]:
+        """Return the filter's limits as hilserl.safety_filter.SafetyConfig names them."""
+        safety = self.safety
+        return dict(bounds_min=safety.bounds_min, bounds_max=safety.bounds_max,
+                    end_effector_step_sizes=safety.end_effector_step_sizes,
+                    max_joint_step=safety.max_joint_step,
+                    max_gripper_step=safety.max_gripper_step,
+                    hold_orientation=safety.hold_orientation,
+                    orientation_weight=safety.orientation_weight)
+
+    def safety_filter_parameters(self) -> Dict[str, object]:
+        """Return the parameters of the safety_filter node for this arm."""
+        safety = self.safety
+        return {
+            'robot_description_path': self.description.path,
+            'base_frame': self.description.base_frame,
+            'tcp_frame': self.tcp.frame, 'tcp_offset': list(self.tcp.offset),
+            'tcp_rpy': list(self.tcp.rpy),
+            'arm_joint_names': list(self.arm.joints),
+            'gripper_joint_name': self.gripper.joint,
+            'gripper_open': self.gripper.open, 'gripper_closed': self.gripper.closed,
+            'rest_joint_positions': list(self.arm.home),
+            'end_effector_bounds.min': list(safety.bounds_min),
+            'end_effector_bounds.max': list(safety.bounds_max),
+            'end_effector_step_sizes': list(safety.end_effector_step_sizes),
+            'hold_orientation': safety.hold_orientation,
+            'orientation_weight': safety.orientation_weight,
+            'max_joint_step': safety.max_joint_step,
+            'max_gripper_step': safety.max_gripper_step,
+            'command_timeout_s': safety.command_timeout_s,
+            'reanchor_distance': safety.reanchor_distance,
+            'control_rate_hz': safety.control_rate_hz}
+
+    def joint_parameters(self) -> Dict[str, object]:
+        """Return the arm_joint_names and gripper_joint_name parameters of the nodes."""
+        return {'arm_joint_names': list(self.arm.joints),
+                'gripper_joint_name': self.gripper.joint}
 
 
 def registry_directory() -> str:
@@ -265,7 +314,8 @@ def parse_robot(content, path: str) -> RobotFile:
         driver=_driver(root.section('driver')),
         cameras=_cameras(root.section('cameras')),
         sim=_sim(root.section('sim'), len(arm.joints)) if 'sim' in root else None,
-        teleop_leader=root.path('teleop_leader', default=''))
+        teleop_leader=(_teleop_leader(root.section('teleop_leader'))
+                       if 'teleop_leader' in root else None))
     for section in (root, description, arm_section, gripper, tcp):
         section.finish()
     if robot.simulated and robot.sim is None:
@@ -331,6 +381,15 @@ def _cameras(section: Section) -> Cameras:
         cameras = Cameras(kind, names, processor)
     section.finish()
     return cameras
+
+
+def _teleop_leader(section: Section) -> TeleopLeader:
+    leader = TeleopLeader(package=section.text('package'),
+                          executable=section.text('executable'),
+                          parameter_file=section.path('parameter_file'),
+                          mapping=section.path('mapping'))
+    section.finish()
+    return leader
 
 
 def _sim_camera(section: Section, in_body: bool) -> SimCamera:

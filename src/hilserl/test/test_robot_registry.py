@@ -45,8 +45,10 @@ def test_each_shipped_file_loads_by_name(name):
     assert robot.home_joint_positions[-1] == robot.gripper.home
     assert all(lo < hi for lo, hi in zip(robot.safety.bounds_min, robot.safety.bounds_max))
     # Parameter files named relative to the robot file resolve into config/.
+    leader = robot.teleop_leader
     for path in (robot.cameras.image_processor, robot.driver.parameter_file,
-                 robot.cameras.parameter_file, robot.teleop_leader):
+                 robot.cameras.parameter_file, leader and leader.parameter_file,
+                 leader and leader.mapping):
         assert not path or os.path.isfile(path), path
 
 
