@@ -81,11 +81,17 @@ class Names:
 class Section:
     """One mapping of a robot file; each accessor checks and returns one field."""
 
-    def __init__(self, label: str, prefix: str, content: Any, folder: str):
-        """Wrap ``content`` found at ``prefix`` of file ``label`` (in ``folder``)."""
+    def __init__(self, label: str, prefix: str, content: Any, folder: str,
+                 fallback_folder: str = ''):
+        """
+        Wrap ``content`` found at ``prefix`` of file ``label`` (in ``folder``).
+
+        Relative file references are looked up in ``folder``, then in ``fallback_folder``.
+        """
         self.label = label
         self.prefix = prefix
         self.folder = folder
+        self.fallback_folder = fallback_folder
         if content is None and not prefix:
             raise RobotFileError(f'{label}: the file is empty')
         if not isinstance(content, Mapping):
@@ -170,12 +176,21 @@ class Section:
         """
         Return a file reference: ``package://<python package>/<file>`` as it is, else a path.
 
-        A relative path is taken from the robot file's folder; ``~`` is expanded.
+        ``~`` is expanded; a relative path is looked up next to the robot file, then in
+        the fallback folder (hilserl's installed config/). The file must exist.
         """
         value = self.text(key, default)
         if not value or value.startswith('package://'):
             return value
-        return os.path.normpath(os.path.join(self.folder, os.path.expanduser(value)))
+        value = os.path.expanduser(value)
+        folders = [self.folder] + ([self.fallback_folder] if self.fallback_folder else [])
+        candidates = [value] if os.path.isabs(value) else [
+            os.path.normpath(os.path.join(folder, value)) for folder in folders]
+        for candidate in candidates:
+            if os.path.isfile(candidate):
+                return candidate
+        where = '' if os.path.isabs(value) else f" in {' or '.join(folders)}"
+        self.fail(key, f'no file {value}{where}')
 
     def section(self, key: str, optional: bool = False) -> 'Section':
         """Return the mapping under ``key`` (an empty one when absent and ``optional``)."""
@@ -183,8 +198,11 @@ class Section:
         if key not in self.content:
             if not optional:
                 self.fail(key, 'missing (required)')
-            return Section(self.label, self.field_name(key), {}, self.folder)
-        return Section(self.label, self.field_name(key), self.content[key], self.folder)
+            content = {}
+        else:
+            content = self.content[key]
+        return Section(self.label, self.field_name(key), content, self.folder,
+                       self.fallback_folder)
 
     def finish(self) -> None:
         """Refuse keys that no accessor read: unknown (misspelt) fields."""

@@ -3,8 +3,9 @@ The robot registry: one YAML file per arm says everything the suite needs about 
 
 ``robot:=NAME`` picks the installed ``share/hilserl/config/robots/NAME.yaml``;
 ``robot:=/path/to/my_arm.yaml`` (anything ending in ``.yaml``/``.yml`` or holding a
-``/``) takes a user's file. :func:`load_robot` reads and checks a file and returns a
-:class:`RobotFile`; a bad value is a :class:`RobotFileError` naming the file and the
+``/``) takes a user's file. Parameter files it names are looked up next to it, then
+in hilserl's installed ``config/``, so a copy of a shipped file works anywhere.
+:func:`load_robot` reads and checks a file and returns a :class:`RobotFile`; a bad value is a :class:`RobotFileError` naming the file and the
 field (``my_arm.yaml: arm.joints: expected a list of joint names, got 3``).
 docs/robots.md describes the format field by field. The sections and their checks
 are in :mod:`hilserl.robot_file_sections`, the checks of single values in
@@ -102,8 +103,17 @@ class RobotFile:
 
 def registry_directory() -> str:
     """Return the installed ``share/hilserl/config/robots`` folder."""
-    from ament_index_python.packages import get_package_share_directory
-    return os.path.join(get_package_share_directory('hilserl'), 'config', 'robots')
+    return os.path.join(config_directory(), 'robots')
+
+
+def config_directory() -> str:
+    """Return hilserl's installed ``share/hilserl/config`` folder ('' when not installed)."""
+    from ament_index_python.packages import (get_package_share_directory,
+                                             PackageNotFoundError)
+    try:
+        return os.path.join(get_package_share_directory('hilserl'), 'config')
+    except PackageNotFoundError:
+        return ''
 
 
 def robot_names(directory: Optional[str] = None) -> List[str]:
@@ -154,7 +164,7 @@ def load_robot(robot: str, directory: Optional[str] = None) -> RobotFile:
 def parse_robot(content, path: str) -> RobotFile:
     """Return the checked :class:`RobotFile` of a parsed YAML document read from ``path``."""
     folder = os.path.dirname(os.path.abspath(path))
-    root = Section(os.path.basename(path), '', content, folder)
+    root = Section(os.path.basename(path), '', content, folder, config_directory())
     name = os.path.splitext(os.path.basename(path))[0]
     description = root.section('description')
     arm_section = root.section('arm')

