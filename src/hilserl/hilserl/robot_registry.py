@@ -5,10 +5,11 @@ The robot registry: one YAML file per arm says everything the suite needs about 
 ``robot:=/path/to/my_arm.yaml`` (anything ending in ``.yaml``/``.yml`` or holding a
 ``/``) takes a user's file. Parameter files it names are looked up next to it, then
 in hilserl's installed ``config/``, so a copy of a shipped file works anywhere.
-:func:`load_robot` reads and checks a file and returns a :class:`RobotFile`; a bad value is a :class:`RobotFileError` naming the file and the
-field (``my_arm.yaml: arm.joints: expected a list of joint names, got 3``).
-docs/robots.md describes the format field by field. The sections and their checks
-are in :mod:`hilserl.robot_file_sections`, the checks of single values in
+:func:`load_robot` reads and checks a file and returns a :class:`RobotFile`; a bad
+value is a :class:`RobotFileError` naming the file and the field (``my_arm.yaml:
+arm.joints: expected a list of joint names, got 3``). docs/robots.md describes the
+format field by field. The sections and their checks are in
+:mod:`hilserl.robot_file_sections`, the checks of single values in
 :mod:`hilserl.robot_file_fields`.
 """
 
