@@ -8,11 +8,14 @@ position on each axis.  :meth:`LimitRecorder.bounds` turns the TCP box into
 ``end_effector_bounds``: ``margin`` metres inside what was reached (a
 negative margin grows the box).
 
-The safety filter's parameter file is read and written here too
+The safety filter's parameter file, or the arm's robot file (config/robots/,
+:mod:`hilserl.robot_registry`), is read and written here too
 (:func:`load_arm_parameters`, :func:`write_bounds`): the arm's description,
 TCP and joints come from its ``safety_filter:`` → ``ros__parameters:``
-section, and the bounds go back into it with ruamel.yaml's round trip, so
-the rest of the file, its order and its comments stay as they were.  The
+section (a robot file: its ``description``, ``tcp`` and ``arm``), and the
+bounds go back into that section (a robot file's ``safety``) with
+ruamel.yaml's round trip, so the rest of the file, its order and its
+comments stay as they were.  The
 joint ranges are written as a comment block above ``end_effector_bounds``
 (each line starts with ``find_joint_limits:``; a new run replaces it).
 """
@@ -26,6 +29,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 #: Where the safety filter's parameters sit in its file.
 SECTION = 'safety_filter'
+#: Where they sit in a robot file (which has no SECTION).
+ROBOT_FILE_SECTION = 'safety'
 #: Every comment line this tool writes starts with this, so a later run can replace them.
 COMMENT_MARK = 'find_joint_limits:'
 #: Parameters the arm's kinematics need, with the defaults of the safety filter node
@@ -105,7 +110,16 @@ def _yaml() -> YAML:
     return yaml
 
 
+def _is_robot_file(data) -> bool:
+    return isinstance(data, dict) and SECTION not in data and ROBOT_FILE_SECTION in data
+
+
 def _section(data, path: str):
+    if _is_robot_file(data):
+        section = data[ROBOT_FILE_SECTION]
+        if not isinstance(section, dict):
+            raise JointLimitsError(f'{path}: {ROBOT_FILE_SECTION} is not a mapping')
+        return section
     try:
         section = data[SECTION]['ros__parameters']
     except (KeyError, TypeError):
@@ -127,7 +141,17 @@ def _load(path: str):
 
 def load_arm_parameters(path: str) -> dict:
     """Return the ARM_KEYS of the safety filter's section of ``path`` (plain values)."""
-    section = _section(_load(path), path)
+    data = _load(path)
+    if _is_robot_file(data):
+        from hilserl.robot_registry import load_robot, RobotFileError
+        try:
+            robot = load_robot(os.path.abspath(path))
+        except RobotFileError as error:
+            raise JointLimitsError(str(error)) from None
+        return {'robot_description_path': robot.description.path,
+                'tcp_frame': robot.tcp.frame, 'arm_joint_names': list(robot.arm.joints),
+                'tcp_offset': list(robot.tcp.offset), 'tcp_rpy': list(robot.tcp.rpy)}
+    section = _section(data, path)
     out = {}
     for key, default in ARM_KEYS.items():
         if key not in section and default is None:
@@ -164,7 +188,7 @@ def bounds_comment(joint_ranges: dict) -> str:
 
 
 def write_bounds(path: str, bounds_min, bounds_max, joint_ranges: dict | None = None) -> None:
-    """Set ``end_effector_bounds.min/max`` in the safety filter section; keep the rest."""
+    """Set ``end_effector_bounds.min/max`` in the filter's (a robot file's safety) section."""
     data = _load(path)
     section = _section(data, path)
     _drop_marked_comments(section)

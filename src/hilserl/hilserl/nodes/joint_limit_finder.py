@@ -5,7 +5,8 @@ Subscribes ``joint_states`` (any arm on the arm contract: move it by hand
 with torque off, e.g. ``so100_leader`` on the follower's port remapped to
 ``joint_states``, or while teleoperating).  Reads the arm's description,
 ``tcp_frame``, ``tcp_offset``, ``tcp_rpy`` and ``arm_joint_names`` from the
-``safety_filter:`` section of ``safety_params_file``, logs the running
+``safety_filter:`` section of ``safety_params_file`` (or from a robot file of
+config/robots/, whose ``safety:`` section gets the bounds), logs the running
 joint and TCP extremes every ``report_period_s``, and on Ctrl-C (or after
 ``duration_s``) writes ``end_effector_bounds.min/max`` (the TCP box shrunk
 by ``margin``) back into that file, with the joint ranges as a comment; the
@@ -34,8 +35,9 @@ class JointLimitFinder(Node):
         """Read the parameter file, load the kinematics and subscribe."""
         super().__init__('find_joint_limits', **kwargs)
         self._path = declare(self, 'safety_params_file', '',
-                             'The safety filter parameter file: the arm is read from its '
-                             'safety_filter section, end_effector_bounds are written into it.')
+                             'The safety filter parameter file or a robot file (config/robots/): '
+                             'the arm is read from it, and end_effector_bounds are written into '
+                             'its safety_filter (a robot file: safety) section.')
         self._margin = declare(self, 'margin', 0.01,
                                'Bounds lie this far inside the TCP positions reached, m '
                                '(negative: outside).')
