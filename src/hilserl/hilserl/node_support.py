@@ -1,7 +1,9 @@
 """What every hilserl node's ``main()`` shares: start-up, clean errors, shutdown."""
 
+import faulthandler
 import os
 import re
+import signal
 import sys
 from typing import Optional
 
@@ -138,6 +140,9 @@ def run_node(node_class, args=None, **node_kwargs) -> None:
     signals = StopSignals(name, grace_s=FORCE_STOP_AFTER_S)
     node = None
     fatal = None
+    # A node that does not stop when asked tells where it is: `hilserl launch` sends
+    # SIGUSR1 before it escalates (`kill -USR1 PID` does the same by hand).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         signals.install()
         rclpy.init(args=args)

@@ -262,6 +262,10 @@ class GraphRunner:
                     _, signum, waited = node.escalation.pop(0)
                     self._say(f'{node.spec.full_name} still running {waited}: sending '
                               f'{signal_name(signum)}')
+                    if node.spec.package.startswith('hilserl'):
+                        # Our nodes print where each thread is on SIGUSR1 (run_node), so
+                        # that a node that does not stop says why.
+                        node.signal(signal.SIGUSR1)
                     node.signal(signum)
             if not running:
                 break
