@@ -2,7 +2,9 @@
 """
 Frozen image encoders on this machine's CPU: one control step's cameras; `key: value` lines.
 
-Keys (per architecture A of hilserl_learning.resnets.ARCHITECTURES, T torch threads):
+Keys (per architecture A of hilserl_learning.resnets.ARCHITECTURES or small_cnn, the reward
+classifier's backbone that `hilserl demo --policy-inputs images` uses by default; T torch
+threads):
   encoder_ms_per_frame_A_threadsT   ms to encode one control step: 2 cameras 128x128 uint8
                                     (a batch of 2) to pooled features, float32; median over
                                     --runs after warm-up
@@ -32,9 +34,19 @@ except ImportError:  # plain checkout: use the package source next to this scrip
 
 import torch  # noqa: E402
 
+from hilserl_learning.classifier_encoder import SmallCnnEncoder  # noqa: E402
 from hilserl_learning.resnets import ARCHITECTURES, build_encoder  # noqa: E402
 
 DEFAULT_ARCHITECTURE = 'hilserl_resnet10'
+SMALL_CNN = 'small_cnn'
+
+
+def encoder_for(architecture: str) -> torch.nn.Module:
+    """Build ``architecture`` with seeded random weights (small_cnn: the classifier's default)."""
+    if architecture == SMALL_CNN:
+        torch.manual_seed(0)
+        return SmallCnnEncoder().eval()
+    return build_encoder(architecture, seed=0)
 
 
 def median_ms(encoder, pixels, runs: int, bf16: bool) -> float:
@@ -60,8 +72,8 @@ def main() -> None:
     parser.add_argument('--runs', type=int, default=50, help='timed runs per figure')
     parser.add_argument('--threads', type=int, nargs='+', default=[1, 2],
                         help='torch thread counts to measure (default 1 2)')
-    parser.add_argument('--architectures', nargs='+', choices=ARCHITECTURES,
-                        default=list(ARCHITECTURES))
+    parser.add_argument('--architectures', nargs='+', choices=(*ARCHITECTURES, SMALL_CNN),
+                        default=[*ARCHITECTURES, SMALL_CNN])
     parser.add_argument('--bf16', choices=('auto', 'on', 'off'), default='auto',
                         help='also measure bf16 autocast (auto: where the CPU supports it)')
     options = parser.parse_args()
@@ -72,7 +84,7 @@ def main() -> None:
                            generator=torch.Generator().manual_seed(0))
     default_ms = None
     for architecture in options.architectures:
-        encoder = build_encoder(architecture, seed=0)
+        encoder = encoder_for(architecture)
         for threads in options.threads:
             torch.set_num_threads(threads)
             ms = median_ms(encoder, pixels, options.runs, False)
