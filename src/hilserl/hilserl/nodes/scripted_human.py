@@ -34,13 +34,10 @@ EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
 def scripted_config(robot: str) -> ScriptedConfig:
-    """Return the scripted controller's settings for a simulated arm (closed_loop's)."""
-    # Imported here: the simulation's tables pull in MuJoCo and pinocchio.
-    from hilserl.sim.closed_loop import SIM_SAFETY, SIM_SCRIPTED
-    if robot not in SIM_SAFETY:
-        raise ValueError(f"robot must be one of {sorted(SIM_SAFETY)}, not '{robot}'")
-    return ScriptedConfig(step_sizes=tuple(SIM_SAFETY[robot]['end_effector_step_sizes']),
-                          **SIM_SCRIPTED[robot])
+    """Return the scripted controller's settings for a simulated arm (its robot file's)."""
+    # Imported here: the simulation's closed loop pulls in MuJoCo and pinocchio.
+    from hilserl.sim.closed_loop import scripted_settings
+    return scripted_settings(robot)
 
 
 def truth_of(msg: SimGroundTruth) -> Truth:
@@ -58,7 +55,8 @@ class ScriptedHumanNode(Node):
     def __init__(self, **kwargs):
         """Declare the parameters and start acting at ``fps``."""
         super().__init__('scripted_human', **kwargs)
-        robot = declare(self, 'robot', 'so101', "Simulated arm: 'so101' or 'panda'.")
+        robot = declare(self, 'robot', 'so101',
+                        'Simulated arm: a robot registry name or a robot file path.')
         task = declare(self, 'task', 'pick_lift', "'reach', 'push' or 'pick_lift'.")
         fps = declare(self, 'fps', 10.0, 'Commands per second (the recorder fps).')
         rerecord = declare(self, 'rerecord_episodes', Parameter.Type.INTEGER_ARRAY,

@@ -48,7 +48,9 @@ class SimArmNode(Node):
     def __init__(self, **kwargs):
         """Build the simulation from parameters and wire the arm contract."""
         super().__init__('sim_arm', **kwargs)
-        robot = declare(self, 'robot', 'so101', "Arm model: 'so101' or 'panda'.")
+        robot = declare(self, 'robot', 'so101',
+                        'Arm model: a robot registry name (config/robots/NAME.yaml) or a '
+                        'robot file path; its sim section is the model.')
         task = declare(self, 'task', 'pick_lift', "'reach', 'push' or 'pick_lift'.")
         self._seed = declare(self, 'seed', 0, 'Seed of episode 0; episode k uses seed + k.')
         rate = declare(self, 'control_rate_hz', 30.0,
@@ -71,7 +73,7 @@ class SimArmNode(Node):
             'moved camera (a visually harder scene for image policies).')
         lift_height = declare(self, 'lift_height', 0.0,
                               'pick_lift succeeds when the cube rose this much (m); 0 keeps '
-                              'the robot default (0.08 SO-101, 0.1 Panda).')
+                              "the robot file's sim.lift_height.")
         regions = {}
         for name, axes in (('cube_region', 'x, y'), ('goal_region', 'x, y'),
                            ('target_region', 'x, y, z')):

@@ -1,7 +1,8 @@
 """
-MuJoCo simulation of the suite's arms (SO-101, Franka Panda); no ROS imports.
+MuJoCo simulation of any arm whose robot file has a sim section; no ROS imports.
 
-``SimArm`` is the entry point: build it from a ``SimArmConfig`` (robot, task,
+``SimArm`` is the entry point: build it from a ``SimArmConfig`` (robot: a registry name
+or a robot file, config/robots/ and :mod:`hilserl.robot_registry`; task,
 cameras, regions), then ``reset``, ``set_joint_targets``, ``step``, ``render`` and
 read ``ground_truth``. Rendering needs an OpenGL backend: set ``MUJOCO_GL=egl``
 (or ``osmesa``) before importing mujoco on a headless machine.
@@ -10,6 +11,4 @@ read ``ground_truth``. Rendering needs an OpenGL backend: set ``MUJOCO_GL=egl``
 from hilserl.sim.sim_arm import GroundTruth, SimArm, SimArmConfig
 from hilserl.sim.tasks import TASKS
 
-ROBOTS = ('so101', 'panda')
-
-__all__ = ['GroundTruth', 'ROBOTS', 'SimArm', 'SimArmConfig', 'TASKS']
+__all__ = ['GroundTruth', 'SimArm', 'SimArmConfig', 'TASKS']

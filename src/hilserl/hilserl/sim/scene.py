@@ -19,9 +19,9 @@ from typing import Dict, Tuple
 import mujoco
 import numpy as np
 
-from hilserl.robot_descriptions import asset_file
+from hilserl.robot_descriptions import resolve_description
 from hilserl.sim.mesh_simplify import simplified_mesh
-from hilserl.sim.robots import look_at_quat, RobotDescription
+from hilserl.sim.robots import adjust_model, look_at_quat, RobotDescription
 from hilserl.sim.tasks import TASKS
 from hilserl.sim.visual_variation import add_variation_elements, VISUAL_VARIATIONS
 
@@ -222,15 +222,14 @@ def build_spec(robot: RobotDescription, settings: SceneSettings) -> mujoco.MjSpe
     if settings.visual_variation not in VISUAL_VARIATIONS:
         raise ValueError(f'unknown visual_variation {settings.visual_variation!r}; '
                          f'choose one of {list(VISUAL_VARIATIONS)}')
-    mjcf_path = asset_file(robot.package, robot.mjcf)
+    mjcf_path = resolve_description(robot.model)
     spec = mujoco.MjSpec.from_file(mjcf_path)
-    shipped_scene = mujoco.MjSpec.from_file(asset_file(robot.package, robot.scene))
+    shipped_scene = mujoco.MjSpec.from_file(resolve_description(robot.scene))
     spec.option.timestep = shipped_scene.option.timestep
     spec.option.noslip_iterations = shipped_scene.option.noslip_iterations
     spec.option.noslip_tolerance = shipped_scene.option.noslip_tolerance
     spec.modelname = f'hilserl_{robot.name}_{settings.task}'
-    if robot.customise is not None:
-        robot.customise(spec)
+    adjust_model(spec, robot.adjustments)
     add_render_meshes(spec, os.path.dirname(mjcf_path), robot.render_mesh_cell)
     _add_world(spec, robot, settings)
     _add_wrist_camera(spec, robot)
