@@ -92,5 +92,13 @@ def test_image_demo_with_the_classifier_reward_trains_it_and_scores_it_against_g
         'n/a' if rate is None else f'{rate:.3f}')
     assert printed(output, 'classifier_false_successes') == (
         f"{evaluation['classifier_false_successes']}/2")
+    # Each false success says where the cube was when the classifier took it for one.
+    described = [episode['first_false_positive'] for episode in evaluation['per_episode']
+                 if episode['success'] and not episode['true_success']]
+    assert len(described) == evaluation['classifier_false_successes']
+    assert all(set(where) == {'grasped', 'below_goal_cm'} for where in described)
+    if described:
+        assert int(printed(output, 'classifier_false_successes_grasped').split('/')[0]) == (
+            sum(where['grasped'] for where in described))
     assert printed(output, 'training_classifier_false_successes').endswith('/2')
     assert re.search(r'^wall_clock_min: \d+\.\d$', output, re.MULTILINE)

@@ -23,6 +23,12 @@ it said success at both. Rates (fractions):
 Episodes end at the classifier's first success, so a false positive costs a single
 step but a whole episode: the share of episodes that ended on a success the ground
 truth did not see (false successes) is the figure to watch for exploitation.
+
+What the policy showed the classifier at its first false positive of an episode tells
+which lever helps (negatives nearer the boundary, a stricter threshold, a human who
+vetoes): the actor passes the ground truth's ``where`` (:func:`truth_snapshot`: the
+object grasped or not, and how far below the task's goal height it was) and the
+evaluation counts and describes them (:func:`false_success_summary`).
 """
 
 import collections
@@ -57,6 +63,8 @@ class RewardCheck:
     def start_episode(self) -> None:
         """Clear the counts; decisions from before the episode are forgotten."""
         self.tp = self.fp = self.fn = self.tn = 0
+        # The ground truth at the episode's first false positive (truth_snapshot), if any.
+        self.first_false_positive: Optional[Dict[str, Any]] = None
         self.true_success = False
         self._newest = self._any_success = self._received = False
         self._previous_truth = False
@@ -78,12 +86,15 @@ class RewardCheck:
         self._any_success = self._received = False
         return decided
 
-    def tick(self, truth_success: bool, labels_a_step: bool) -> bool:
+    def tick(self, truth_success: bool, labels_a_step: bool,
+             where: Optional[Dict[str, Any]] = None) -> bool:
         """
         Score one control tick; ``labels_a_step``: the tick gives a step its reward.
 
         Only those ticks are counted (the episode's first tick has nothing to reward),
-        so the four counts add up to the episode's steps. Returns the decision.
+        so the four counts add up to the episode's steps. ``where``: the ground truth's
+        :func:`truth_snapshot` of this tick, kept at the first false positive. Returns
+        the decision.
         """
         decided = self.take_decision()
         truth_success = bool(truth_success)
@@ -92,6 +103,8 @@ class RewardCheck:
                 self.tp += 1
             elif decided:
                 self.fp += 1
+                if self.first_false_positive is None and where is not None:
+                    self.first_false_positive = dict(where)
             elif truth_success and self._previous_truth:
                 self.fn += 1
             else:
@@ -185,7 +198,40 @@ def evaluation_figures(episodes: Iterable[Mapping[str, Any]]) -> Dict[str, Any]:
         'classifier_missed_successes': sum(_flag(e, 'true_success')
                                            and not _flag(e, 'success') for e in episodes),
         'classifier_steps': {'tp': tp, 'fp': fp, 'fn': fn, 'tn': tn},
+        **false_success_summary(episodes),
     }
+
+
+def truth_snapshot(grasped: bool, object_z: float, goal_z: float) -> Dict[str, Any]:
+    """
+    Return what a false positive is described by: the object grasped, and its height.
+
+    ``object_z`` and ``goal_z`` (metres, base frame): the object's centre and the task's
+    goal (pick_lift: the height a success needs). ``below_goal_cm`` = 100 (goal_z -
+    object_z): positive when the object is short of the goal.
+    """
+    return {'grasped': bool(grasped),
+            'below_goal_cm': round(100.0 * (float(goal_z) - float(object_z)), 2)}
+
+
+def false_success_summary(episodes: Iterable[Mapping[str, Any]]) -> Dict[str, Any]:
+    """
+    Describe the false successes of ``episodes`` by their ``first_false_positive``.
+
+    Returns ``false_successes_grasped`` (episodes whose false success came with the
+    object grasped), and the median and the range of ``below_goal_cm`` over them; None
+    where no episode carries a snapshot.
+    """
+    snapshots = [e['first_false_positive'] for e in episodes
+                 if _false_success(e) and e.get('first_false_positive')]
+    if not snapshots:
+        return {'false_successes_grasped': None, 'false_success_below_goal_cm': None}
+    below = sorted(snapshot['below_goal_cm'] for snapshot in snapshots)
+    middle = len(below) // 2
+    median = below[middle] if len(below) % 2 else (below[middle - 1] + below[middle]) / 2
+    return {'false_successes_grasped': sum(s['grasped'] for s in snapshots),
+            'false_success_below_goal_cm': {'median': median, 'min': below[0],
+                                            'max': below[-1]}}
 
 
 def figures_line(figures: Mapping[str, Any]) -> str:
@@ -196,4 +242,13 @@ def figures_line(figures: Mapping[str, Any]) -> str:
             f"classifier success rate {figures['classifier_success_rate']:.3f}; the "
             f"classifier's false-positive rate {rate(figures['classifier_false_positive_rate'])}"
             f", false-negative rate {rate(figures['classifier_false_negative_rate'])} (steps); "
-            f"{figures['classifier_false_successes']} false successes")
+            f"{figures['classifier_false_successes']} false successes{_described(figures)}")
+
+
+def _described(figures: Mapping[str, Any]) -> str:
+    below = figures.get('false_success_below_goal_cm')
+    if not below:
+        return ''
+    return (f" ({figures['false_successes_grasped']} with the object grasped; it was "
+            f"{below['median']:g} cm below the goal height, median, {below['min']:g} to "
+            f"{below['max']:g})")

@@ -7,8 +7,9 @@ import pytest
 
 from hilserl.monitoring import MetricsLog
 from hilserl.monitoring_plots import episode_panels
-from hilserl.reward_check import (CHECK_FIELDS, evaluation_figures, false_rates, figures_line,
-                                  RewardCheck, RunningCheck)
+from hilserl.reward_check import (CHECK_FIELDS, evaluation_figures, false_rates,
+                                  false_success_summary, figures_line, RewardCheck,
+                                  RunningCheck, truth_snapshot)
 
 
 def run(check, ticks):
@@ -147,3 +148,35 @@ def test_the_plot_has_a_classifier_panel_only_when_the_counts_are_there(tmp_path
     assert list(panels['success rate (running mean)']) == ['classifier (the reward)',
                                                            'ground truth']
     assert log.close()   # the PNG is drawn with the panel
+
+
+def test_the_first_false_positive_keeps_where_the_object_was():
+    check = RewardCheck()
+    check.tick(False, labels_a_step=False, where=truth_snapshot(False, 0.02, 0.12))
+    check.decision(True)
+    check.tick(False, labels_a_step=True, where=truth_snapshot(True, 0.095, 0.12))
+    check.decision(True)
+    check.tick(False, labels_a_step=True, where=truth_snapshot(True, 0.05, 0.12))
+    assert check.first_false_positive == {'grasped': True, 'below_goal_cm': 2.5}
+    check.start_episode()
+    assert check.first_false_positive is None
+
+
+def test_an_evaluation_describes_its_false_successes():
+    episodes = [
+        {'success': True, 'true_success': False, 'classifier_fp': 1,
+         'first_false_positive': {'grasped': True, 'below_goal_cm': 1.0}},
+        {'success': True, 'true_success': False, 'classifier_fp': 1,
+         'first_false_positive': {'grasped': False, 'below_goal_cm': 4.0}},
+        {'success': True, 'true_success': False, 'classifier_fp': 1,
+         'first_false_positive': {'grasped': True, 'below_goal_cm': 2.0}},
+        # a true success that also had a false positive earlier is not a false success
+        {'success': True, 'true_success': True, 'classifier_tp': 1,
+         'first_false_positive': {'grasped': True, 'below_goal_cm': 9.0}},
+    ]
+    figures = evaluation_figures(episodes)
+    assert figures['false_successes_grasped'] == 2
+    assert figures['false_success_below_goal_cm'] == {'median': 2.0, 'min': 1.0, 'max': 4.0}
+    assert '2 with the object grasped' in figures_line(figures)
+    assert false_success_summary(episodes[3:]) == {
+        'false_successes_grasped': None, 'false_success_below_goal_cm': None}

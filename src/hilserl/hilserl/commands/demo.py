@@ -271,6 +271,12 @@ def _print_classifier_figures(evaluation, episodes_csv: str) -> None:
     print(f"classifier_false_positive_rate: {rate(evaluation['classifier_false_positive_rate'])}")
     print(f"classifier_false_successes: {evaluation['classifier_false_successes']}/"
           f"{evaluation['episodes']}")
+    below = evaluation.get('false_success_below_goal_cm')
+    if below:
+        print(f"classifier_false_successes_grasped: {evaluation['false_successes_grasped']}/"
+              f"{evaluation['classifier_false_successes']}")
+        print(f"classifier_false_success_below_goal_cm: {below['median']:g} (median; "
+              f"{below['min']:g} to {below['max']:g})")
     try:
         with open(episodes_csv, newline='', encoding='utf-8') as stream:
             training = evaluation_figures(csv.DictReader(stream))

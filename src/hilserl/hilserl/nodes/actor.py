@@ -42,7 +42,8 @@ from hilserl.node_support import (log_at, make_thread_realtime, NodeFailed, run_
                                   StopNode)
 from hilserl.nodes.actor_parameters import declare_actor_parameters
 from hilserl.observation_state import action_from_command, command_from_action
-from hilserl.reward_check import evaluation_figures, figures_line, RewardCheck
+from hilserl.reward_check import (evaluation_figures, figures_line, RewardCheck,
+                                  truth_snapshot)
 from hilserl.transition_link import OutboundQueue
 from hilserl.transition_messages import (observation_from_message, set_image_features,
                                          transition_to_bytes, transition_to_message)
@@ -213,7 +214,9 @@ class ActorNode(Node):
             self._io.report(now, f'cannot build the observation: {error}', 'error')
             return
         if self._reward_check is not None:
-            self._reward_check.tick(observation.truth.success, self._pending is not None)
+            truth = observation.truth
+            self._reward_check.tick(truth.success, self._pending is not None, truth_snapshot(
+                truth.grasped, truth.object_pose.position.z, truth.goal_position.z))
         if not self._success_raised and (
                 (self._params.reward_source == 'ground_truth' and observation.truth.success)
                 or (self._params.reward_source == 'classifier' and self._classifier_success)):
@@ -334,7 +337,8 @@ class ActorNode(Node):
                               'success': success, 'ended': label.ended,
                               'episodic_reward': self._episode['reward'],
                               'intervention_steps': stats.intervention_steps,
-                              'policy_version': self._policy.version, **checked})
+                              'policy_version': self._policy.version, **checked,
+                              **self._false_positive_detail()})
         self._say(f'episode #{self._episode_index:04d}: {stats.steps} steps, {label.ended}, '
                   f"reward {self._episode['reward']:g}, {stats.intervention_steps} human steps, "
                   f'{loop.hz_mean:.1f} Hz (p90 {loop.hz_p90:.1f}), jitter p99 '
@@ -349,6 +353,13 @@ class ActorNode(Node):
             self._finish()
         else:
             self._start_reset(now)
+
+    def _false_positive_detail(self) -> dict:
+        """Return the ground truth at the episode's first false positive, if it had one."""
+        check = self._reward_check
+        if check is None or check.first_false_positive is None:
+            return {}
+        return {'first_false_positive': check.first_false_positive}
 
     def _finish(self) -> None:
         summary = evaluation_summary(self._results)
