@@ -12,7 +12,8 @@ import json
 import signal
 
 from hilserl.graph import NodeSpec
-from hilserl.modes import MODES, robot_joint_names
+from hilserl.modes import MODES
+from hilserl.robot_registry import load_robot
 from hilserl.observation_state import OBJECT_POSITION_NAMES, state_names
 from hilserl.testing.processes import wait_for_output
 from hilserl.transition_messages import observation_from_message
@@ -33,7 +34,7 @@ POLICY, HUMAN = EndEffectorCommand.SOURCE_POLICY, EndEffectorCommand.SOURCE_HUMA
 
 def small_agent(**image_settings):
     """Return a small agent of the sim SO-101's state (19 = 13 + object position)."""
-    joints = robot_joint_names('sim_so101.yaml')['arm_joint_names']
+    joints = load_robot('so101').joint_parameters()['arm_joint_names']
     return SACAgent(AgentConfig(state_dim=len(state_names(joints, object_position=True)),
                                 hidden_dims=(32,), grasp_hidden_dims=(16,), **image_settings))
 
@@ -82,7 +83,7 @@ def test_actor_acts_delivers_every_transition_and_hands_over_to_the_human(proces
         'camera_names': [], 'fps': 10.0, 'control_time_s': 2.0, 'resend_after_s': 30.0,
         'reward_source': 'ground_truth', 'state_from_ground_truth': True,
         'actor_id': 'test_actor', 'intervention_penalty': 0.3,
-        **robot_joint_names('sim_so101.yaml')}))
+        **load_robot('so101').joint_parameters()}))
     intervention.publish(Bool(data=False))
     parameters.publish(parameters_message(1))
 
@@ -180,7 +181,7 @@ def test_actor_stops_after_max_minutes_at_an_episode_end_on_a_lock_stepped_arm(
         'camera_names': [], 'fps': 10.0, 'control_time_s': 1.0, 'max_minutes': 0.025,
         'reward_source': 'ground_truth', 'state_from_ground_truth': True,
         'send_transitions': False, 'wait_for_policy': False, 'eval_log': str(log),
-        **robot_joint_names('sim_so101.yaml')}))
+        **load_robot('so101').joint_parameters()}))
     assert actor.wait(timeout=60) == 0, actor.output()
     episodes = json.loads(log.read_text())['per_episode']
     assert [e['steps'] for e in episodes] == [10, 10]
@@ -202,7 +203,7 @@ def test_image_transitions_carry_the_features_of_their_own_frames(processes, pro
     actor = processes.start_node(NodeSpec('actor', 'actor', parameters={
         'camera_names': ['front', 'wrist'], 'fps': 30.0, 'control_time_s': 2.0,
         'reward_source': 'ground_truth', 'state_from_ground_truth': True,
-        'wait_for_policy': True, **robot_joint_names('sim_so101.yaml')}))
+        'wait_for_policy': True, **load_robot('so101').joint_parameters()}))
     agent = small_agent(num_cameras=2, image_encoder='frozen')
     parameters.publish(parameters_message(1, agent=agent))
 
@@ -234,7 +235,7 @@ def test_a_policy_for_another_state_layout_stops_the_actor_with_a_clear_error(pr
     actor = processes.start_node(NodeSpec('actor', 'actor', parameters={
         'camera_names': [], 'fps': 10.0, 'control_time_s': 2.0, 'wait_for_policy': True,
         'reward_source': 'ground_truth', 'state_from_ground_truth': False,
-        **robot_joint_names('sim_so101.yaml')}))
+        **load_robot('so101').joint_parameters()}))
     parameters.publish(parameters_message(1))
     assert actor.wait(timeout=60) == 78, actor.output()
     assert "[FATAL] ActorNode: the learner's policy does not fit this actor" in actor.output()

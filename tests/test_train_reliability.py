@@ -17,7 +17,8 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from hilserl.graph import NodeSpec
 from hilserl.learner_core import STATE_FILE
-from hilserl.modes import MODES, robot_joint_names
+from hilserl.modes import MODES
+from hilserl.robot_registry import load_robot
 from hilserl.runner import node_command
 from hilserl.testing.processes import LEARNER_STOP_GRACE_S, wait_for_output
 
@@ -47,7 +48,7 @@ def arm_with_actor(namespace):
                      parameters={'actor_id': namespace, 'use_cameras': False, 'fps': 10.0,
                                  'control_time_s': 2.0, 'reward_source': 'ground_truth',
                                  'state_from_ground_truth': True, 'resend_after_s': 1.0,
-                                 **robot_joint_names('sim_so101.yaml')})
+                                 **load_robot('so101').joint_parameters()})
     return [NodeSpec(arm.executable, arm.name, namespace=namespace,
                      parameter_files=arm.parameter_files,
                      parameters={**arm.parameters, 'render_cameras': False}),

@@ -9,6 +9,7 @@ import os
 from typing import Dict, List
 
 from hilserl.graph import argument_as_float, GraphError, LaunchArgument, NodeSpec
+from hilserl.robot_registry import load_robot, RobotFile, RobotFileError
 
 DEMO_CAMERAS = ('front', 'wrist')
 
@@ -16,9 +17,9 @@ TASKS = ('reach', 'push', 'pick_lift')
 # The arm and task arguments of the modes that run a whole arm (record, train, classifier).
 ROBOT_ARGUMENT = LaunchArgument(
     'robot', 'so101',
-    'Which arm: a simulated SO-101 or Panda, or the real SO100/SO101 '
-    '(config/so100_follower.yaml, config/so100_cameras.yaml).',
-    ('so101', 'panda', 'so100'))
+    'Which arm: a name from the robot registry (config/robots/NAME.yaml: the simulated '
+    'arms and the real ones the suite ships) or the path of your own robot file '
+    '(docs/robots.md).')
 TASK_ARGUMENT = LaunchArgument('task', 'pick_lift', 'Which task (simulation).', TASKS)
 LOCK_STEP = LaunchArgument(
     'lock_step', 'false',
@@ -39,26 +40,43 @@ def config_file(name: str) -> str:
     return os.path.join(get_package_share_directory('hilserl'), 'config', name)
 
 
+def robot_file(args: Dict[str, str]) -> RobotFile:
+    """Return the robot file ``robot:=`` names, or a GraphError naming the bad field."""
+    try:
+        return load_robot(args['robot'])
+    except RobotFileError as error:
+        raise GraphError(str(error)) from None
+
+
 def sim_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     """Return a simulated arm behind the safety filter, its cameras processed for the policy."""
-    robot_file = f"sim_{args['robot']}.yaml"
+    robot = robot_file(args)
+    if not robot.simulated:
+        raise GraphError(f"robot:={args['robot']} is not a simulated arm (its driver.kind is "
+                         f'{robot.driver.kind}); the sim mode needs a robot file with a sim '
+                         'section')
     lock_step = args['lock_step'] == 'true'
-    overrides = {'task': args['task'], 'lock_step': lock_step,
-                 'visual_variation': args['visual_variation']}
+    cameras = robot.cameras
+    arm_parameters = {'robot': robot.path, 'task': args['task'], 'lock_step': lock_step,
+                      'visual_variation': args['visual_variation'],
+                      'control_rate_hz': robot.safety.control_rate_hz,
+                      'camera_names': list(cameras.names), 'camera_width': cameras.width,
+                      'camera_height': cameras.height, 'camera_fps': cameras.fps,
+                      'base_frame': robot.description.base_frame}
     nodes = [
-        NodeSpec('sim_arm', 'sim_arm', parameter_files=(robot_file,), parameters=overrides),
-        NodeSpec('safety_filter', 'safety_filter', parameter_files=(robot_file,),
-                 parameters={'ticks_per_command': ticks_per_command(robot_file, args)
-                             if lock_step else 0}),
+        NodeSpec('sim_arm', 'sim_arm', parameters=arm_parameters),
+        NodeSpec('safety_filter', 'safety_filter', parameters={
+            **robot.safety_filter_parameters(),
+            'ticks_per_command': ticks_per_command(robot, args) if lock_step else 0}),
         NodeSpec('image_processor', 'image_processor',
-                 parameter_files=('sim_image_processor.yaml',)),
+                 parameter_files=(cameras.image_processor,)),
     ]
     if args['rviz'] == 'true':
-        nodes += visualisation_nodes(args['robot'])
+        nodes += visualisation_nodes(robot)
     return nodes
 
 
-def ticks_per_command(robot_file: str, args: Dict[str, str]) -> int:
+def ticks_per_command(robot: RobotFile, args: Dict[str, str]) -> int:
     """
     Return the filter ticks (= physics control steps) of one command of a lock-stepped arm.
 
@@ -66,18 +84,17 @@ def ticks_per_command(robot_file: str, args: Dict[str, str]) -> int:
     between two commands at ``fps`` (10 where the mode sets no rate: a teleop stream).
     """
     fps = argument_as_float(args, 'fps') if 'fps' in args else 10.0
-    rate = section_parameters(robot_file, 'safety_filter').get('control_rate_hz', 30.0)
-    return max(1, round(rate / fps))
+    return max(1, round(robot.safety.control_rate_hz / fps))
 
 
-def visualisation_nodes(robot: str) -> List[NodeSpec]:
+def visualisation_nodes(robot: RobotFile) -> List[NodeSpec]:
     """Return robot_state_publisher and rviz2 with the suite's layout, both optional."""
     # Imported here: building the URDF loads the robot model, needed only with rviz.
     from hilserl.sim.description import robot_description_for
     return [
         NodeSpec('robot_state_publisher', 'robot_state_publisher',
                  package='robot_state_publisher', optional=True,
-                 parameters={'robot_description': robot_description_for(robot)}),
+                 parameters={'robot_description': robot_description_for(robot.path)}),
         NodeSpec('rviz2', 'rviz2', package='rviz2', optional=True,
                  arguments=('-d', config_file('hilserl.rviz'))),
     ]
@@ -106,20 +123,6 @@ def package_installed(package: str) -> bool:
     return True
 
 
-def section_parameters(parameter_file: str, node: str) -> Dict[str, object]:
-    """Return the ``ros__parameters`` of ``node`` in an installed parameter file."""
-    import yaml
-    with open(config_file(parameter_file), encoding='utf-8') as stream:
-        return yaml.safe_load(stream)[node]['ros__parameters']
-
-
-def robot_joint_names(robot_file: str) -> Dict[str, object]:
-    """Return the arm and gripper joint names the safety filter's section of a robot file sets."""
-    parameters = section_parameters(robot_file, 'safety_filter')
-    return {'arm_joint_names': list(parameters['arm_joint_names']),
-            'gripper_joint_name': parameters['gripper_joint_name']}
-
-
 def rerecord_episodes(args: Dict[str, str]) -> List[int]:
     """Return the episode numbers of ``rerecord_episodes:=3,7``, or a clear error."""
     words = [word.strip() for word in args['rerecord_episodes'].split(',') if word.strip()]
@@ -134,7 +137,7 @@ def teleop_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     teleop = args['teleop']
     if teleop == 'scripted':
         rerecord = rerecord_episodes(args)
-        parameters = {'robot': args['robot'], 'task': args['task'],
+        parameters = {'robot': robot_file(args).path, 'task': args['task'],
                       'fps': argument_as_float(args, 'fps')}
         if rerecord:
             parameters['rerecord_episodes'] = rerecord
@@ -147,23 +150,19 @@ def teleop_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         # launcher does not have: the user runs it beside the mode (docs/teleop.md).
         return []
     if teleop == 'leader':
-        if args['robot'] not in ('so100', 'so101'):
-            raise GraphError('teleop:=leader needs an SO100/SO101 follower '
-                             '(robot:=so100, or robot:=so101 in simulation)')
+        leader = robot_file(args).teleop_leader
+        if leader is None:
+            raise GraphError(f"teleop:=leader needs a robot file with a teleop_leader section; "
+                             f"robot:={args['robot']} has none")
         # The leader is always a real arm on its own serial adapter, torque off.
-        return [NodeSpec('so100_leader', 'so100_leader', package='hilserl_so100_driver',
-                         parameter_files=('so100_leader.yaml',)),
+        return [NodeSpec(leader.executable, leader.executable, package=leader.package,
+                         parameter_files=(leader.parameter_file,)),
                 NodeSpec('leader_teleop', 'leader_teleop',
-                         parameter_files=('teleop_leader_so101.yaml',))]
+                         parameter_files=(leader.mapping,))]
     # A gamepad: ROS's joy driver when installed, else the suite's own reader.
     joy = (NodeSpec('joy_node', 'joy', package='joy') if package_installed('joy')
            else NodeSpec('joy_publisher', 'joy_publisher'))
     return [joy, NodeSpec('joy_teleop', 'joy_teleop', parameter_files=('teleop_joy_xbox.yaml',))]
-
-
-def robot_parameter_file(robot: str) -> str:
-    """Return the parameter file of an arm and its safety filter under config/."""
-    return 'so100_follower.yaml' if robot == 'so100' else f'sim_{robot}.yaml'
 
 
 def arm_nodes(args: Dict[str, str], cameras: bool = True) -> List[NodeSpec]:
@@ -172,7 +171,8 @@ def arm_nodes(args: Dict[str, str], cameras: bool = True) -> List[NodeSpec]:
 
     ``cameras=False`` (a state-only policy in simulation) renders no frames at all.
     """
-    if args['robot'] != 'so100':
+    robot = robot_file(args)
+    if robot.simulated:
         nodes = sim_nodes(dict(args, rviz='false'))
         if cameras:
             return nodes
@@ -182,17 +182,42 @@ def arm_nodes(args: Dict[str, str], cameras: bool = True) -> List[NodeSpec]:
     if args['visual_variation'] != 'none':
         raise GraphError(f"visual_variation:={args['visual_variation']} needs a simulated "
                          'arm; the real scene varies by itself')
-    # The real arm: the Feetech driver, two cameras, and the same filter and processor.
-    robot_file = robot_parameter_file('so100')
-    cameras = [NodeSpec('camera_publisher', 'camera', namespace=camera,
-                        parameter_files=('so100_cameras.yaml',))
-               for camera in DEMO_CAMERAS]
-    return [NodeSpec('so100_follower', 'so100_follower', package='hilserl_so100_driver',
-                     parameter_files=(robot_file,)),
-            NodeSpec('safety_filter', 'safety_filter', parameter_files=(robot_file,)),
-            *cameras,
-            NodeSpec('image_processor', 'image_processor',
-                     parameter_files=('image_processor.yaml',))]
+    # A real arm: its driver (or the user's own stack), its cameras, the same filter and
+    # processor.
+    return (driver_nodes(robot) + [safety_filter_node(robot)] + camera_nodes(robot)
+            + [NodeSpec('image_processor', 'image_processor',
+                        parameter_files=(robot.cameras.image_processor,))])
+
+
+def driver_nodes(robot: RobotFile) -> List[NodeSpec]:
+    """Return the node that puts a real arm on the arm contract; none for an external one."""
+    driver = robot.driver
+    if driver.kind != 'hilserl':
+        return []
+    return [NodeSpec(driver.executable, driver.node_name, package=driver.package,
+                     parameter_files=(driver.parameter_file,),
+                     parameters={'home_joint_positions': list(robot.home_joint_positions)})]
+
+
+def safety_filter_node(robot: RobotFile) -> NodeSpec:
+    """Return the safety filter of a real arm, wired to an external stack's names."""
+    driver = robot.driver
+    remappings = ()
+    if driver.kind == 'external':
+        remappings = tuple((name, topic) for name, topic in (
+            ('joint_states', driver.joint_states), ('joint_commands', driver.joint_commands),
+            ('reset_to_home', driver.reset_service)) if name != topic)
+    return NodeSpec('safety_filter', 'safety_filter',
+                    parameters=robot.safety_filter_parameters(), remappings=remappings)
+
+
+def camera_nodes(robot: RobotFile) -> List[NodeSpec]:
+    """Return hilserl camera publishers, one per camera name; none for external cameras."""
+    if robot.cameras.kind != 'hilserl':
+        return []
+    return [NodeSpec('camera_publisher', 'camera', namespace=camera,
+                     parameter_files=(robot.cameras.parameter_file,))
+            for camera in robot.cameras.names]
 
 
 def split_paths(value: str) -> List[str]:

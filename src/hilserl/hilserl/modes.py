@@ -11,10 +11,9 @@ from typing import Dict, List
 
 from hilserl.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
 from hilserl.mode_parts import (arm_nodes, DEMO_CAMERAS, LOCK_STEP, ROBOT_ARGUMENT,
-                                robot_parameter_file, SCRIPTED_OUTCOME, sim_nodes,
-                                split_paths, TASK_ARGUMENT, TASKS, TELEOP_CHOICES, teleop_nodes,
+                                robot_file, SCRIPTED_OUTCOME, sim_nodes, split_paths,
+                                TASK_ARGUMENT, TASKS, TELEOP_CHOICES, teleop_nodes,
                                 visualisation_nodes)
-from hilserl.mode_parts import robot_joint_names
 from hilserl.mode_parts import VISUAL_VARIATION
 from hilserl.observation_state import state_names
 
@@ -52,10 +51,13 @@ DEMO = Mode(
 
 SIM = Mode(
     name='sim',
-    description='A MuJoCo arm (SO-101 or Panda) behind the safety filter: send '
-                'end_effector_command, watch joint_states, cameras and sim/ground_truth.',
+    description='A MuJoCo arm behind the safety filter: send end_effector_command, watch '
+                'joint_states, cameras and sim/ground_truth.',
     arguments=(
-        LaunchArgument('robot', 'so101', 'Which simulated arm.', ('so101', 'panda')),
+        LaunchArgument('robot', 'so101',
+                       'Which simulated arm: a name from the robot registry '
+                       '(config/robots/NAME.yaml with a sim section) or the path of your '
+                       'own robot file (docs/robots.md).'),
         LaunchArgument('task', 'pick_lift', 'Which task.', TASKS),
         LOCK_STEP,
         VISUAL_VARIATION,
@@ -82,7 +84,7 @@ def record_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     if args['scripted_outcome'] != 'success' and args['teleop'] != 'scripted':
         raise GraphError(f"scripted_outcome:={args['scripted_outcome']} needs "
                          'teleop:=scripted (a person fails episodes by themselves)')
-    robot_file = robot_parameter_file(args['robot'])
+    robot = robot_file(args)
     recorder = NodeSpec(
         'episode_recorder', 'episode_recorder', parameter_files=('record.yaml',),
         parameters={'dataset_dir': os.path.abspath(args['dataset_dir']),
@@ -91,12 +93,12 @@ def record_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                     'control_time_s': argument_as_float(args, 'control_time_s'),
                     'image_kind': args['image_kind'],
                     'number_of_steps_after_success': int(args['steps_after_success']),
-                    'arm_node': 'so100_follower' if args['robot'] == 'so100' else 'sim_arm',
-                    'state_from_ground_truth': (args['robot'] != 'so100'
+                    'arm_node': robot.driver.node_name,
+                    'state_from_ground_truth': (robot.simulated
                                                 and args['object_in_state'] == 'true'),
-                    **robot_joint_names(robot_file)},
+                    **robot.joint_parameters()},
         required=True)
-    if args['robot'] == 'so100' and args['teleop'] == 'scripted':
+    if not robot.simulated and args['teleop'] == 'scripted':
         raise GraphError('teleop:=scripted plays the human from simulator ground truth; '
                          'the real arm needs keyboard, gamepad or leader')
     return arm_nodes(args) + teleop_nodes(args) + [recorder]
@@ -162,7 +164,8 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     max_minutes = argument_as_float(args, 'max_minutes')
     if not max_minutes >= 0:
         raise GraphError(f"max_minutes:={args['max_minutes']} must be 0 (no limit) or more")
-    simulated = args['robot'] != 'so100'
+    robot = robot_file(args)
+    simulated = robot.simulated
     if args['reward'] == 'ground_truth' and not simulated:
         raise GraphError('reward:=ground_truth needs a simulated arm; on the real arm use '
                          'reward:=classifier or reward:=human')
@@ -170,7 +173,6 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         raise GraphError('reward:=classifier needs classifier_model:=<trained model dir>')
     evaluate = args['evaluate'] == 'true'
     run_dir = os.path.abspath(args['run_dir'])
-    robot_file = robot_parameter_file(args['robot'])
     object_in_state = simulated and args['object_in_state'] == 'true'
     inputs = args['policy_inputs']
     if inputs == 'auto':
@@ -198,9 +200,9 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                             or bool(split_paths(args['demos']))),
         'use_cameras': inputs == 'images',
         'send_transitions': not evaluate,
-        **robot_joint_names(robot_file)},
+        **robot.joint_parameters()},
         required=args['num_episodes'] != '0' or max_minutes > 0)
-    joints = robot_joint_names(robot_file)
+    joints = robot.joint_parameters()
     learner_parameters = {'run_dir': run_dir, 'resume': args['resume'] == 'true' or evaluate,
                           'learn': not evaluate, 'use_cameras': inputs == 'images',
                           'device': args['learner_device'],
@@ -234,7 +236,7 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
             raise GraphError('teleop:=scripted needs a simulated arm')
         return nodes + [NodeSpec('scripted_human', 'scripted_human',
                                  parameter_files=('train.yaml',),
-                                 parameters={'robot': args['robot'], 'task': args['task'],
+                                 parameters={'robot': robot.path, 'task': args['task'],
                                              'fps': argument_as_float(args, 'fps')})]
     return nodes + teleop_nodes(args)
 
@@ -349,7 +351,8 @@ def classifier_test_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     if not args['model_path']:
         raise GraphError('use:=test needs model_path:=<directory written by '
                          '`hilserl classifier train --out`>')
-    simulated = args['robot'] != 'so100'
+    robot = robot_file(args)
+    simulated = robot.simulated
     classifier_parameters = {'model_path': os.path.abspath(args['model_path']),
                              'terminate_on_success': False,
                              **success_threshold(args, 'success_threshold')}
@@ -362,7 +365,7 @@ def classifier_test_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                              'keyboard, gamepad, leader or none')
         # No recorder or actor here: the scripted human runs (and resets) its own episodes.
         human = [NodeSpec('scripted_human', 'scripted_human', parameter_files=('classifier.yaml',),
-                          parameters={'robot': args['robot'], 'task': args['task'],
+                          parameters={'robot': robot.path, 'task': args['task'],
                                       'fps': argument_as_float(args, 'fps')})]
     elif args['teleop'] == 'none':
         human = []
@@ -374,8 +377,7 @@ def classifier_test_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                                                           'end_effector_command'),))
              for spec in human]
     if args['rviz'] == 'true':
-        # The real SO100/SO101 follower has the SO-101's description.
-        human += visualisation_nodes(args['robot'] if simulated else 'so101')
+        human += visualisation_nodes(robot)
     return nodes + human
 
 

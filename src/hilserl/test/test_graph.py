@@ -45,15 +45,15 @@ def test_demo_mode_graph():
     assert all(spec.parameter_files for spec in nodes)
 
 
-def test_sim_mode_swaps_arms_by_parameter_file_and_adds_optional_rviz():
+def test_sim_mode_swaps_arms_by_robot_file():
     so101 = MODES['sim'].nodes({'robot': 'so101'})
     panda = MODES['sim'].nodes({'robot': 'panda', 'lock_step': 'true'})
     assert [s.full_name for s in so101] == ['/sim_arm', '/safety_filter', '/image_processor']
-    assert so101[0].parameter_files == ('sim_so101.yaml',)
-    assert panda[0].parameter_files == panda[1].parameter_files == ('sim_panda.yaml',)
+    assert so101[0].parameters['robot'].endswith('/config/robots/so101.yaml')
+    assert panda[1].parameters['arm_joint_names'][0] == 'joint1'
     assert panda[0].parameters['lock_step'] and panda[1].parameters['ticks_per_command'] == 3
     assert so101[1].parameters['ticks_per_command'] == 0  # real time
-    with pytest.raises(GraphError, match='robot:=ur5 is not one of so101, panda'):
+    with pytest.raises(GraphError, match="no robot 'ur5' in .*; choose one of .*so101"):
         MODES['sim'].nodes({'robot': 'ur5'})
 
 

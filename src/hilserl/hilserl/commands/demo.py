@@ -69,8 +69,9 @@ def register(subparsers) -> None:
                     'separate processes with the scripted human intervening, then '
                     'evaluate the policy alone and print final_success_rate, '
                     'wall_clock_min and where the learning curves are.')
-    parser.add_argument('--robot', default='so101', choices=('so101', 'panda'),
-                        help='simulated arm (default: so101)')
+    parser.add_argument('--robot', default='so101',
+                        help='simulated arm: a robot registry name (config/robots/) or a '
+                             'robot file with a sim section (default: so101)')
     parser.add_argument('--task', default='pick_lift', choices=('reach', 'push', 'pick_lift'),
                         help='task (default: pick_lift)')
     parser.add_argument('--run-dir', default='demo_run',
@@ -137,6 +138,19 @@ def _run_mode(name: str, arguments) -> None:
         raise CommandError(f'the {name} stage stopped with status {status}; its output is above')
 
 
+def _simulated_robot(robot: str) -> str:
+    """Return ``--robot`` (a registry name, or a file as an absolute path), checked."""
+    from hilserl.robot_registry import is_robot_path, load_robot, RobotFileError
+    try:
+        file = load_robot(robot)
+    except RobotFileError as error:
+        raise CommandError(f'--robot {robot}: {error}') from None
+    if not file.simulated:
+        raise CommandError(f'--robot {robot}: the demo runs in simulation; {file.name} is '
+                           f'driven by {file.driver.kind} (driver.kind)')
+    return file.path if is_robot_path(robot) else robot
+
+
 def run(options) -> int:
     """Run the three stages and print the figures."""
     run_dir = os.path.abspath(options.run_dir)
@@ -163,7 +177,7 @@ def run(options) -> int:
     if options.frozen_encoder and not (images and os.path.isfile(options.frozen_encoder)):
         raise CommandError(f'--frozen-encoder {options.frozen_encoder}: needs --policy-inputs '
                            'images and an existing card')
-    common = {'robot': options.robot, 'task': options.task,
+    common = {'robot': _simulated_robot(options.robot), 'task': options.task,
               'lock_step': 'true' if options.lock_step else 'false',
               'visual_variation': options.visual_variation,
               # An image policy finds the cube in the images only, as on a real arm.
