@@ -43,10 +43,8 @@ Behaviour on faults (see also ``ServoHealth.level``):
 With ``passive`` (a leader arm moved by hand) torque stays off, no goal is
 written and commands and homing are refused; reading and health are the same.
 
-Start-up (``connect``): every servo must answer; torque off; EEPROM values
-that differ (Homing_Offset, Min/Max_Position_Limit, P_Coefficient) are written
-between Lock=0 and Lock=1 (so they are saved); Acceleration (RAM); the goal is
-set to the present position, then torque on.
+Start-up and the lifecycle steps (configure, activate, deactivate, cleanup) are
+in :mod:`.driver_connection`.
 """
 
 import logging
@@ -56,6 +54,7 @@ import time
 from . import sts3215
 from .bus_cycle import read_positions, read_status, STATUS_BLOCK  # noqa: F401
 from .calibration import ArmCalibration, TICKS_PER_RAD
+from .driver_connection import ConnectionSteps
 # The names below were all defined here before the split; imports of them keep working.
 from .driver_config import (DriverConfig, ERROR, LEVEL_NAMES, OK, ON_FAULT,  # noqa: F401
                             ON_SHUTDOWN, SEVERE_BITS, ServoHealth, WARN)
@@ -66,7 +65,7 @@ from .servo_setup import (ADDR, CONFIGURE_ATTEMPTS, read_present_positions,  # n
 _logger = logging.getLogger(__name__)
 
 
-class DriverCore:
+class DriverCore(ConnectionSteps):
     """The follower's control loop; see the module docstring."""
 
     def __init__(self, bus, calibration: ArmCalibration, config: DriverConfig | None = None,
@@ -92,6 +91,8 @@ class DriverCore:
                        for j in calibration.joints]
         self._step_raw = self.config.max_joint_step * TICKS_PER_RAD
         self.connected = False
+        #: Commanding: between activate() and deactivate() (or since connect()).
+        self.active = False
         self.torque_on = False
         self.goal: list | None = None  # raw ticks (float), last written
         self.positions_raw: list | None = None  # last good reading per servo
@@ -139,6 +140,9 @@ class DriverCore:
         if not self.connected:
             self._homing_result = (False, f'not connected: {self.last_error}')
             return
+        if not self.active:
+            self._homing_result = (False, 'the driver is not active')
+            return
         if self.fault is not None:
             if self.failed_ticks:
                 self._homing_result = (False, f'bus fault: {self.fault}')
@@ -167,32 +171,14 @@ class DriverCore:
         """Return (success, message) of the last homing request, None while it runs."""
         return self._homing_result
 
-    def connect(self, now: float | None = None) -> bool:
-        """Open the bus and configure the servos; False (and log) when it fails."""
-        now = self.clock() if now is None else now
-        self._next_connect = now + self.config.reconnect_period_s
-        try:
-            if not self.bus.is_open:
-                self.bus.open()
-            self._configure()
-        except BusError as error:
-            self.bus.close()
-            self._mark_lost(str(error))
-            return False
-        self.connected = True
-        self.fault = None
-        self.failed_ticks = self.good_ticks = 0
-        for health in self.health:
-            health.port_ok = True
-            health.consecutive_failures = 0
-            health.message = 'ok'
-        self._reported_loss = False
-        self._log(logging.INFO, f'connected to servos {self.ids} on '
-                                f'{getattr(self.bus, "port_name", "the bus")}')
-        return True
-
     def tick(self, now: float | None = None) -> None:
-        """Run one control step (read, decide, write); never raises for bus faults."""
+        """
+        Run one control step (read, decide, write); never raises for bus faults.
+
+        A core that is not connected (never configured, or its port was lost) is
+        connected first (``connect()``, every ``reconnect_period_s``); one that was
+        deactivated reads but writes no goal.
+        """
         now = self.clock() if now is None else now
         self.ticks += 1
         if not self.connected:
@@ -212,82 +198,9 @@ class DriverCore:
         except BusError as error:
             self._lost(error, now)
 
-    def shutdown(self) -> None:
-        """Leave the servos as ``on_shutdown`` says and close the port."""
-        try:
-            if self.connected and self.config.on_shutdown == 'torque_off':
-                self._torque_off(self.ids)
-        except BusError:
-            pass
-        self.connected = False
-        self.bus.close()
-        for health in self.health:
-            health.port_ok = False
-            health.message = 'driver stopped'
-
     def goal_positions(self) -> list | None:
         """Return the last goal in joint units."""
         return None if self.goal is None else self.calibration.to_positions(self.goal)
-
-    # --- connection --------------------------------------------------------------------
-
-    def _configure(self) -> None:
-        require_servos(self.bus, self.ids)
-        self._set_torque(False, checked=True)
-        wanted = [(j.id, 'P_Coefficient', self.config.p_coefficient)
-                  for j in self.calibration.joints]
-        if self.config.write_calibration:
-            wanted += [(j.id, name, value) for j in self.calibration.joints
-                       for name, value in (('Homing_Offset', j.homing_offset),
-                                           ('Min_Position_Limit', j.range_min),
-                                           ('Max_Position_Limit', j.range_max))]
-        written = write_eeprom(self.bus, wanted)
-        if written:
-            self._log(logging.INFO, f'wrote EEPROM values (saved) to servos {written}')
-        for servo_id in self.ids:
-            write_checked(self.bus, servo_id, 'Acceleration', self.config.acceleration)
-        self._restart_from_present()
-
-    def _restart_from_present(self) -> None:
-        """Read the present positions, make them the goal, then switch torque on."""
-        raws = read_present_positions(self.bus, self.ids)
-        self.positions_raw = raws
-        self.goal = [float(r) for r in raws]
-        self._command_raw = None
-        if self.config.passive:
-            return
-        self._write_goal()
-        self._set_torque(True, checked=True)
-
-    def _set_torque(self, on: bool, checked: bool = False) -> None:
-        set_torque(self.bus, self.ids, on, checked)
-        self.torque_on = on
-
-    def _torque_off(self, acked_ids) -> None:
-        """Switch every servo's torque off in one packet, then again one by one with replies."""
-        self._set_torque(False)
-        reg = sts3215.register('Torque_Enable')
-        for servo_id in acked_ids:  # best effort: the replies also show it arrived
-            self.bus.write(servo_id, reg.address, reg.encode(0))
-
-    def _mark_lost(self, reason: str) -> None:
-        self.connected = False
-        self.torque_on = False
-        self.last_error = reason
-        for health in self.health:
-            health.port_ok = False
-            health.message = f'no connection: {reason}'
-        if not self._reported_loss:
-            self._log(logging.ERROR, f'{reason}; retrying every '
-                                     f'{self.config.reconnect_period_s:g} s')
-            self._reported_loss = True
-
-    def _lost(self, error: BusError, now: float) -> None:
-        self.bus.close()
-        self._mark_lost(f'port lost ({error})')
-        self._next_connect = now + self.config.reconnect_period_s
-        if self._homing is not None:
-            self._end_homing(False, f'port lost: {error}')
 
     # --- one tick --------------------------------------------------------------------
 
@@ -323,7 +236,7 @@ class DriverCore:
             self._command_raw = None
 
     def _command(self, now: float) -> None:
-        if self.fault is not None or not self.torque_on:
+        if self.fault is not None or not self.torque_on or not self.active:
             return
         target = None
         if self._homing is not None:
