@@ -4,7 +4,9 @@ What the follower and the leader arm nodes share: one servo bus, driven on a thr
 :class:`ServoBusNode` declares the bus parameters, loads the calibration, runs
 :class:`hilserl_so100_driver.driver_core.DriverCore` at ``control_rate_hz`` on a
 thread of its own (a bus time-out must not stall the executor), publishes
-``/diagnostics`` and leaves the servos as the core's shutdown says.
+``/diagnostics`` and leaves the servos as the core's shutdown says.  The leader
+starts the loop at once; the follower, a managed node, from activation to
+deactivation.
 """
 
 import os
@@ -79,7 +81,14 @@ class ServoBusNode(Node):
 
     def _start_bus(self, port: str, baud: int, calibration: ArmCalibration,
                    config: DriverConfig, diagnostics_rate_hz: float, states_topic: str) -> None:
-        """Open the bus with ``config``, publish positions on ``states_topic``, start the loop."""
+        """Set the bus up (:meth:`_create_core`) and start the loop, which connects."""
+        self._create_core(port, baud, calibration, config, diagnostics_rate_hz, states_topic)
+        self._start_loop()
+
+    def _create_core(self, port: str, baud: int, calibration: ArmCalibration,
+                     config: DriverConfig, diagnostics_rate_hz: float,
+                     states_topic: str) -> None:
+        """Make the core with ``config`` and the publishers; the port stays closed."""
         self._states = self.create_publisher(JointState, states_topic, 10)
         self._port = port
         self._names = calibration.names
@@ -88,9 +97,29 @@ class ServoBusNode(Node):
         self._core = DriverCore(SdkBus(port, baud), calibration, config, log=self._log)
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._stop = threading.Event()
+        self._thread = None
+
+    def _start_loop(self) -> None:
+        """Tick the core at ``control_rate_hz`` on a thread of its own."""
+        self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name=f'{self.get_name()}-bus',
                                         daemon=True)
         self._thread.start()
+
+    def _stop_loop(self) -> None:
+        """Stop ticking and wait for the thread (a tick under way finishes)."""
+        stop, thread = getattr(self, '_stop', None), getattr(self, '_thread', None)
+        if stop is not None:
+            stop.set()
+        if thread is not None and thread.is_alive():
+            thread.join(timeout=5.0)
+
+    def _publish_diagnostics(self) -> None:
+        """Publish the servos' diagnostics now (after a lifecycle transition)."""
+        with self._lock:
+            array = diagnostic_array(self._core, self._port, self.get_name())
+        array.header.stamp = self.get_clock().now().to_msg()
+        self._diagnostics.publish(array)
 
     def _log(self, level, text) -> None:
         logger = self.get_logger()
@@ -126,7 +155,7 @@ class ServoBusNode(Node):
                     array.header.stamp = stamp
                     self._diagnostics.publish(array)
             except Exception:  # the context is shutting down under the thread
-                if self._stop.is_set():
+                if self._stop.is_set() or not self.context.ok():
                     return
                 raise
             next_tick += period
@@ -138,11 +167,7 @@ class ServoBusNode(Node):
     def destroy_node(self):
         """Stop the loop and leave the servos as the core's on_shutdown says."""
         # rclpy also destroys a node whose __init__ failed half-way (bad configuration).
-        stop, thread = getattr(self, '_stop', None), getattr(self, '_thread', None)
-        if stop is not None:
-            stop.set()
-        if thread is not None and thread.is_alive():
-            thread.join(timeout=5.0)
+        self._stop_loop()
         if getattr(self, '_core', None) is not None:
             with self._lock:
                 self._core.shutdown()

@@ -12,14 +12,36 @@ bus faults, an unplugged adapter and shutdown.  ``joint_states`` carries the
 last good reading of a servo that stopped answering (its diagnostics say so)
 and is not published while the port is lost.  During ``reset_to_home``
 commands are ignored.
+
+A managed (lifecycle) node: ``ros2 lifecycle set /so100_follower <transition>``
+(or ``hilserl lifecycle set``) moves it through the steps of
+:mod:`hilserl_so100_driver.driver_connection`:
+
+* configure: open the port, check that every servo answers, save the
+  calibration (offsets, limits) and gains to the servos with torque off;
+* activate: goal := present position, torque on, then the control loop runs
+  (``joint_states``, ``/diagnostics``, commands, ``reset_to_home``);
+* deactivate: the loop stops and commands are refused; the arm holds where it
+  is, then torque goes off if ``on_fault`` is ``'torque_off'`` (a deactivated
+  driver leaves the arm as a bus fault would; ``'hold'`` keeps torque on);
+* cleanup: the port is closed; shutdown, Ctrl-C and SIGTERM apply
+  ``on_shutdown``.
+
+With ``autostart`` (the default) the node configures and activates itself as it
+starts, and while configure fails (no adapter, a silent servo) tries again every
+``reconnect_period_s``: ``ros2 run`` gives a working driver.  The launch files
+and ``hilserl launch`` start it with ``autostart:=false`` and bring it up
+before the nodes that command it (:mod:`hilserl.lifecycle_support`).
 """
 
 import time
 
+from rclpy.lifecycle import LifecycleNode
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
 
+from hilserl.lifecycle_support import autostart, declare_autostart, transition
 from hilserl.log_throttle import LogThrottle
 from hilserl.node_support import declare, run_node
 from hilserl_so100_driver.driver_config import DriverConfig
@@ -29,11 +51,11 @@ LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
-class FollowerDriver(ServoBusNode):
+class FollowerDriver(ServoBusNode, LifecycleNode):
     """ROS shell around the driver core; see the module docstring."""
 
     def __init__(self, **kwargs):
-        """Read parameters, load the calibration, open the bus and start the loop."""
+        """Read parameters and load the calibration; with ``autostart``, configure and activate."""
         super().__init__('so100_follower', **kwargs)
         port, baud, calibration = self._declare_bus('/dev/ttyACM0')
         rate = declare(self, 'control_rate_hz', 30.0, 'Control loop (and joint_states) rate.')
@@ -47,17 +69,20 @@ class FollowerDriver(ServoBusNode):
         max_failed = declare(self, 'max_failed_ticks', 5,
                              'Consecutive failed bus ticks before motion stops.')
         on_fault = declare(self, 'on_fault', 'hold',
-                           "After max_failed_ticks: 'hold' (last goal) or 'torque_off'.")
+                           "After max_failed_ticks, and on deactivate: 'hold' (torque on at "
+                           "the last goal) or 'torque_off'.")
         on_shutdown = declare(self, 'on_shutdown', 'hold',
                               "On exit: 'hold' (torque on) or 'torque_off'.")
         acceleration = declare(self, 'acceleration', 254,
                                'Servo Acceleration register (0-254, x100 step/s^2; 0 = none).')
         p_gain = declare(self, 'p_coefficient', 16, 'Servo position P gain (EEPROM).')
         reconnect = declare(self, 'reconnect_period_s', 1.0,
-                            'Time between attempts to reopen a lost port.')
+                            'Time between attempts to reopen a lost port (and between '
+                            "autostart's configure attempts).")
         self._robot = declare(self, 'robot', 'so101',
                               "robot_description to publish ('so101', '' = none).")
         diagnostics_rate = declare(self, 'diagnostics_rate_hz', 2.0, 'Rate of /diagnostics.')
+        start_now = declare_autostart(self)
         config = DriverConfig(
             control_rate_hz=rate, max_joint_step=step, command_timeout_s=timeout,
             home_positions=None if list(home) == [0.0] else list(home), home_speed=home_speed,
@@ -69,10 +94,70 @@ class FollowerDriver(ServoBusNode):
         self._publish_description()
         self.create_subscription(Float64MultiArray, 'joint_commands', self._on_command, 10)
         self.create_service(Trigger, 'reset_to_home', self._on_reset)
-        self._start_bus(port, baud, calibration, config, diagnostics_rate, 'joint_states')
+        self._create_core(port, baud, calibration, config, diagnostics_rate, 'joint_states')
         self.get_logger().info(
             f'SO100 follower on {port}: joints {self._names}, servos {calibration.ids}, '
             f'{rate:g} Hz, calibration {self._calibration_file or "(none: full range)"}')
+        if start_now:
+            autostart(self, retry_s=reconnect)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def on_configure(self, state):
+        """Open the port and set the servos up, torque off."""
+        return transition(self, 'configure', self._configure)
+
+    def on_activate(self, state):
+        """Torque on at the present position; start the control loop."""
+        return transition(self, 'activate', self._activate)
+
+    def on_deactivate(self, state):
+        """Stop the loop; hold, then torque off if ``on_fault`` says so."""
+        return transition(self, 'deactivate', self._deactivate)
+
+    def on_cleanup(self, state):
+        """Close the port."""
+        return transition(self, 'cleanup', self._cleanup)
+
+    def on_shutdown(self, state):
+        """Stop the loop and leave the servos as ``on_shutdown`` says."""
+        return transition(self, 'shutdown', self._shutdown)
+
+    def _configure(self):
+        with self._lock:
+            done = self._core.configure()
+        self._publish_diagnostics()
+        return None if done else self._core.last_error
+
+    def _activate(self):
+        with self._lock:
+            if not self._core.activate():
+                return self._core.last_error
+        self._start_loop()
+        return None
+
+    def _deactivate(self):
+        self._stop_loop()
+        with self._lock:
+            self._core.deactivate()
+            lost = not self._core.connected
+        if lost:
+            self.get_logger().warning(f'deactivated without the bus: {self._core.last_error}')
+        self._publish_diagnostics()
+        return None
+
+    def _cleanup(self):
+        with self._lock:
+            self._core.cleanup()
+        return None
+
+    def _shutdown(self):
+        self._stop_loop()
+        with self._lock:
+            self._core.shutdown()
+        return None
+
+    # --- topics and services -------------------------------------------------------------
 
     def _publish_description(self) -> None:
         if not self._robot:
@@ -85,6 +170,10 @@ class FollowerDriver(ServoBusNode):
 
     def _on_command(self, msg: Float64MultiArray) -> None:
         with self._lock:
+            if not self._core.active:
+                if self._throttle.check('inactive') is not None:
+                    self.get_logger().warning('joint_commands ignored: the driver is not active')
+                return
             if self._core.homing:
                 return
             try:
