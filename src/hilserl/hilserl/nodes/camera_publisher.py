@@ -4,16 +4,23 @@ Publish frames from a camera device, a video file or a generated test pattern.
 Publishes ``image_raw`` (rgb8) and ``camera_info`` relative to the node's
 namespace, so ``ros2 run hilserl camera_publisher --ros-args -r __ns:=/front``
 gives ``/front/image_raw``. A device that disappears is reopened, not fatal.
+
+A managed (lifecycle) node: configure prepares the source, activate opens it
+and starts publishing, deactivate stops publishing (the device stays open),
+cleanup releases it. With ``autostart`` (the default) it configures and
+activates itself as it starts; the launch files and ``hilserl launch`` bring it
+up instead (:mod:`hilserl.lifecycle_support`).
 """
 
 import math
 
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
 from hilserl.camera_sources import ReconnectingSource, open_source
 from hilserl.image_conversion import array_to_image
+from hilserl.lifecycle_support import autostart, declare_autostart, transition
 from hilserl.node_support import declare, run_node
 
 
@@ -32,11 +39,11 @@ def pinhole_camera_info(width: int, height: int, horizontal_fov_deg: float,
     return info
 
 
-class CameraPublisherNode(Node):
-    """Publish one camera's frames at a fixed rate."""
+class CameraPublisherNode(LifecycleNode):
+    """Publish one camera's frames at a fixed rate while active."""
 
     def __init__(self, **kwargs):
-        """Declare parameters, open the source and start the frame timer."""
+        """Declare and check the parameters; with ``autostart``, configure and activate."""
         super().__init__('camera', **kwargs)
         source = declare(self, 'source', 'test_pattern', "'test_pattern', a device index "
                          "('0'), a device path ('/dev/video0') or a video file.")
@@ -50,6 +57,7 @@ class CameraPublisherNode(Node):
                                    'Pause before reopening a device that failed.')
         fov = declare(self, 'horizontal_fov_deg', 69.0,
                       'Horizontal field of view used for camera_info.')
+        start_now = declare_autostart(self)
         if fps <= 0:
             raise ValueError(f'fps must be positive, got {fps}')
         if not 0.0 < fov < 180.0:
@@ -59,14 +67,59 @@ class CameraPublisherNode(Node):
 
         self._camera_info = pinhole_camera_info(width, height, fov, frame_id)
         self._frame_id = frame_id
-        self._source = ReconnectingSource(
-            lambda: open_source(source, width, height, loop), retry_interval_s,
-            on_event=self._log_source_event)
+        self._period = 1.0 / fps
+        self._settings = (source, width, height, loop, retry_interval_s)
+        self._source = None
+        self._timer = None
         self._image_publisher = self.create_publisher(Image, 'image_raw', qos_profile_sensor_data)
         self._info_publisher = self.create_publisher(
             CameraInfo, 'camera_info', qos_profile_sensor_data)
         self.frames_published = 0
-        self.create_timer(1.0 / fps, self._publish_frame)
+        if start_now:
+            autostart(self)
+
+    def on_configure(self, state):
+        """Prepare the source (opened by the first frame read)."""
+        return transition(self, 'configure', self._configure)
+
+    def on_activate(self, state):
+        """Start reading (the first read opens the device) and publishing frames."""
+        return transition(self, 'activate', self._start)
+
+    def on_deactivate(self, state):
+        """Stop publishing; the device stays open."""
+        return transition(self, 'deactivate', self._stop)
+
+    def on_cleanup(self, state):
+        """Release the device."""
+        return transition(self, 'cleanup', self._release)
+
+    def on_shutdown(self, state):
+        """Stop and release the device."""
+        return transition(self, 'shutdown', self._shutdown)
+
+    def _configure(self):
+        source, width, height, loop, retry_interval_s = self._settings
+        self._source = ReconnectingSource(
+            lambda: open_source(source, width, height, loop), retry_interval_s,
+            on_event=self._log_source_event)
+
+    def _start(self):
+        self._timer = self.create_timer(self._period, self._publish_frame)
+
+    def _stop(self):
+        if self._timer is not None:
+            self.destroy_timer(self._timer)
+            self._timer = None
+
+    def _release(self):
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+
+    def _shutdown(self):
+        self._stop()
+        self._release()
 
     def _log_source_event(self, message: str, healthy: bool) -> None:
         if healthy:
@@ -88,7 +141,8 @@ class CameraPublisherNode(Node):
 
     def destroy_node(self):
         """Release the camera before the node goes."""
-        self._source.close()
+        if getattr(self, '_source', None) is not None:   # also after a failed __init__
+            self._release()
         return super().destroy_node()
 
 
