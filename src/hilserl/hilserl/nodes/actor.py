@@ -16,6 +16,10 @@ no episode starts. Between episodes it resets
 the arm through the safety filter's ``reset`` service and publishes EpisodeStats on
 ``episode_stats``. The decisions are in :mod:`hilserl.actor_core`; the inputs, the
 commands and the resets are shared with the recorder (:mod:`hilserl.episode_io`).
+
+A managed node (:mod:`hilserl.lifecycle_support`): deactivated, it stops commanding (the
+safety filter holds the arm; a reset under way finishes) and the step under way sends no
+transition; activated again, the episode goes on.
 """
 
 import secrets
@@ -28,7 +32,7 @@ from hilserl_interfaces.msg import (EndEffectorCommand, EpisodeEvent, EpisodeSta
                                     Observation as ObservationMsg, PolicyParameters,
                                     Transition, TransitionAck)
 from rclpy.duration import Duration
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
 
@@ -38,6 +42,7 @@ from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary
 from hilserl.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
                               EVENT_NAMES, SUCCESS)
+from hilserl.lifecycle_support import ActiveOnly, autostart, declare_autostart
 from hilserl.node_support import (log_at, make_thread_realtime, NodeFailed, run_node,
                                   StopNode)
 from hilserl.nodes.actor_parameters import declare_actor_parameters
@@ -59,13 +64,14 @@ PARAMETERS_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
-class ActorNode(Node):
+class ActorNode(ActiveOnly, LifecycleNode):
     """Act with the policy (or the human), send labelled transitions, reset between episodes."""
 
     def __init__(self, **kwargs):
-        """Declare the parameters, wire the topics and wait for the inputs."""
+        """Declare the parameters, wire the topics and wait for the inputs (and activation)."""
         super().__init__('actor', **kwargs)
         p = self._params = declare_actor_parameters(self)
+        start_now = declare_autostart(self)
         import torch   # here, not at the top: the node starts before torch is needed
         torch.set_num_threads(p.torch_threads)
         self._thread_priority: Optional[int] = p.thread_priority   # None once applied
@@ -128,6 +134,13 @@ class ActorNode(Node):
             + (f' or {p.max_minutes:g} minutes' if p.max_minutes else '')
             + (', deterministic' if p.deterministic else '')
             + ('' if p.allow_interventions else ', interventions ignored'))
+        if start_now:
+            autostart(self)
+
+    def paused(self) -> None:
+        """Drop the step under way: its outcome comes after the pause."""
+        self._pending = None
+        self._say('no more commands until activated again; the safety filter holds the arm')
 
     # ----- learner link ---------------------------------------------------------------
 
@@ -168,6 +181,8 @@ class ActorNode(Node):
     # ----- the control tick -----------------------------------------------------------
 
     def _tick(self) -> None:
+        if not self.active:
+            return
         if self._thread_priority is not None:
             # Here, not in __init__: this is the thread that runs the loop, whatever spins it.
             refused = make_thread_realtime(self._thread_priority)
