@@ -19,6 +19,12 @@ seconds after that (:meth:`hilserl.graph.NodeSpec.stop_timeouts`). Further
 signals to the runner while the nodes stop are reported and ignored. Unlike
 ``ros2 launch``, whose SIGTERM leaves its nodes running, the runner treats its
 own SIGTERM as a stop: the nodes get SIGINT and the same escalation.
+
+Managed (lifecycle) nodes (:attr:`hilserl.graph.NodeSpec.lifecycle`) start with
+``autostart:=false``; once every node is started, ``hilserl lifecycle up`` configures
+and activates them one after another in graph order (output prefixed
+``[lifecycle]``), as the launch files' lifecycle events do. If one of them cannot be
+brought up, the mode stops with its reason.
 """
 
 import json
@@ -41,6 +47,11 @@ from hilserl.stop_signals import signal_name, STOP_SIGNALS
 # so that `hilserl launch a && hilserl launch b` stops there.
 EXIT_INTERRUPTED = 130
 POLL_PERIOD_S = 0.05
+# How long `hilserl lifecycle up` waits for each managed node's services to appear: a
+# node may take a while to start on a loaded machine (the actor imports torch).
+LIFECYCLE_WAIT_S = 120.0
+# The bring-up's process, in the runner's output and stop sequence like a node's.
+BRING_UP = NodeSpec('hilserl', 'lifecycle')
 
 
 def executable_path(package: str, executable: str) -> str:
@@ -77,12 +88,18 @@ def node_command(spec: NodeSpec) -> List[str]:
         if not os.path.isfile(path):
             raise GraphError(f'parameter file {path} does not exist')
         command += ['--params-file', path]
-    for name, value in spec.parameters.items():
+    for name, value in spec.node_parameters().items():
         # JSON is YAML too, and unlike yaml.dump it writes a scalar on one line.
         command += ['-p', f'{name}:={json.dumps(value)}']
     for source, target in spec.remappings:
         command += ['-r', f'{source}:={target}']
     return command
+
+
+def bring_up_command(names: Sequence[str]) -> List[str]:
+    """Return the command that configures and activates the managed nodes ``names``."""
+    return [sys.executable, '-m', 'hilserl', 'lifecycle', 'up', '--wait',
+            f'{LIFECYCLE_WAIT_S:g}', *names]
 
 
 def stdin_is_terminal() -> bool:
@@ -151,6 +168,8 @@ class GraphRunner:
             'RCUTILS_COLORIZED_OUTPUT', '1' if output.isatty() else '0'),
             PYTHONUNBUFFERED='1', **dds_environment(config_dir))
         self._processes: List[_NodeProcess] = []
+        self._managed = [spec.full_name for spec in self._specs if spec.lifecycle]
+        self._bring_up: Optional[_NodeProcess] = None
         # Appended by request_stop, read by the loop, which polls: a signal handler that
         # set a threading.Event could deadlock on the lock the interrupted wait holds.
         self._signals: List[int] = []
@@ -182,6 +201,11 @@ class GraphRunner:
                     break
                 self._processes.append(_NodeProcess(spec, command, self._env, self._output))
                 self._say(f'started {spec.full_name} [pid {self._processes[-1].process.pid}]')
+            if self._managed and not self._signals:
+                self._bring_up = _NodeProcess(BRING_UP, bring_up_command(self._managed),
+                                              self._env, self._output)
+                self._say('configuring and activating the managed nodes in order: '
+                          + ' '.join(self._managed))
             self._supervise()
         finally:
             self.shutdown()
@@ -202,9 +226,26 @@ class GraphRunner:
                     if node.spec.exit_stops_mode(code):
                         self._say(f'{node.spec.full_name} exited; shutting down')
                         return
-            if not running:
+            if not running or not self._bring_up_went_well():
                 return
             time.sleep(POLL_PERIOD_S)
+
+    def _bring_up_went_well(self) -> bool:
+        """Say when the managed nodes are up; return False if bringing them up failed."""
+        helper = self._bring_up
+        if helper is None or helper.reported:
+            return True
+        code = helper.process.poll()
+        if code is None:
+            return True
+        helper.reported = True
+        if code == 0:
+            self._say('managed nodes active')
+            return True
+        self.failed = True
+        self._say(f'the managed nodes could not be brought up (hilserl lifecycle exit status '
+                  f'{code}); shutting down')
+        return False
 
     def _report_exit(self, node: _NodeProcess, code: int) -> None:
         node.reported = True
@@ -239,7 +280,8 @@ class GraphRunner:
         self._report_new_signals()
         now = time.monotonic()
         send_sigint = not self._sigint_from_terminal()
-        for node in self._processes:
+        helper = [] if self._bring_up is None else [self._bring_up]
+        for node in self._processes + helper:
             if node.process.poll() is not None:
                 continue
             sigterm_s, sigkill_s = node.spec.stop_timeouts()
@@ -251,10 +293,10 @@ class GraphRunner:
         while True:
             self._report_new_signals()
             running = False
-            for node in self._processes:
+            for node in self._processes + helper:
                 code = node.process.poll()
                 if code is not None:
-                    if not node.reported:
+                    if not node.reported and node is not self._bring_up:
                         self._report_exit(node, code)
                     continue
                 running = True
@@ -270,7 +312,7 @@ class GraphRunner:
             if not running:
                 break
             time.sleep(POLL_PERIOD_S)
-        for node in self._processes:
+        for node in self._processes + helper:
             node.finish()
 
 

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     'classifier',
     'demo',
     'encoder',
+    'lifecycle',
 )
 
 

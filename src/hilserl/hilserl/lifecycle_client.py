@@ -1,0 +1,111 @@
+"""
+Change the state of managed (lifecycle) nodes through their ``lifecycle_msgs`` services.
+
+What ``ros2 lifecycle get|set`` does, for ``hilserl lifecycle`` on machines without
+ros2cli, and :meth:`LifecycleClient.bring_up` (configure, then activate, node after
+node), which ``hilserl launch`` runs for a mode's managed nodes. The client is a node
+of its own in a context of its own, with no signal handlers: the caller's stay.
+"""
+
+import os
+import time
+from typing import Callable, Iterable
+
+# The transitions by label, as `ros2 lifecycle set` takes them.
+TRANSITIONS = ('configure', 'activate', 'deactivate', 'cleanup', 'shutdown')
+# How long a node has to answer a service call once the service is there.
+ANSWER_TIMEOUT_S = 30.0
+
+
+class LifecycleError(Exception):
+    """A managed node that is not there, does not answer or refused a transition."""
+
+
+def full_node_name(name: str) -> str:
+    """Return ``name`` with its leading slash: ``so100_follower`` -> ``/so100_follower``."""
+    return name if name.startswith('/') else f'/{name}'
+
+
+class LifecycleClient:
+    """Call other nodes' lifecycle services; ``close()`` when done (or use ``with``)."""
+
+    def __init__(self, wait_s: float = 10.0, answer_s: float = ANSWER_TIMEOUT_S):
+        """Wait ``wait_s`` for a node's service to appear, ``answer_s`` for its reply."""
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.signals import SignalHandlerOptions
+        self.wait_s = wait_s
+        self.answer_s = answer_s
+        self._context = Context()
+        rclpy.init(context=self._context, signal_handler_options=SignalHandlerOptions.NO)
+        self._node = rclpy.create_node(f'hilserl_lifecycle_{os.getpid()}',
+                                       context=self._context)
+        self._executor = SingleThreadedExecutor(context=self._context)
+        self._executor.add_node(self._node)
+        self._clients = {}
+
+    def close(self) -> None:
+        """Destroy the client node and its context."""
+        self._executor.shutdown()
+        self._node.destroy_node()
+        self._context.try_shutdown()
+
+    def __enter__(self) -> 'LifecycleClient':
+        """Use the client in a ``with`` block."""
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        """Close the client."""
+        self.close()
+
+    def _call(self, node: str, service: str, request):
+        from lifecycle_msgs.srv import ChangeState, GetState
+        name = f'{full_node_name(node)}/{service}'
+        client = self._clients.get(name)
+        if client is None:
+            service_type = ChangeState if service == 'change_state' else GetState
+            client = self._clients[name] = self._node.create_client(service_type, name)
+        if not client.wait_for_service(timeout_sec=self.wait_s):
+            raise LifecycleError(f'no {name} service after {self.wait_s:g} s: is the node '
+                                 'running, and is it a managed node?')
+        future = client.call_async(request)
+        self._executor.spin_until_future_complete(future, timeout_sec=self.answer_s)
+        if not future.done():
+            client.remove_pending_request(future)
+            raise LifecycleError(f'{name} did not answer within {self.answer_s:g} s')
+        return future.result()
+
+    def state(self, node: str) -> str:
+        """Return the label of ``node``'s state, e.g. ``'inactive'``."""
+        from lifecycle_msgs.srv import GetState
+        return self._call(node, 'get_state', GetState.Request()).current_state.label
+
+    def change(self, node: str, transition: str) -> str:
+        """Make ``transition`` (a label of TRANSITIONS); return the new state."""
+        from lifecycle_msgs.srv import ChangeState
+        if transition not in TRANSITIONS:
+            raise LifecycleError(f"no transition '{transition}'; one of {', '.join(TRANSITIONS)}")
+        before = self.state(node)
+        request = ChangeState.Request()
+        request.transition.label = transition
+        if not self._call(node, 'change_state', request).success:
+            after = self.state(node)
+            raise LifecycleError(f'{full_node_name(node)}: {transition} failed from {before}; '
+                                 f"it is {after} (the node's log says why)")
+        return self.state(node)
+
+    def bring_up(self, nodes: Iterable[str],
+                 say: Callable[[str], None] = lambda line: None) -> None:
+        """Configure, then activate, each node in turn; one already active is left alone."""
+        for node in nodes:
+            started = time.monotonic()
+            state = self.state(node)
+            if state == 'unconfigured':
+                state = self.change(node, 'configure')
+            if state == 'inactive':
+                state = self.change(node, 'activate')
+            if state != 'active':
+                raise LifecycleError(f'{full_node_name(node)} is {state}: it cannot be '
+                                     'brought up from there')
+            say(f'{full_node_name(node)}: active ({time.monotonic() - started:.1f} s)')

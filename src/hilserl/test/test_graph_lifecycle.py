@@ -1,0 +1,29 @@
+"""Managed nodes in the mode graphs: which ones, their autostart, and their order."""
+
+from hilserl.graph import Mode, NodeSpec
+from hilserl.modes import MODES
+
+
+def names(nodes):
+    return [spec.full_name for spec in nodes]
+
+
+def test_the_driver_cameras_and_actor_are_managed_and_come_up_in_graph_order():
+    nodes = MODES['train'].nodes({'robot': 'so100', 'reward': 'human', 'teleop': 'gamepad',
+                                  'run_dir': '/tmp/run'})
+    managed = [spec for spec in nodes if spec.lifecycle]
+    # The driver and the cameras before the actor that commands the arm.
+    assert names(managed) == ['/so100_follower', '/front/camera', '/wrist/camera', '/actor']
+    for spec in managed:
+        assert spec.node_parameters() == {**spec.parameters, 'autostart': False}
+    others = [spec for spec in nodes if not spec.lifecycle]
+    assert others and all('autostart' not in spec.node_parameters() for spec in others)
+    assert names(spec for spec in MODES['demo'].nodes({}) if spec.lifecycle) == [
+        '/front/camera', '/wrist/camera']
+
+
+def test_a_node_started_by_hand_keeps_its_autostart():
+    spec = NodeSpec('camera_publisher', 'camera', parameters={'fps': 5.0})
+    assert not spec.lifecycle and spec.node_parameters() == {'fps': 5.0}
+    mode = Mode('test', 'one camera', (), lambda arguments: [spec])
+    assert mode.nodes({})[0].lifecycle   # the same node in a mode is brought up by it
