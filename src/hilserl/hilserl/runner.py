@@ -110,6 +110,24 @@ def stdin_is_terminal() -> bool:
         return False
 
 
+def catches_signal(pid: int, signum: int) -> bool:
+    """
+    Return whether process ``pid`` has a handler for ``signum`` (Linux: /proc/PID/status).
+
+    SIGUSR1 kills a process that does not handle it, so the runner asks it of those
+    that do (our nodes: run_node registers one) and of no other; False where /proc
+    cannot tell.
+    """
+    try:
+        with open(f'/proc/{pid}/status', encoding='ascii') as status:
+            for line in status:
+                if line.startswith('SigCgt:'):
+                    return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
 class _NodeProcess:
     """One node's process, its output pump and its place in the stop sequence."""
 
@@ -304,7 +322,7 @@ class GraphRunner:
                     _, signum, waited = node.escalation.pop(0)
                     self._say(f'{node.spec.full_name} still running {waited}: sending '
                               f'{signal_name(signum)}')
-                    if node.spec.package.startswith('hilserl'):
+                    if catches_signal(node.process.pid, signal.SIGUSR1):
                         # Our nodes print where each thread is on SIGUSR1 (run_node), so
                         # that a node that does not stop says why.
                         node.signal(signal.SIGUSR1)

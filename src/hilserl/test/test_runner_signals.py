@@ -37,6 +37,13 @@ SCRIPTS = {
               'signal.signal(signal.SIGINT, lambda *a: sys.exit(0))\n'
               "print('ready', flush=True)\n"
               'time.sleep(60)\n',
+    # Like 'stubborn', with run_node's SIGUSR1 handler: prints its threads' stacks.
+    'stubborn_dumps': 'import faulthandler, signal, time\n'
+                      'faulthandler.register(signal.SIGUSR1, all_threads=True)\n'
+                      'signal.signal(signal.SIGINT, signal.SIG_IGN)\n'
+                      'signal.signal(signal.SIGTERM, signal.SIG_IGN)\n'
+                      "print('ready', flush=True)\n"
+                      'time.sleep(60)\n',
     # Runs for a second (the others get ready meanwhile), exits 0.
     'finishes': "import time\nprint('ready', flush=True)\ntime.sleep(1.0)\n",
 }
@@ -75,6 +82,19 @@ def test_a_node_that_ignores_sigint_and_sigterm_is_killed_on_launchs_timers(monk
     assert '/stubborn still running 0.3 s after SIGTERM: sending SIGKILL' in output
     assert '/stubborn died with exit code -9' in output
     assert time.monotonic() - started < 20
+
+
+def test_a_node_that_handles_sigusr1_says_where_it_is_stuck_before_it_is_killed(monkeypatch):
+    status, output = run(monkeypatch, [NodeSpec('stubborn_dumps', 'stubborn_dumps', **FAST)],
+                         interactive=False, signals=[signal.SIGINT])
+    assert status == EXIT_INTERRUPTED
+    # faulthandler's dump: the main thread sleeping in the script's last line.
+    assert 'most recent call first' in output and 'line 6' in output
+    assert '/stubborn_dumps died with exit code -9' in output
+    # A node without a SIGUSR1 handler gets none (it would die of it, not of SIGKILL).
+    status, output = run(monkeypatch, [NodeSpec('stubborn', 'stubborn', **FAST)],
+                         interactive=False, signals=[signal.SIGINT])
+    assert 'most recent call first' not in output and 'exit code -9' in output
 
 
 def test_interactive_ctrl_c_is_left_to_the_terminal_and_sigterm_follows(monkeypatch):
