@@ -32,6 +32,7 @@ evaluation counts and describes them (:func:`false_success_summary`).
 """
 
 import collections
+import statistics
 from typing import Any, Dict, Iterable, Mapping, Optional
 
 # What an actor adds to EpisodeStats when it checks the classifier (reward_checked).
@@ -112,6 +113,12 @@ class RewardCheck:
         self.true_success = self.true_success or truth_success
         self._previous_truth = truth_success
         return decided
+
+    def false_positive_detail(self) -> Dict[str, Any]:
+        """Return ``{'first_false_positive': snapshot}`` if the episode had one, else {}."""
+        if self.first_false_positive is None:
+            return {}
+        return {'first_false_positive': self.first_false_positive}
 
     def counts(self) -> Dict[str, Any]:
         """Return the episode's figures by their EpisodeStats names (``CHECK_FIELDS``)."""
@@ -226,12 +233,10 @@ def false_success_summary(episodes: Iterable[Mapping[str, Any]]) -> Dict[str, An
                  if _false_success(e) and e.get('first_false_positive')]
     if not snapshots:
         return {'false_successes_grasped': None, 'false_success_below_goal_cm': None}
-    below = sorted(snapshot['below_goal_cm'] for snapshot in snapshots)
-    middle = len(below) // 2
-    median = below[middle] if len(below) % 2 else (below[middle - 1] + below[middle]) / 2
+    below = [snapshot['below_goal_cm'] for snapshot in snapshots]
     return {'false_successes_grasped': sum(s['grasped'] for s in snapshots),
-            'false_success_below_goal_cm': {'median': median, 'min': below[0],
-                                            'max': below[-1]}}
+            'false_success_below_goal_cm': {'median': statistics.median(below),
+                                            'min': min(below), 'max': max(below)}}
 
 
 def figures_line(figures: Mapping[str, Any]) -> str:

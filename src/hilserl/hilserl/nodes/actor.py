@@ -343,6 +343,7 @@ class ActorNode(ActiveOnly, LifecycleNode):
             period_jitter_p99_ms=loop.jitter_p99_ms, latency_ms_mean=loop.latency_ms_mean,
             policy_version=self._policy.version)
         checked = {} if self._reward_check is None else self._reward_check.counts()
+        detail = {} if self._reward_check is None else self._reward_check.false_positive_detail()
         for name, value in checked.items():
             setattr(stats, name, value)
         stats.reward_checked = bool(checked)
@@ -353,7 +354,7 @@ class ActorNode(ActiveOnly, LifecycleNode):
                               'episodic_reward': self._episode['reward'],
                               'intervention_steps': stats.intervention_steps,
                               'policy_version': self._policy.version, **checked,
-                              **self._false_positive_detail()})
+                              **detail})
         self._say(f'episode #{self._episode_index:04d}: {stats.steps} steps, {label.ended}, '
                   f"reward {self._episode['reward']:g}, {stats.intervention_steps} human steps, "
                   f'{loop.hz_mean:.1f} Hz (p90 {loop.hz_p90:.1f}), jitter p99 '
@@ -368,13 +369,6 @@ class ActorNode(ActiveOnly, LifecycleNode):
             self._finish()
         else:
             self._start_reset(now)
-
-    def _false_positive_detail(self) -> dict:
-        """Return the ground truth at the episode's first false positive, if it had one."""
-        check = self._reward_check
-        if check is None or check.first_false_positive is None:
-            return {}
-        return {'first_false_positive': check.first_false_positive}
 
     def _finish(self) -> None:
         summary = evaluation_summary(self._results)
