@@ -26,9 +26,13 @@ re-takes the lock and checks the monotone write counter: if any row the batch re
 row or its successor) was claimed or written meanwhile, the batch is discarded and re-drawn
 and gathered entirely under the lock. That case needs the writer to lap the sampled rows
 within one gather, so in practice the lock is held only for index bookkeeping.
+
+Persistence
+-----------
+``save`` writes the rows in chunks to a store that successive snapshots share, only those
+written since the previous save (``buffer_store``); ``load`` reads a snapshot back exactly.
 """
 
-import os
 import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -37,12 +41,16 @@ import torch
 from torch import Tensor
 
 from .batch import Batch
-from .serialization import (check_format_version, check_tensor_shapes, CheckpointError,
-                            FORMAT_VERSION, load_tensors, read_json, save_tensors, write_json)
+from .buffer_store import (ChunkTable, read_snapshot_meta, read_snapshot_rows, rows_per_chunk,
+                           write_snapshot)
+from .serialization import CheckpointError
 
 ArrayDict = Dict[str, Any]
 STEP_FIELDS = ('action', 'reward', 'terminated', 'truncated', 'intervention',
                'gripper_toggled', 'episode_id')
+# Bookkeeping a snapshot holds, saved from and restored to the attributes '_' + name.
+COUNTERS = ('rows_written', 'num_valid', 'num_steps_added', 'open_row', 'open_episode',
+            'next_episode_id')
 
 
 class ReplayBuffer:
@@ -51,12 +59,14 @@ class ReplayBuffer:
     def __init__(self, capacity: int, state_dim: int, action_dim: int,
                  image_shape: Optional[Sequence[int]] = None,
                  feature_shape: Optional[Sequence[int]] = None,
-                 feature_dtype: torch.dtype = torch.float16, seed: int = 0) -> None:
+                 feature_dtype: torch.dtype = torch.float16, seed: int = 0,
+                 chunk_rows: Optional[int] = None) -> None:
         """
         Allocate storage for `capacity` rows.
 
         image_shape is (N, C, H, W) for N uint8 cameras; feature_shape is (N, F) for cached
         per-frame encoder features stored in `feature_dtype`. Either, both or neither.
+        chunk_rows: rows per saved chunk (default: about buffer_store.CHUNK_BYTES of rows).
         """
         if capacity < 2:
             raise ValueError('capacity must be at least 2')
@@ -81,6 +91,9 @@ class ReplayBuffer:
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
         self.num_locked_regathers = 0
+        # Rows written since the last save, by chunk: a save writes only those (buffer_store).
+        self._chunks = ChunkTable(chunk_rows or rows_per_chunk(
+            sum(value[0].numel() * value.element_size() for value in self._storage.values())))
 
     def _layout(self) -> Dict[str, Tuple[Tuple[int, ...], torch.dtype]]:
         """Return the shape and dtype of every stored field."""
@@ -161,6 +174,7 @@ class ReplayBuffer:
             self._write_frame(next_row, next_frame, episode_id)
             for key, value in step.items():
                 self._storage[key][row] = value
+            self._chunks.mark(row)
             self._mark_valid(row)
             self._num_steps_added += 1
             ended = step['terminated'] or step['truncated']
@@ -199,6 +213,7 @@ class ReplayBuffer:
         for key, value in frame.items():
             self._storage[key][row] = value
         self._storage['episode_id'][row] = episode_id
+        self._chunks.mark(row)
 
     def _mark_valid(self, row: int) -> None:
         """Append `row` to the dense list of sampleable rows."""
@@ -278,60 +293,50 @@ class ReplayBuffer:
             indices=index)
 
     # --- persistence -------------------------------------------------------------------------
-    def save(self, directory: str) -> None:
+    def save(self, directory: str, store: Optional[str] = None) -> None:
         """
-        Write the buffer to `directory` (replay.safetensors + replay.json).
+        Write a snapshot to `directory`: replay.json, valid_rows.safetensors, row chunks.
 
-        Holds the lock while writing, so a concurrent `add` waits until the snapshot is done.
+        The row chunks go to `store` (default: `directory` itself). Saving again to the same
+        store writes only the chunks whose rows were written since (buffer_store): snapshots
+        in other directories may share one store, and each stays loadable until
+        :meth:`prune_store` runs after a newer one is committed. Holds the lock while
+        writing, so a concurrent `add` waits until the snapshot is done.
         """
-        os.makedirs(directory, exist_ok=True)
         with self._lock:
-            rows = self.num_rows
-            tensors = {key: value[:rows] for key, value in self._storage.items()}
-            tensors['valid_rows'] = torch.from_numpy(self._valid_rows[:self._num_valid].copy())
-            save_tensors(os.path.join(directory, 'replay.safetensors'), tensors)
-            write_json(os.path.join(directory, 'replay.json'), {
-                'kind': 'replay_buffer', 'format_version': FORMAT_VERSION,
-                'capacity': self.capacity, 'state_dim': self.state_dim,
-                'action_dim': self.action_dim, 'image_shape': self.image_shape,
-                'feature_shape': self.feature_shape,
-                'feature_dtype': str(self.feature_dtype).replace('torch.', ''),
-                'rows_written': self._rows_written, 'num_valid': self._num_valid,
-                'num_steps_added': self._num_steps_added, 'open_row': self._open_row,
-                'open_episode': self._open_episode, 'next_episode_id': self._next_episode_id,
-                'rng_state': self._rng.bit_generator.state})
+            write_snapshot(directory, store, self._storage, self.num_rows,
+                           self._valid_rows[:self._num_valid], self._chunks, {
+                               'capacity': self.capacity, 'state_dim': self.state_dim,
+                               'action_dim': self.action_dim, 'image_shape': self.image_shape,
+                               'feature_shape': self.feature_shape,
+                               'feature_dtype': str(self.feature_dtype).replace('torch.', ''),
+                               'rng_state': self._rng.bit_generator.state,
+                               **{name: getattr(self, '_' + name) for name in COUNTERS}})
+
+    def prune_store(self) -> List[str]:
+        """Delete the store's chunk files the last save no longer names; return their names."""
+        with self._lock:
+            return self._chunks.prune()
 
     @classmethod
     def load(cls, directory: str) -> 'ReplayBuffer':
         """Restore a buffer written by `save`; raise CheckpointError if it does not fit."""
-        source = os.path.join(directory, 'replay.json')
-        meta = read_json(source)
-        check_format_version(meta, 'replay_buffer', source)
+        meta = read_snapshot_meta(directory)
         try:
             buffer = cls(meta['capacity'], meta['state_dim'], meta['action_dim'],
                          meta['image_shape'], meta['feature_shape'],
                          getattr(torch, meta['feature_dtype']))
             rows = min(meta['rows_written'], buffer.capacity)
             num_valid = meta['num_valid']
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise CheckpointError(f'{source}: malformed metadata ({error!r})') from error
-        tensors = load_tensors(os.path.join(directory, 'replay.safetensors'))
-        expected = {key: torch.empty((rows, *value.shape[1:]), dtype=value.dtype, device='meta')
-                    for key, value in buffer._storage.items()}
-        expected['valid_rows'] = torch.empty((num_valid,), dtype=torch.int64, device='meta')
-        check_tensor_shapes(expected, tensors, directory)
-        for key, value in buffer._storage.items():
-            value[:rows] = tensors[key]
-        valid_rows = tensors['valid_rows'].numpy()
-        buffer._valid_rows[:num_valid] = valid_rows
-        buffer._valid_slot[valid_rows] = np.arange(num_valid)
-        buffer._num_valid = num_valid
-        buffer._rows_written = meta['rows_written']
-        buffer._num_steps_added = meta['num_steps_added']
-        buffer._open_row = meta['open_row']
-        buffer._open_episode = meta['open_episode']
-        buffer._next_episode_id = meta['next_episode_id']
-        buffer._rng.bit_generator.state = meta['rng_state']
+            buffer._chunks, valid_rows = read_snapshot_rows(
+                directory, meta, buffer._storage, rows, num_valid, buffer._chunks)
+            buffer._valid_rows[:num_valid] = valid_rows
+            buffer._valid_slot[valid_rows] = np.arange(num_valid)
+            for name in COUNTERS:
+                setattr(buffer, '_' + name, meta[name])
+            buffer._rng.bit_generator.state = meta['rng_state']
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            raise CheckpointError(f'{directory}: malformed snapshot ({error!r})') from error
         return buffer
 
     def state_equal(self, other: 'ReplayBuffer') -> bool:
