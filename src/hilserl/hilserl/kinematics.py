@@ -114,9 +114,13 @@ class Kinematics:
         self.lower = self.model.lowerPositionLimit.copy()
         self.upper = self.model.upperPositionLimit.copy()
         # Fixed (seeded) postures across the joint ranges, for retries; fixed so that
-        # the same target always gives the same answer.
+        # the same target always gives the same answer. A continuous joint (no limits)
+        # is seeded over one turn.
+        low = np.where(np.isfinite(self.lower), self.lower, -np.pi)
+        high = np.where(np.isfinite(self.upper), self.upper, np.pi)
         fractions = np.random.default_rng(0).uniform(0.15, 0.85, (4, self.model.nq))
-        self._spread_seeds = self.lower + fractions * (self.upper - self.lower)
+        self._spread_seeds = low + fractions * (high - low)
+        self._middle = (low + high) / 2
 
     def forward(self, q: np.ndarray):
         """Return the TCP ``(position (3,), rotation (3, 3))`` for joint positions ``q``."""
@@ -162,7 +166,7 @@ class Kinematics:
         best = self.solve_from(target_position, q_seed, **arguments)
         if best.position_error < tolerance:
             return best
-        for seed in (q_rest, (self.lower + self.upper) / 2, *self._spread_seeds):
+        for seed in (q_rest, self._middle, *self._spread_seeds):
             if seed is None:
                 continue
             result = self.solve_from(target_position, seed, **arguments)

@@ -6,7 +6,7 @@ field it reads and refuses the ones it does not know.
 """
 
 from dataclasses import dataclass
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from hilserl.robot_file_fields import Floats, Names, Section, vector3
 
@@ -122,6 +122,16 @@ class SimCamera:
 
 
 @dataclass(frozen=True)
+class SimAttachment:
+    """A second MJCF (a gripper shipped apart from its arm) attached at a site of the model."""
+
+    model: str
+    site: str
+    # Put before every name of the attached model (its joints, bodies, geoms, actuators).
+    prefix: str
+
+
+@dataclass(frozen=True)
 class Sim:
     """The MuJoCo model of the arm and its task scene (hilserl.sim.robots)."""
 
@@ -137,6 +147,14 @@ class Sim:
     pad_geoms: Tuple[str, ...]
     position_servo_kp: Tuple[float, ...]
     position_servo_kv: Tuple[float, ...]
+    # Force limits of servos created on joints that have no actuator (() = unlimited).
+    position_servo_force: Tuple[float, ...]
+    # The gripper actuator as a position servo (created when the model lacks it): kp, kv,
+    # force limit; () leaves the model's actuator as it is.
+    gripper_servo: Tuple[float, ...]
+    # Joints held equal to the gripper joint (the other fingers of a multi-finger hand).
+    coupled_joints: Tuple[str, ...]
+    attach: Optional[SimAttachment]
     gravity_compensation: bool
     integrator: str
     render_mesh_cell: float
@@ -243,12 +261,18 @@ def parse_sim(section: Section, arm_joints: int) -> Sim:
     if len(actuators) != arm_joints:
         section.fail('arm_actuators', f'expected {arm_joints} actuators (one per arm joint), '
                                       f'got {len(actuators)}')
-    kp = kv = ()
+    kp = kv = force = gripper_servo = ()
     if 'position_servos' in section:
         servos = section.section('position_servos')
         kp = servos.take('kp', Floats(length=arm_joints))
         kv = servos.take('kv', Floats(length=arm_joints))
+        force = servos.take('force_limit', Floats(length=arm_joints), default=())
         servos.finish()
+    if 'gripper_servo' in section:
+        servo = section.section('gripper_servo')
+        gripper_servo = (servo.number('kp', positive=True), servo.number('kv', minimum=0.0),
+                         servo.number('force_limit', positive=True))
+        servo.finish()
     tcp_site = section.text('tcp_site', default='')
     tcp_body = section.text('tcp_body', default='')
     if bool(tcp_site) == bool(tcp_body):
@@ -262,7 +286,10 @@ def parse_sim(section: Section, arm_joints: int) -> Sim:
         arm_actuators=actuators, gripper_actuator=section.text('gripper_actuator'),
         tcp_site=tcp_site, tcp_body=tcp_body, finger_bodies=fingers,
         pad_geoms=section.take('pad_geoms', Names(what='geom names'), default=()),
-        position_servo_kp=kp, position_servo_kv=kv,
+        position_servo_kp=kp, position_servo_kv=kv, position_servo_force=force,
+        gripper_servo=gripper_servo,
+        coupled_joints=section.take('coupled_joints', Names(), default=()),
+        attach=_attachment(section.section('attach')) if 'attach' in section else None,
         gravity_compensation=section.flag('gravity_compensation', default=False),
         integrator=section.choice('integrator', INTEGRATORS, default=''),
         render_mesh_cell=section.number('render_mesh_cell', positive=True),
@@ -279,6 +306,13 @@ def parse_sim(section: Section, arm_joints: int) -> Sim:
     for part in (table, regions, section):
         part.finish()
     return sim
+
+
+def _attachment(section: Section) -> SimAttachment:
+    attachment = SimAttachment(model=section.path('model'), site=section.text('site'),
+                               prefix=section.text('prefix'))
+    section.finish()
+    return attachment
 
 
 SCRIPTED_FIELDS = ('grasp_height', 'push_height')

@@ -13,11 +13,13 @@ x points forward from the base, z up; the table top is the plane z = 0.
 """
 
 from dataclasses import dataclass
+import os
 from typing import Tuple
 
 import mujoco
 import numpy as np
 
+from hilserl.robot_descriptions import resolve_description
 from hilserl.robot_registry import load_robot
 
 Vector3 = Tuple[float, float, float]
@@ -39,13 +41,29 @@ INTEGRATORS = {'euler': mujoco.mjtIntegrator.mjINT_EULER,
 class ModelAdjustments:
     """What :func:`adjust_model` changes in a shipped model (the robot file's sim section)."""
 
+    # A second MJCF (model path as resolve_description takes it) attached at a site with
+    # a name prefix; '' attaches nothing.
+    attach_model: str = ''
+    attach_site: str = ''
+    attach_prefix: str = ''
     tcp_body: str = ''
     tcp_offset: Vector3 = (0.0, 0.0, 0.0)
     tcp_rpy: Vector3 = (0.0, 0.0, 0.0)
     pad_geoms: Tuple[str, ...] = ()
+    # Arm actuators made position servos; one missing from the model is created on the
+    # arm joint of the same index, limited to servo_force (() = unlimited).
     servo_actuators: Tuple[str, ...] = ()
+    servo_joints: Tuple[str, ...] = ()
     servo_kp: Tuple[float, ...] = ()
     servo_kv: Tuple[float, ...] = ()
+    servo_force: Tuple[float, ...] = ()
+    # The gripper actuator and joint, and (kp, kv, force limit) to make it a position
+    # servo; () leaves it as it is.
+    gripper_actuator: str = ''
+    gripper_joint: str = ''
+    gripper_servo: Tuple[float, ...] = ()
+    # Joints held equal to gripper_joint by an equality constraint.
+    coupled_joints: Tuple[str, ...] = ()
     gravity_compensation: bool = False
     integrator: str = ''
 
@@ -125,17 +143,70 @@ def _set_pad(geom, friction=PAD_FRICTION) -> None:
     geom.priority = 2
 
 
+def attach_model(spec: mujoco.MjSpec, path: str, site: str, prefix: str) -> None:
+    """Attach the MJCF at ``path`` to ``spec``'s ``site``, every name prefixed by ``prefix``."""
+    child = mujoco.MjSpec.from_file(path)
+    folder = os.path.dirname(path)
+    for mesh in child.meshes:
+        # Absolute, so that the parent's meshdir does not apply to the child's meshes.
+        if not os.path.isabs(mesh.file):
+            mesh.file = os.path.normpath(os.path.join(folder, child.meshdir or '', mesh.file))
+    spec.attach(child, site=_named(spec.site(site), 'site', site), prefix=prefix)
+
+
+def _joint_limited(joint) -> bool:
+    """Return whether a joint of a spec has a position range (MuJoCo's autolimits rule)."""
+    if joint.limited == mujoco.mjtLimited.mjLIMITED_AUTO:
+        return joint.range[0] < joint.range[1]
+    return joint.limited == mujoco.mjtLimited.mjLIMITED_TRUE
+
+
+def make_position_servo(spec: mujoco.MjSpec, name: str, joint_name: str, kp: float,
+                        kv: float, force_limit: float = 0.0) -> None:
+    """
+    Make actuator ``name`` a position servo of ``joint_name`` (created if absent).
+
+    Its control range is the joint's range (none for an unlimited joint); its force
+    is limited to ``force_limit`` when given, else to a former motor's control range.
+    """
+    actuator = spec.actuator(name)
+    torque_range = None
+    if actuator is None:
+        joint = _named(spec.joint(joint_name), 'joint', joint_name)
+        actuator = spec.add_actuator(name=name, target=joint_name,
+                                     trntype=mujoco.mjtTrn.mjTRN_JOINT)
+    else:
+        torque_range = np.array(actuator.ctrlrange, dtype=float)
+        joint = spec.joint(actuator.target)
+    actuator.set_to_position(kp=kp, kv=kv)
+    if _joint_limited(joint):
+        actuator.ctrlrange = np.array(joint.range, dtype=float)
+        actuator.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
+    else:
+        actuator.ctrllimited = mujoco.mjtLimited.mjLIMITED_FALSE
+    if force_limit:
+        torque_range = np.array([-force_limit, force_limit])
+    if torque_range is not None:
+        actuator.forcerange = torque_range
+        actuator.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
+
+
 def adjust_model(spec: mujoco.MjSpec, adjustments: ModelAdjustments) -> None:
     """
     Adjust the shipped model as its robot file asks, before the scene is added.
 
-    A TCP site in ``tcp_body`` at the kinematics' TCP offset and rotation (the body must
-    be the TCP frame of the description); gripper pads that collide with the cube with
+    A second MJCF attached at a site (a gripper shipped apart from its arm); a TCP site
+    in ``tcp_body`` at the kinematics' TCP offset and rotation (the body must be the
+    TCP frame of the description); gripper pads that collide with the cube with
     grippy friction; arm actuators turned into joint position servos (gains ``kp``,
-    ``kv``) limited to the joint range and to the motor's former control range as a
-    force range; gravity compensation of every body; another integrator (implicitfast
-    keeps stiff actuator damping stable at the shipped timestep).
+    ``kv``; :func:`make_position_servo`), created where the model has none, the
+    gripper's too; the other fingers' joints held equal to the gripper joint; gravity
+    compensation of every body; another integrator (implicitfast keeps stiff actuator
+    damping stable at the shipped timestep).
     """
+    if adjustments.attach_model:
+        attach_model(spec, resolve_description(adjustments.attach_model),
+                     adjustments.attach_site, adjustments.attach_prefix)
     if adjustments.tcp_body:
         quat = np.zeros(4)
         mujoco.mju_euler2Quat(quat, np.asarray(adjustments.tcp_rpy, dtype=float), 'XYZ')
@@ -143,16 +214,19 @@ def adjust_model(spec: mujoco.MjSpec, adjustments: ModelAdjustments) -> None:
             name=TCP_SITE, pos=list(adjustments.tcp_offset), quat=list(quat), group=3)
     for name in adjustments.pad_geoms:
         _set_pad(_named(spec.geom(name), 'geom', name))
-    for name, kp, kv in zip(adjustments.servo_actuators, adjustments.servo_kp,
-                            adjustments.servo_kv):
-        actuator = _named(spec.actuator(name), 'actuator', name)
-        torque_range = np.array(actuator.ctrlrange, dtype=float)
-        joint = spec.joint(actuator.target)
-        actuator.set_to_position(kp=kp, kv=kv)
-        actuator.ctrlrange = np.array(joint.range, dtype=float)
-        actuator.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
-        actuator.forcerange = torque_range
-        actuator.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
+    forces = adjustments.servo_force or (0.0,) * len(adjustments.servo_actuators)
+    for name, joint, kp, kv, force in zip(adjustments.servo_actuators,
+                                          adjustments.servo_joints, adjustments.servo_kp,
+                                          adjustments.servo_kv, forces):
+        make_position_servo(spec, name, joint, kp, kv, force)
+    if adjustments.gripper_servo:
+        make_position_servo(spec, adjustments.gripper_actuator, adjustments.gripper_joint,
+                            *adjustments.gripper_servo)
+    for name in adjustments.coupled_joints:
+        _named(spec.joint(name), 'joint', name)
+        spec.add_equality(type=mujoco.mjtEq.mjEQ_JOINT, name1=name,
+                          name2=adjustments.gripper_joint,
+                          data=[0.0, 1.0] + [0.0] * 10)
     if adjustments.gravity_compensation:
         for body in spec.bodies:
             if body.name and body.name != 'world':
@@ -192,8 +266,15 @@ def robot_description(robot: str) -> RobotDescription:
         table_half_size=sim.table_half_size, lift_height=sim.lift_height,
         render_mesh_cell=sim.render_mesh_cell,
         adjustments=ModelAdjustments(
+            attach_model=sim.attach.model if sim.attach else '',
+            attach_site=sim.attach.site if sim.attach else '',
+            attach_prefix=sim.attach.prefix if sim.attach else '',
             tcp_body=sim.tcp_body, tcp_offset=file.tcp.offset, tcp_rpy=file.tcp.rpy,
             pad_geoms=sim.pad_geoms,
             servo_actuators=sim.arm_actuators if sim.position_servo_kp else (),
+            servo_joints=file.arm.joints,
             servo_kp=sim.position_servo_kp, servo_kv=sim.position_servo_kv,
+            servo_force=sim.position_servo_force,
+            gripper_actuator=sim.gripper_actuator, gripper_joint=file.gripper.joint,
+            gripper_servo=sim.gripper_servo, coupled_joints=sim.coupled_joints,
             gravity_compensation=sim.gravity_compensation, integrator=sim.integrator))

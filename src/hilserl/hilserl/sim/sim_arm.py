@@ -170,10 +170,13 @@ class SimArm:
         joint_ids = [model.joint(name).id for name in robot.joint_names]
         self._qpos_adr = np.array([model.jnt_qposadr[j] for j in joint_ids])
         self._dof_adr = np.array([model.jnt_dofadr[j] for j in joint_ids])
-        self._limits = np.array([model.jnt_range[j] for j in joint_ids], dtype=float)
+        # An unlimited joint (a continuous wrist) has no range: (-inf, inf).
+        self._limits = np.array([model.jnt_range[j] if model.jnt_limited[j]
+                                 else (-np.inf, np.inf) for j in joint_ids], dtype=float)
         actuators = robot.arm_actuators + (robot.gripper_actuator,)
         self._actuator_ids = np.array([model.actuator(name).id for name in actuators])
-        self._ctrl_range = np.array([model.actuator_ctrlrange[a] for a in self._actuator_ids])
+        self._ctrl_range = np.array([model.actuator_ctrlrange[a] if model.actuator_ctrllimited[a]
+                                     else (-np.inf, np.inf) for a in self._actuator_ids])
         self._tcp_site = model.site(robot.tcp_site).id
         cube_joint = model.joint('cube')
         self._cube_qpos = int(cube_joint.qposadr[0])

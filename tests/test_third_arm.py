@@ -1,0 +1,99 @@
+"""
+A third arm by configuration alone: the Kinova JACO of dm-control, from a YAML file.
+
+The registry's jaco.yaml is copied into tmp_path under another name, so no code path
+can know the arm by its name or its file. Its models come from the installed
+dm-control package (an arm MJCF and a hand MJCF, no actuators): the file attaches the
+hand, creates the servos and couples the fingers. ``hilserl launch sim`` must publish
+its joints and move its TCP to the reach target on end-effector commands; record mode
+must record reach episodes into a dataset with its scripted human.
+"""
+
+import os
+import shutil
+import subprocess
+
+from hilserl.dataset import bag_format
+from hilserl.robot_registry import load_robot, registry_directory
+from hilserl_interfaces.msg import EndEffectorCommand, EpisodeEvent, SimGroundTruth
+import numpy as np
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import JointState
+
+RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def copied_robot_file(tmp_path):
+    folder = tmp_path / 'x'
+    folder.mkdir()
+    path = folder / 'my_arm.yaml'
+    shutil.copyfile(os.path.join(registry_directory(), 'jaco.yaml'), path)
+    return str(path)
+
+
+def distance(truth: SimGroundTruth) -> float:
+    tcp, goal = truth.tcp_position, truth.goal_position
+    return float(np.linalg.norm([goal.x - tcp.x, goal.y - tcp.y, goal.z - tcp.z]))
+
+
+def test_sim_mode_moves_the_third_arm_to_the_reach_target(processes, probe, tmp_path):
+    path = copied_robot_file(tmp_path)
+    robot = load_robot(path)
+    assert len(robot.arm.joints) == 6 and robot.simulated
+    states = probe.subscribe(JointState, '/joint_states', 10)
+    truths = probe.subscribe(SimGroundTruth, '/sim/ground_truth', 10)
+    commands = probe.publisher(EndEffectorCommand, '/end_effector_command', 10)
+    sim = processes.start_mode('sim', robot=path, task='reach')
+    states.wait_for_messages(1, timeout=90)
+    # The arm joints and the gripper first (the other fingers follow, for rviz).
+    assert tuple(states.messages[-1].name)[:len(robot.joint_names)] == robot.joint_names
+    truths.wait_for_messages(1, timeout=30)
+    probe.wait_for_subscribers(commands, timeout=30)
+    start = distance(truths.messages[-1])
+    assert start > 0.05, 'the target was drawn on the TCP'
+    step = np.array(robot.safety.end_effector_step_sizes)
+
+    def reached():
+        truth = truths.messages[-1]
+        goal, tcp = truth.goal_position, truth.tcp_position
+        delta = np.array([goal.x - tcp.x, goal.y - tcp.y, goal.z - tcp.z]) / step
+        commands.publish(EndEffectorCommand(delta_xyz=np.clip(delta, -1.0, 1.0).tolist(),
+                                            gripper=EndEffectorCommand.GRIPPER_STAY))
+        probe.spin_for(0.1)
+        return truth.success or distance(truth) < 0.02
+
+    probe.spin_until(reached, 60, f'the TCP at the target ({start:.3f} m away at first)')
+    assert sim.alive(), sim.output()
+    moved = np.array(states.messages[-1].position[:len(robot.arm.joints)])
+    assert not np.allclose(moved, robot.arm.home, atol=1e-2)
+    assert 'Traceback' not in sim.output()
+
+
+def test_record_mode_records_reach_episodes_of_the_third_arm(processes, probe, tmp_path):
+    path = copied_robot_file(tmp_path)
+    dataset = tmp_path / 'dataset'
+    events = probe.subscribe(EpisodeEvent, '/episode_events', RELIABLE)
+    record = processes.start_mode('record', robot=path, task='reach', teleop='scripted',
+                                  num_episodes=2, dataset_dir=dataset, fps=10,
+                                  control_time_s=10, lock_step='true')
+    probe.spin_until(lambda: not record.alive(), 170, 'record mode to finish')
+    output = record.output()
+    assert record.wait(timeout=10) == 0, output
+    assert 'Traceback' not in output, output
+    assert len(bag_format.episode_directories(str(dataset))) == 2
+    assert sum(msg.event == EpisodeEvent.SUCCESS for msg in events.messages) == 2, output
+    assert 'my_arm.yaml reach' in output, output
+
+
+def test_a_misspelt_field_of_the_third_arm_is_named(tmp_path):
+    path = copied_robot_file(tmp_path)
+    with open(path, encoding='utf-8') as stream:
+        text = stream.read()
+    with open(path, 'w', encoding='utf-8') as stream:
+        stream.write(text.replace('coupled_joints:', 'coupled_joint:'))
+    result = subprocess.run(['hilserl', 'launch', 'sim', f'robot:={path}', 'task:=reach'],
+                            capture_output=True, text=True, timeout=60)
+    message = (result.stdout + result.stderr).strip()
+    assert result.returncode != 0
+    assert 'my_arm.yaml: sim.coupled_joint: unknown field' in message, message
+    assert 'Traceback' not in message, message
