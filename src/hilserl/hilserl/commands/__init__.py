@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     'demo',
     'encoder',
     'lifecycle',
+    'docs',
 )
 
 
