@@ -2,10 +2,11 @@
 The HIL-SERL learner without ROS: transitions in, SAC updates, durable state on disk.
 
 :class:`LearnerCore` owns the agent, the online and demonstration replay buffers, the
-per-actor :class:`~hilserl.transition_link.SequenceTracker` and the write-ahead
-:class:`~hilserl.transition_link.TransitionLog`. A transition is *durable* once it is in
-the log (flushed) or in a checkpoint; :meth:`LearnerCore.acks` reports, per actor, the
-next sequence after everything durable, which is what the learner acknowledges.
+per-actor :class:`~hilserl.transition_link.SequenceTracker` and the run's files
+(:class:`~hilserl.run_files.RunFiles`: write-ahead log, checkpoints). A transition is
+*durable* once it is in the log (flushed) or in a checkpoint; :meth:`LearnerCore.acks`
+reports, per actor, the next sequence after everything durable, which is what the learner
+acknowledges.
 
 Steps. Each transition is decoded and checked against the data layout by
 :class:`~hilserl.transition_intake.TransitionIntake`; then
@@ -15,48 +16,31 @@ online buffer, human interventions to the demonstration buffer too (``add_transi
 With the frozen encoder the buffers hold features computed once per received frame;
 with the CNN, the pixels.
 
-Run directory layout::
-
-    transitions.wal                       (actor, sequence, Transition) since the checkpoint
-    checkpoints/checkpoint_NNNNNN/        the latest complete checkpoint
-        agent/                            save_checkpoint: networks, optimizers, alpha
-        online_buffer/  offline_buffer/   ReplayBuffer.save
-        pending.wal                       every actor's pending step (serialized Transitions)
-        learner_state.json                tracker, actor streams, counters, data layout
-
-A checkpoint is written to ``checkpoints/.tmp-NNNNNN`` and renamed into place; only then
-is the log cleared. A crash between the two leaves records that the checkpoint already
-holds: on resume the tracker classifies them as duplicates and skips them.
+Checkpoints are written atomically; only then is the log cleared. A crash between the two
+leaves records that the checkpoint already holds: on resume the tracker classifies them as
+duplicates and skips them. A checkpoint writes only the buffer rows that arrived since the
+previous one, so the final one at shutdown stays short whatever the buffers hold.
 """
 
 from dataclasses import dataclass, field, replace
-import os
-import shutil
-import struct
 import threading
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from hilserl_learning import (add_transition, AgentConfig, CheckpointError, fit_normalizer,
-                              load_checkpoint, ReplayBuffer, SACAgent, sample_mixed,
-                              save_checkpoint)
-from hilserl_learning.serialization import (check_format_version, FORMAT_VERSION,
-                                            fsync_directory, read_json, write_json)
+                              ReplayBuffer, SACAgent, sample_mixed)
+from hilserl_learning.serialization import FORMAT_VERSION
 import numpy as np
 import torch
 
+from hilserl.run_files import (CHECKPOINT_PREFIX, CHECKPOINTS_DIR, LOG_SEQUENCE, RunFiles,
+                               STATE_FILE, WAL_FILE)
 from hilserl.step_assembly import recorded_steps, StepAssembler
 from hilserl.transition_intake import TransitionIntake
-from hilserl.transition_link import DUPLICATE, GAP, NEW, SequenceTracker, TransitionLog
+from hilserl.transition_link import DUPLICATE, GAP, NEW, SequenceTracker
 from hilserl.transition_messages import (ObservationDict, ReceivedTransition,
                                          transition_from_bytes)
 
-WAL_FILE = 'transitions.wal'
-CHECKPOINTS_DIR = 'checkpoints'
-CHECKPOINT_PREFIX = 'checkpoint_'
-STATE_FILE = 'learner_state.json'
-PENDING_FILE = 'pending.wal'
 REJECTED = 'rejected'
-LOG_SEQUENCE = struct.Struct('<Q')  # log records are sequence number + serialized Transition
 # AgentConfig fields the data decides (state size, cameras, frame size): not parameters.
 DATA_FIELDS = ('state_dim', 'num_cameras', 'image_channels', 'image_size', 'image_encoder')
 
@@ -117,28 +101,20 @@ class LearnerCore:
         self.camera_names: Optional[List[str]] = settings.camera_names
         self.counters = {'transitions_received': 0, 'learner_steps': 0, 'rejected': 0,
                          'checkpoints': 0, 'checkpoint_step': 0, 'pretrain_updates': 0}
-        self._wal: Optional[TransitionLog] = None
         self._lock = threading.RLock()
-        self.checkpoint_dir = os.path.join(settings.run_dir, CHECKPOINTS_DIR)
+        self.files = RunFiles(settings.run_dir)
 
     # --- start-up -------------------------------------------------------------------------
     def latest_checkpoint(self) -> Optional[str]:
         """Return the newest complete checkpoint directory of the run, or None."""
-        if not os.path.isdir(self.checkpoint_dir):
-            return None
-        names = sorted(n for n in os.listdir(self.checkpoint_dir)
-                       if n.startswith(CHECKPOINT_PREFIX))
-        return os.path.join(self.checkpoint_dir, names[-1]) if names else None
+        return self.files.latest()
 
     def start_fresh(self, demo_paths: Sequence[str] = ()) -> None:
         """Start a new run in an unused run_dir, from demonstrations when given."""
-        wal_path = os.path.join(self.settings.run_dir, WAL_FILE)
-        if self.latest_checkpoint() or (os.path.exists(wal_path)
-                                        and os.path.getsize(wal_path) > 0):
+        if self.files.holds_run():
             raise LearnerError(f'{self.settings.run_dir} already holds a learner run; pass '
                                'resume:=true to continue it, or choose another run_dir')
-        os.makedirs(self.settings.run_dir, exist_ok=True)
-        self._wal = TransitionLog(wal_path)
+        self.files.open_log()
         if demo_paths:
             self.load_demonstrations(demo_paths)
 
@@ -251,7 +227,7 @@ class LearnerCore:
                     self._log(f'transition rejected: {error}')
                     return REJECTED, 0
                 self.checkpoint()   # resume always has a checkpoint before the first record
-            self._wal.append(actor_id, LOG_SEQUENCE.pack(sequence) + bytes(payload))
+            self.files.log(actor_id, sequence, payload)
             self._accept(actor_id, sequence, payload, decoded)
             return NEW, 0
 
@@ -285,8 +261,7 @@ class LearnerCore:
     def acks(self) -> Dict[str, int]:
         """Flush the log and return, per actor, the next sequence after all durable ones."""
         with self._lock:
-            if self._wal is not None:
-                self._wal.flush()
+            self.files.flush()
             return dict(self.tracker.next_expected)
 
     # --- training -------------------------------------------------------------------------
@@ -363,27 +338,10 @@ class LearnerCore:
             if self.agent is None:
                 return None
             index = self.counters['checkpoints'] + 1
-            temporary = os.path.join(self.checkpoint_dir, f'.tmp-{index:06d}')
-            final = os.path.join(self.checkpoint_dir, f'{CHECKPOINT_PREFIX}{index:06d}')
-            shutil.rmtree(temporary, ignore_errors=True)
             self.counters.update(checkpoints=index,
                                  checkpoint_step=self.counters['learner_steps'])
-            save_checkpoint(self.agent, os.path.join(temporary, 'agent'))
-            self.online.save(os.path.join(temporary, 'online_buffer'))
-            self.offline.save(os.path.join(temporary, 'offline_buffer'))
-            pending_log = TransitionLog(os.path.join(temporary, PENDING_FILE))
-            for actor_id, payload in self.steps.pending_payloads():
-                pending_log.append(actor_id, payload)
-            pending_log.close()
-            write_json(os.path.join(temporary, STATE_FILE), self._state())
-            os.rename(temporary, final)
-            fsync_directory(self.checkpoint_dir)
-            if self._wal is not None:
-                self._wal.clear()
-            for name in os.listdir(self.checkpoint_dir):
-                if name != os.path.basename(final):
-                    shutil.rmtree(os.path.join(self.checkpoint_dir, name), ignore_errors=True)
-            return final
+            return self.files.write(index, self.agent, (self.online, self.offline),
+                                    self.steps.pending_payloads(), self._state())
 
     def _state(self) -> dict:
         return {
@@ -399,15 +357,11 @@ class LearnerCore:
         """Load the latest checkpoint and replay the log; return the records replayed."""
         latest = self.latest_checkpoint()
         if latest is None:
-            raise LearnerError(f'resume:=true but {self.settings.run_dir} holds no '
-                               f'checkpoint ({self.checkpoint_dir}/{CHECKPOINT_PREFIX}NNNNNN)')
+            raise LearnerError(f'resume:=true but {self.settings.run_dir} holds no checkpoint '
+                               f'({self.files.checkpoints}/{CHECKPOINT_PREFIX}NNNNNN)')
         try:
-            self.agent, _ = load_checkpoint(os.path.join(latest, 'agent'),
-                                            device=self.settings.device)
-            self.online = ReplayBuffer.load(os.path.join(latest, 'online_buffer'))
-            self.offline = ReplayBuffer.load(os.path.join(latest, 'offline_buffer'))
-            state = read_json(os.path.join(latest, STATE_FILE))
-            check_format_version(state, 'learner_state', os.path.join(latest, STATE_FILE))
+            self.agent, self.online, self.offline, state, pending = self.files.read(
+                latest, self.settings.device)
         except CheckpointError as error:
             raise LearnerError(f'cannot resume from {latest}: {error}') from None
         if self.camera_names is not None and self.camera_names != state['camera_names']:
@@ -419,17 +373,15 @@ class LearnerCore:
         self.state_names, self.camera_names = state['state_names'], state['camera_names']
         self.steps.use_grasp_critic = self.agent.config.use_grasp_critic
         self.steps.gripper_deadband = self.agent.config.gripper_deadband
-        self.steps.restore(state['steps'],
-                           list(TransitionLog(os.path.join(latest, PENDING_FILE)).replay()),
-                           self.intake.decode, self._stored_observation)
-        self._wal = TransitionLog(os.path.join(self.settings.run_dir, WAL_FILE))
+        self.steps.restore(state['steps'], pending, self.intake.decode,
+                           self._stored_observation)
+        self.files.open_log()
         replayed = 0
         with self._lock:
-            for actor_id, record in list(self._wal.replay()):
-                (sequence,) = LOG_SEQUENCE.unpack_from(record)
+            for actor_id, sequence, payload in self.files.logged():
                 kind, _ = self.tracker.classify(actor_id, sequence)
                 if kind == NEW:
-                    self._accept(actor_id, sequence, record[LOG_SEQUENCE.size:])
+                    self._accept(actor_id, sequence, payload)
                     replayed += 1
                 elif kind == GAP:
                     self._log(f'log record {actor_id}#{sequence} skipped: earlier ones missing')
@@ -441,10 +393,8 @@ class LearnerCore:
     def close(self) -> None:
         """Close the log file."""
         with self._lock:
-            if self._wal is not None:
-                self._wal.close()
-                self._wal = None
+            self.files.close()
 
 
-__all__ = ['DUPLICATE', 'GAP', 'LearnerCore', 'LearnerError', 'LearnerSettings', 'NEW',
-           'REJECTED']
+__all__ = ['CHECKPOINTS_DIR', 'DUPLICATE', 'GAP', 'LearnerCore', 'LearnerError',
+           'LearnerSettings', 'LOG_SEQUENCE', 'NEW', 'REJECTED', 'STATE_FILE', 'WAL_FILE']

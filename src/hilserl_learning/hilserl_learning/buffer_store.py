@@ -47,9 +47,9 @@ LEGACY_TENSORS_FILE = 'replay.safetensors'   # the single-file snapshots of earl
 CHUNK_NAME = re.compile(r'chunk-\d{6}-\d{8}\.safetensors')
 
 
-def rows_per_chunk(row_bytes: int, target_bytes: int = CHUNK_BYTES) -> int:
+def rows_per_chunk(row_bytes: int, target_bytes: Optional[int] = None) -> int:
     """Return how many rows of `row_bytes` bytes make a chunk of about `target_bytes`."""
-    return max(1, target_bytes // max(1, row_bytes))
+    return max(1, (target_bytes or CHUNK_BYTES) // max(1, row_bytes))
 
 
 def tensors_crc32(tensors: Dict[str, Tensor]) -> int:

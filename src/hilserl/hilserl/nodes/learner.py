@@ -363,9 +363,11 @@ class LearnerNode(Node):
             self._stop.set()
             self._trainer.join(timeout=30.0)
             if self._learn and self._failure is None and not self._trainer.is_alive():
-                path = self._core.checkpoint()
+                started = time.monotonic()
+                path = self._core.checkpoint()   # only what arrived since the last one
                 if path:
-                    self.get_logger().info(f'final checkpoint written: {path}')
+                    self.get_logger().info(f'final checkpoint written: {path} '
+                                           f'({time.monotonic() - started:.2f} s)')
             self._core.close()
             with self._metrics_lock:
                 if self._metrics is not None:
