@@ -7,7 +7,7 @@ same description into processes on machines without the launch package
 (:mod:`hilserl.runner`). Both read the parameter files under ``config/``.
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 
@@ -20,13 +20,6 @@ EXIT_BAD_CONFIG = 78
 # SIGKILL sigkill_timeout seconds after that. launch's defaults:
 DEFAULT_SIGTERM_TIMEOUT_S = 5.0
 DEFAULT_SIGKILL_TIMEOUT_S = 5.0
-
-
-# The executables that are managed (lifecycle) nodes, as (package, executable). In a mode
-# they start with autostart:=false and the launcher brings them up in graph order; a
-# NodeSpec made by hand (a test) keeps their autostart unless it sets lifecycle.
-MANAGED_NODES = frozenset({('hilserl_so100_driver', 'so100_follower'),
-                           ('hilserl', 'camera_publisher'), ('hilserl', 'actor')})
 
 
 class GraphError(ValueError):
@@ -70,7 +63,9 @@ class NodeSpec:
     sigkill_timeout: Optional[float] = None
     # A managed (lifecycle) node: started with autostart:=false, then configured and
     # activated by the launcher, one after another in graph order (a driver before the
-    # actor that commands it). Mode.nodes sets it for the MANAGED_NODES executables.
+    # actor that commands it). The mode that builds the spec sets it: the robot file's
+    # driver.managed for a driver, always for hilserl's camera_publisher and actor. A
+    # NodeSpec made by hand (a test) keeps the node's own autostart.
     lifecycle: bool = False
 
     def node_parameters(self) -> Dict[str, object]:
@@ -128,10 +123,8 @@ class Mode:
         return values
 
     def nodes(self, given: Mapping[str, str]) -> List[NodeSpec]:
-        """Return the mode's nodes for the given argument values, managed ones marked."""
-        return [replace(spec, lifecycle=True)
-                if (spec.package, spec.executable) in MANAGED_NODES else spec
-                for spec in self.build(self.resolve_arguments(given))]
+        """Return the mode's nodes for the given argument values."""
+        return self.build(self.resolve_arguments(given))
 
 
 def parse_assignments(words: Sequence[str]) -> Dict[str, str]:

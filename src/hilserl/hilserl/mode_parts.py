@@ -1,22 +1,24 @@
 """
 The pieces the modes are built from: the arm, its cameras, the human; no ROS import.
 
-:mod:`hilserl.modes` assembles them into the modes' node graphs.
+:mod:`hilserl.modes` assembles them into the modes' node graphs; the two small modes
+that need nothing else, demo and sim, are here. The default arm is the robot
+registry's (:func:`hilserl.robot_registry.default_robot`): no module here names one.
 """
 
 from dataclasses import replace
 import os
 from typing import Dict, List
 
-from hilserl.graph import argument_as_float, GraphError, LaunchArgument, NodeSpec
-from hilserl.robot_registry import load_robot, RobotFile, RobotFileError
+from hilserl.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
+from hilserl.robot_registry import default_robot, load_robot, RobotFile, RobotFileError
 
 DEMO_CAMERAS = ('front', 'wrist')
 
 TASKS = ('reach', 'push', 'pick_lift')
 # The arm and task arguments of the modes that run a whole arm (record, train, classifier).
 ROBOT_ARGUMENT = LaunchArgument(
-    'robot', 'so101',
+    'robot', default_robot(),
     'Which arm: a name from the robot registry (config/robots/NAME.yaml: the simulated '
     'arms and the real ones the suite ships) or the path of your own robot file '
     '(docs/robots.md).')
@@ -196,7 +198,8 @@ def driver_nodes(robot: RobotFile) -> List[NodeSpec]:
         return []
     return [NodeSpec(driver.executable, driver.node_name, package=driver.package,
                      parameter_files=(driver.parameter_file,),
-                     parameters={'home_joint_positions': list(robot.home_joint_positions)})]
+                     parameters={'home_joint_positions': list(robot.home_joint_positions)},
+                     lifecycle=driver.managed)]
 
 
 def safety_filter_node(robot: RobotFile) -> NodeSpec:
@@ -216,10 +219,61 @@ def camera_nodes(robot: RobotFile) -> List[NodeSpec]:
     if robot.cameras.kind != 'hilserl':
         return []
     return [NodeSpec('camera_publisher', 'camera', namespace=camera,
-                     parameter_files=(robot.cameras.parameter_file,))
+                     parameter_files=(robot.cameras.parameter_file,), lifecycle=True)
             for camera in robot.cameras.names]
 
 
 def split_paths(value: str) -> List[str]:
     """Return the absolute paths of a comma-separated list (empty for '')."""
     return [os.path.abspath(word.strip()) for word in value.split(',') if word.strip()]
+
+
+def demo_nodes(args: Dict[str, str]) -> List[NodeSpec]:
+    """Return two test-pattern cameras, the image processor and a monitor of its output."""
+    duration_s = argument_as_float(args, 'duration')
+    cameras = [
+        NodeSpec('camera_publisher', 'camera', namespace=camera,
+                 parameter_files=('test_pattern_cameras.yaml',), lifecycle=True)
+        for camera in DEMO_CAMERAS]
+    processor = NodeSpec('image_processor', 'image_processor',
+                         parameter_files=('image_processor.yaml',))
+    monitor = NodeSpec('image_monitor', 'image_monitor',
+                       parameter_files=('image_monitor.yaml',),
+                       parameters={'exit_after_s': duration_s,
+                                   'preview_dir': args['preview_dir']},
+                       required=True)
+    return cameras + [processor, monitor]
+
+
+DEMO = Mode(
+    name='demo',
+    description='Generated camera frames cropped and resized by the image processor; '
+                'a monitor reports what it publishes and saves previews.',
+    arguments=(
+        LaunchArgument('duration', '0',
+                       'Seconds to run before shutting down; 0 runs until Ctrl-C.'),
+        LaunchArgument('preview_dir', 'demo_output',
+                       'Directory where the monitor writes <camera>.png previews.'),
+    ),
+    build=demo_nodes,
+)
+
+
+SIM = Mode(
+    name='sim',
+    description='A MuJoCo arm behind the safety filter: send end_effector_command, watch '
+                'joint_states, cameras and sim/ground_truth.',
+    arguments=(
+        LaunchArgument('robot', default_robot(),
+                       'Which simulated arm: a name from the robot registry '
+                       '(config/robots/NAME.yaml with a sim section) or the path of your '
+                       'own robot file (docs/robots.md).'),
+        LaunchArgument('task', 'pick_lift', 'Which task.', TASKS),
+        LOCK_STEP,
+        VISUAL_VARIATION,
+        LaunchArgument('rviz', 'false',
+                       'Start robot_state_publisher and rviz2 (when installed).',
+                       ('true', 'false')),
+    ),
+    build=sim_nodes,
+)

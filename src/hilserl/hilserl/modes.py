@@ -2,7 +2,8 @@
 The modes of the suite: which nodes run, with which parameter files.
 
 One function per mode returns its :class:`~hilserl.graph.NodeSpec` list; the
-launch files and the pip-only runner both start exactly these nodes.
+launch files and the pip-only runner both start exactly these nodes. Demo and sim
+mode are in :mod:`hilserl.mode_parts`.
 """
 
 from dataclasses import replace
@@ -10,63 +11,12 @@ import os
 from typing import Dict, List
 
 from hilserl.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
-from hilserl.mode_parts import (arm_nodes, DEMO_CAMERAS, LOCK_STEP, ROBOT_ARGUMENT,
-                                robot_file, SCRIPTED_OUTCOME, sim_nodes, split_paths,
-                                TASK_ARGUMENT, TASKS, TELEOP_CHOICES, teleop_nodes,
+from hilserl.mode_parts import (arm_nodes, DEMO, DEMO_CAMERAS, LOCK_STEP, ROBOT_ARGUMENT,
+                                robot_file, SCRIPTED_OUTCOME, SIM, split_paths,
+                                TASK_ARGUMENT, TELEOP_CHOICES, teleop_nodes,
                                 visualisation_nodes)
 from hilserl.mode_parts import VISUAL_VARIATION
 from hilserl.observation_state import state_names
-
-
-def demo_nodes(args: Dict[str, str]) -> List[NodeSpec]:
-    """Return two test-pattern cameras, the image processor and a monitor of its output."""
-    duration_s = argument_as_float(args, 'duration')
-    cameras = [
-        NodeSpec('camera_publisher', 'camera', namespace=camera,
-                 parameter_files=('test_pattern_cameras.yaml',))
-        for camera in DEMO_CAMERAS]
-    processor = NodeSpec('image_processor', 'image_processor',
-                         parameter_files=('image_processor.yaml',))
-    monitor = NodeSpec('image_monitor', 'image_monitor',
-                       parameter_files=('image_monitor.yaml',),
-                       parameters={'exit_after_s': duration_s,
-                                   'preview_dir': args['preview_dir']},
-                       required=True)
-    return cameras + [processor, monitor]
-
-
-DEMO = Mode(
-    name='demo',
-    description='Generated camera frames cropped and resized by the image processor; '
-                'a monitor reports what it publishes and saves previews.',
-    arguments=(
-        LaunchArgument('duration', '0',
-                       'Seconds to run before shutting down; 0 runs until Ctrl-C.'),
-        LaunchArgument('preview_dir', 'demo_output',
-                       'Directory where the monitor writes <camera>.png previews.'),
-    ),
-    build=demo_nodes,
-)
-
-
-SIM = Mode(
-    name='sim',
-    description='A MuJoCo arm behind the safety filter: send end_effector_command, watch '
-                'joint_states, cameras and sim/ground_truth.',
-    arguments=(
-        LaunchArgument('robot', 'so101',
-                       'Which simulated arm: a name from the robot registry '
-                       '(config/robots/NAME.yaml with a sim section) or the path of your '
-                       'own robot file (docs/robots.md).'),
-        LaunchArgument('task', 'pick_lift', 'Which task.', TASKS),
-        LOCK_STEP,
-        VISUAL_VARIATION,
-        LaunchArgument('rviz', 'false',
-                       'Start robot_state_publisher and rviz2 (when installed).',
-                       ('true', 'false')),
-    ),
-    build=sim_nodes,
-)
 
 
 def record_nodes(args: Dict[str, str]) -> List[NodeSpec]:
@@ -115,7 +65,8 @@ RECORD = Mode(
         LaunchArgument('teleop', 'scripted',
                        'Who drives: the scripted human (simulation, unattended), the '
                        'keyboard (run keyboard_teleop in a terminal of its own), a gamepad '
-                       '(config/teleop_joy_xbox.yaml) or an SO-101 leader arm.',
+                       '(config/teleop_joy_xbox.yaml) or a leader arm (the robot file\'s '
+                       'teleop_leader).',
                        TELEOP_CHOICES),
         LaunchArgument('dataset_dir', 'dataset',
                        'Directory of the dataset; episodes are appended after any '
@@ -201,7 +152,7 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         'use_cameras': inputs == 'images',
         'send_transitions': not evaluate,
         **robot.joint_parameters()},
-        required=args['num_episodes'] != '0' or max_minutes > 0)
+        required=args['num_episodes'] != '0' or max_minutes > 0, lifecycle=True)
     joints = robot.joint_parameters()
     learner_parameters = {'run_dir': run_dir, 'resume': args['resume'] == 'true' or evaluate,
                           'learn': not evaluate, 'use_cameras': inputs == 'images',
@@ -395,8 +346,9 @@ CLASSIFIER = Mode(
         TASK_ARGUMENT,
         LaunchArgument('teleop', 'scripted',
                        'Who drives: the scripted human (simulation, unattended), the keyboard '
-                       '(run keyboard_teleop in a terminal of its own), a gamepad, an SO-101 '
-                       'leader arm, or nobody (use:=test only).', TELEOP_CHOICES + ('none',)),
+                       '(run keyboard_teleop in a terminal of its own), a gamepad, a leader '
+                       'arm (teleop_leader), or nobody (use:=test only).',
+                       TELEOP_CHOICES + ('none',)),
         LaunchArgument('fps', '10', 'Control steps per second (recorded steps; the scripted '
                                     'human\'s commands).'),
         LOCK_STEP,

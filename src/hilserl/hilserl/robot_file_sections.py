@@ -77,6 +77,8 @@ class Driver:
     executable: str = ''
     node_name: str = ''
     parameter_file: str = ''
+    # kind 'hilserl': a managed (lifecycle) node, brought up by the mode in graph order.
+    managed: bool = False
     # kind 'external': the topics and service of the user's ros2_control stack.
     joint_states: str = 'joint_states'
     joint_commands: str = 'joint_commands'
@@ -195,12 +197,11 @@ def parse_safety(section: Section) -> Safety:
 def parse_driver(section: Section) -> Driver:
     kind = section.choice('kind', DRIVER_KINDS)
     if kind == 'hilserl':
-        driver = Driver(kind, package=section.text('package'),
-                        executable=section.text('executable'),
-                        node_name=section.text('node_name', default=''),
-                        parameter_file=section.path('parameter_file'))
-        driver = Driver(kind, driver.package, driver.executable,
-                        driver.node_name or driver.executable, driver.parameter_file)
+        executable = section.text('executable')
+        driver = Driver(kind, package=section.text('package'), executable=executable,
+                        node_name=section.text('node_name', default='') or executable,
+                        parameter_file=section.path('parameter_file'),
+                        managed=section.flag('managed', default=False))
     elif kind == 'external':
         driver = Driver(kind, joint_states=section.text('joint_states'),
                         joint_commands=section.text('joint_commands'),

@@ -24,11 +24,14 @@ from hilserl.robot_file_sections import (Arm, Cameras, Description, Driver, Grip
                                          parse_teleop_leader, Safety, Sim, SimCamera, Tcp,
                                          TeleopLeader)
 
-__all__ = ['Arm', 'Cameras', 'Description', 'Driver', 'Gripper', 'load_robot',
+__all__ = ['Arm', 'Cameras', 'default_robot', 'Description', 'Driver', 'Gripper',
+           'load_robot',
            'registry_directory', 'robot_file_path', 'RobotFile', 'RobotFileError',
            'robot_names', 'Safety', 'Sim', 'SimCamera', 'Tcp', 'TeleopLeader']
 
 NAME_PATTERN = re.compile(r'^[a-z][a-z0-9_]*$')
+# In hilserl's installed config/: the registry name used when no robot is given.
+DEFAULT_ROBOT_FILE = 'default_robot.yaml'
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,21 @@ def config_directory() -> str:
         return os.path.join(get_package_share_directory('hilserl'), 'config')
     except PackageNotFoundError:
         return ''
+
+
+def default_robot(config_folder: Optional[str] = None) -> str:
+    """Return the robot the modes, the demo and the sim use by default (DEFAULT_ROBOT_FILE)."""
+    import yaml
+    path = os.path.join(config_folder or config_directory(), DEFAULT_ROBOT_FILE)
+    try:
+        with open(path, encoding='utf-8') as stream:
+            name = (yaml.safe_load(stream) or {}).get('default_robot')
+    except (OSError, yaml.YAMLError, AttributeError) as error:
+        raise RobotFileError(f'{path}: cannot read the default robot ({error})') from None
+    if not isinstance(name, str) or not name:
+        raise RobotFileError(f'{DEFAULT_ROBOT_FILE}: default_robot: expected a robot name, '
+                             f'got {name!r}')
+    return name
 
 
 def robot_names(directory: Optional[str] = None) -> List[str]:

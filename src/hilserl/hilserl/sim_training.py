@@ -40,6 +40,7 @@ from hilserl.actor_core import accepts_event, choose_action
 from hilserl.episodes import EpisodeConfig, EpisodeTracker, SUCCESS
 from hilserl.observation_state import (action_from_command, command_from_action, state_names,
                                        state_vector)
+from hilserl.robot_registry import default_robot
 from hilserl.scripted_human import HumanSettings, InterventionSettings, ScriptedHuman, Truth
 from hilserl.sim import SimArm, SimArmConfig
 from hilserl.sim.closed_loop import CONTROL_DT, sim_controller, sim_filter, sim_kinematics
@@ -68,17 +69,20 @@ Step = Dict[str, object]    # keyword arguments of hilserl_learning.add_transiti
 class SimTask:
     """A simulated arm behind its safety filter, stepped once per policy step."""
 
-    def __init__(self, robot: str = 'so101', task: str = 'pick_lift', seed: int = 0,
+    def __init__(self, robot: Optional[str] = None, task: str = 'pick_lift', seed: int = 0,
                  cameras: bool = False, visual_variation: str = 'none'):
         """
         Build the scene; without cameras the policy sees the state vector (with the cube).
+
+        ``robot`` is a registry name or a robot file (None: the registry's default robot).
 
         With cameras, :meth:`observe` also renders them and gives the frames to ``encode``
         (set it before use: uint8 [N, 3, H, W] -> features [N, F]).
         """
         self.cameras = dict(CAMERAS) if cameras else {}
         self.encode: Optional[Callable[[np.ndarray], np.ndarray]] = None
-        self.arm = SimArm(SimArmConfig(robot=robot, task=task, cameras=self.cameras,
+        self.arm = SimArm(SimArmConfig(robot=robot or default_robot(), task=task,
+                                       cameras=self.cameras,
                                        control_dt=CONTROL_DT, seed=seed,
                                        visual_variation=visual_variation))
         self.kinematics = sim_kinematics(self.arm)
@@ -218,7 +222,8 @@ def run_episode(task: SimTask, human: ScriptedHuman, config: EpisodeConfig, seed
 class RunSettings:
     """One training run: what the learner gets, how long it runs, how it is judged."""
 
-    robot: str = 'so101'
+    # A registry name or a robot file; the registry's default robot unless given.
+    robot: str = field(default_factory=default_robot)
     task: str = 'pick_lift'
     demos: int = 10
     interventions: bool = True

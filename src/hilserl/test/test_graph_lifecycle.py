@@ -1,7 +1,11 @@
 """Managed nodes in the mode graphs: which ones, their autostart, and their order."""
 
+import os
+
 from hilserl.graph import Mode, NodeSpec
 from hilserl.modes import MODES
+from hilserl.robot_registry import registry_directory
+import yaml
 
 
 def names(nodes):
@@ -25,5 +29,17 @@ def test_the_driver_cameras_and_actor_are_managed_and_come_up_in_graph_order():
 def test_a_node_started_by_hand_keeps_its_autostart():
     spec = NodeSpec('camera_publisher', 'camera', parameters={'fps': 5.0})
     assert not spec.lifecycle and spec.node_parameters() == {'fps': 5.0}
+    # A mode returns its specs as built: being managed is the spec's own property.
     mode = Mode('test', 'one camera', (), lambda arguments: [spec])
-    assert mode.nodes({})[0].lifecycle   # the same node in a mode is brought up by it
+    assert not mode.nodes({})[0].lifecycle
+
+
+def test_a_driver_is_managed_when_its_robot_file_says_so(tmp_path):
+    with open(os.path.join(registry_directory(), 'so100.yaml'), encoding='utf-8') as stream:
+        content = yaml.safe_load(stream)
+    content['driver']['managed'] = False
+    path = tmp_path / 'my_arm.yaml'
+    path.write_text(yaml.safe_dump(content))
+    nodes = MODES['record'].nodes({'robot': str(path), 'teleop': 'gamepad'})
+    assert nodes[0].executable == 'so100_follower' and not nodes[0].lifecycle
+    assert 'autostart' not in nodes[0].node_parameters()

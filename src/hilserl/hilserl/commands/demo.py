@@ -30,6 +30,7 @@ import json
 import os
 import sys
 import time
+from typing import Optional
 
 from hilserl.commands import CommandError
 
@@ -69,9 +70,10 @@ def register(subparsers) -> None:
                     'separate processes with the scripted human intervening, then '
                     'evaluate the policy alone and print final_success_rate, '
                     'wall_clock_min and where the learning curves are.')
-    parser.add_argument('--robot', default='so101',
+    parser.add_argument('--robot', default=None,
                         help='simulated arm: a robot registry name (config/robots/) or a '
-                             'robot file with a sim section (default: so101)')
+                             'robot file with a sim section (default: the registry\'s '
+                             'default_robot, config/default_robot.yaml)')
     parser.add_argument('--task', default='pick_lift', choices=('reach', 'push', 'pick_lift'),
                         help='task (default: pick_lift)')
     parser.add_argument('--run-dir', default='demo_run',
@@ -138,10 +140,11 @@ def _run_mode(name: str, arguments) -> None:
         raise CommandError(f'the {name} stage stopped with status {status}; its output is above')
 
 
-def _simulated_robot(robot: str) -> str:
+def _simulated_robot(robot: Optional[str]) -> str:
     """Return ``--robot`` (a registry name, or a file as an absolute path), checked."""
-    from hilserl.robot_registry import is_robot_path, load_robot, RobotFileError
+    from hilserl.robot_registry import default_robot, is_robot_path, load_robot, RobotFileError
     try:
+        robot = robot or default_robot()
         file = load_robot(robot)
     except RobotFileError as error:
         raise CommandError(f'--robot {robot}: {error}') from None

@@ -31,6 +31,7 @@ from std_srvs.srv import Trigger
 from hilserl.image_conversion import array_to_image
 from hilserl.node_support import declare, run_node
 from hilserl.nodes.camera_publisher import pinhole_camera_info
+from hilserl.robot_registry import default_robot
 from hilserl.sim import SimArm, SimArmConfig
 from hilserl.sim.description import robot_description
 from hilserl.sim.readout import camera_fovy, JointReadout, moving_joint_names
@@ -48,7 +49,7 @@ class SimArmNode(Node):
     def __init__(self, **kwargs):
         """Build the simulation from parameters and wire the arm contract."""
         super().__init__('sim_arm', **kwargs)
-        robot = declare(self, 'robot', 'so101',
+        robot = declare(self, 'robot', default_robot(),
                         'Arm model: a robot registry name (config/robots/NAME.yaml) or a '
                         'robot file path; its sim section is the model.')
         task = declare(self, 'task', 'pick_lift', "'reach', 'push' or 'pick_lift'.")

@@ -8,9 +8,10 @@ nothing about ROS or about time: pacing (lock-step or real time) is the caller's
 
 Joint order is ``joint_names``: the arm joints, then one gripper joint, named as in
 the MJCF. Joint positions are in the joints' own units (radians); the gripper target
-is the gripper joint's position too and is converted to the gripper actuator's
-control range (for the Panda's Robotiq, 0..0.8 rad of ``right_driver_joint`` onto
-``fingers_actuator``'s 0..255).
+is the gripper joint's position too and is converted linearly from the gripper
+joint's range to the gripper actuator's control range (a tendon-driven gripper's
+0..255 command, say). The robot is a robot file (:mod:`hilserl.robot_registry`);
+without one, the registry's default robot.
 """
 
 import dataclasses
@@ -20,6 +21,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import mujoco
 import numpy as np
 
+from hilserl.robot_registry import default_robot
 from hilserl.sim import tasks
 from hilserl.sim.robots import robot_description
 from hilserl.sim.scene import build_model, CUBE_HALF_SIZE, SceneSettings
@@ -42,7 +44,7 @@ class SimArmConfig:
     poses at every reset (``hilserl.sim.visual_variation``); 'none' is the plain scene.
     """
 
-    robot: str = 'so101'
+    robot: str = field(default_factory=default_robot)
     task: str = 'reach'
     cameras: Dict[str, Tuple[int, int]] = field(default_factory=lambda: dict(DEFAULT_CAMERAS))
     control_dt: float = 0.1
@@ -124,7 +126,7 @@ class SimArm:
     """A MuJoCo arm on a table with a cube; see the module docstring."""
 
     def __init__(self, config: Optional[SimArmConfig] = None):
-        """Build the scene for ``config`` (default: SO-101 reach) and reset it."""
+        """Build the scene for ``config`` (default: the default robot, reach) and reset it."""
         self.config = (config or SimArmConfig()).resolved()
         self.robot = robot_description(self.config.robot)
         widths = [size[0] for size in self.config.cameras.values()] or [64]
