@@ -44,7 +44,7 @@ CHUNK_BYTES = 16 * 2 ** 20
 SNAPSHOT_FILE = 'replay.json'
 VALID_ROWS_FILE = 'valid_rows.safetensors'
 LEGACY_TENSORS_FILE = 'replay.safetensors'   # the single-file snapshots of earlier versions
-CHUNK_NAME = re.compile(r'chunk-\d{6}-\d{8}\.safetensors')
+CHUNK_NAME = re.compile(r'chunk-\d{6,}-\d{8,}\.safetensors')
 
 
 def rows_per_chunk(row_bytes: int, target_bytes: Optional[int] = None) -> int:
