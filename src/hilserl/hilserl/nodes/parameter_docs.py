@@ -13,7 +13,7 @@ managed node stays unconfigured and opens no hardware, ``run_own_episodes:=true`
 so the scripted human declares the parameters of its own episodes), stdin is a
 pseudo-terminal (the teleop nodes read keys from one), and discovery is off, so
 nothing on a running graph sees these nodes. Nodes are created, never spun, then
-destroyed. The page itself is written by :mod:`hilserl.parameter_page`.
+destroyed; what they print or log is not shown. The page itself is written by :mod:`hilserl.parameter_page`.
 """
 
 import contextlib
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import importlib
 import importlib.metadata
 import inspect
+import io
 import os
 import pty
 import shutil
@@ -28,9 +29,10 @@ import sys
 import tempfile
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
+from rcl_interfaces.msg import ParameterValue
 import rclpy
 from rclpy.node import Node
-from rclpy.parameter import Parameter
+from rclpy.parameter import Parameter, parameter_value_to_python
 
 from hilserl.parameter_page import NodeParameters, ParameterInfo
 
@@ -136,10 +138,13 @@ def node_class(executable: Executable) -> type:
 
 def _recording(cls: type, defaults: Dict[str, Any]) -> type:
     """Return a subclass of ``cls`` that notes the default of each parameter it declares."""
-    def declare_parameter(self, name, value=None, descriptor=None, ignore_override=False):
-        defaults[name] = value
-        return cls.declare_parameter(self, name, value, descriptor, ignore_override)
-    return type(cls.__name__, (cls,), {'declare_parameter': declare_parameter})
+    def declare_parameters(self, namespace, parameters, ignore_override=False):
+        # declare_parameter comes here too, with [(name, value, descriptor)].
+        for declared in parameters:
+            name = f'{namespace}.{declared[0]}' if namespace else declared[0]
+            defaults[name] = declared[1] if len(declared) > 1 else None
+        return cls.declare_parameters(self, namespace, parameters, ignore_override)
+    return type(cls.__name__, (cls,), {'declare_parameters': declare_parameters})
 
 
 @contextlib.contextmanager
@@ -183,8 +188,10 @@ def _describe(executable: Executable, context, scratch: str,
     defaults: Dict[str, Any] = {}
     cls = _recording(node_class(executable), defaults)
     node = None
+    said = io.StringIO()   # what the node prints (help lines, status), not for this page
     try:
-        with _terminal_stdin(), contextlib.redirect_stdout(sys.stderr):
+        with _terminal_stdin(), contextlib.redirect_stdout(said), \
+                contextlib.redirect_stderr(said):
             try:
                 node = cls(context=context, parameter_overrides=overrides)
             except Exception as error:
@@ -195,7 +202,7 @@ def _describe(executable: Executable, context, scratch: str,
             node_name = node.get_fully_qualified_name()
     finally:
         if node is not None:
-            with contextlib.redirect_stdout(sys.stderr):
+            with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
                 node.destroy_node()
     parameters = tuple(
         ParameterInfo(name=name, type=descriptor.type, default=_plain(defaults[name]),
@@ -210,8 +217,8 @@ def _plain(default) -> Any:
     """Return a declared default as a plain value (None: declared by type, no value)."""
     if isinstance(default, Parameter.Type) or default is None:
         return None
-    if isinstance(default, Parameter):
-        return _plain(default.value)
+    if isinstance(default, ParameterValue):
+        return _plain(parameter_value_to_python(default))
     return list(default) if isinstance(default, (list, tuple)) else default
 
 
@@ -230,7 +237,8 @@ def collect(executables: Optional[Sequence[str]] = None) -> List[NodeParameters]
         found = [executable for executable in found if executable.name in executables]
     with _discovery_off(), tempfile.TemporaryDirectory(prefix='hilserl_docs_') as scratch:
         context = rclpy.Context()
-        rclpy.init(context=context, args=['--ros-args', '--log-level', 'warn'])
+        # Quiet: a driver's failure to open its port is expected here.
+        rclpy.init(context=context, args=['--ros-args', '--log-level', 'fatal'])
         try:
             framework: Dict[str, Any] = {}   # rclpy's own parameters, e.g. use_sim_time
             _recording(Node, framework)('parameter_docs', context=context).destroy_node()
