@@ -13,7 +13,8 @@ managed node stays unconfigured and opens no hardware, ``run_own_episodes:=true`
 so the scripted human declares the parameters of its own episodes), stdin is a
 pseudo-terminal (the teleop nodes read keys from one), and discovery is off, so
 nothing on a running graph sees these nodes. Nodes are created, never spun, then
-destroyed; what they print or log is not shown. The page itself is written by :mod:`hilserl.parameter_page`.
+destroyed; what they print or log is not shown. The page itself is written by
+:mod:`hilserl.parameter_page`.
 """
 
 import contextlib
