@@ -10,10 +10,9 @@ same description into processes on machines without the launch package
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-
-# Exit status of a node that refused its configuration (sysexits' EX_CONFIG); the
-# nodes exit with it through hilserl.node_support.
-EXIT_BAD_CONFIG = 78
+# EXIT_BAD_CONFIG: the exit status of a node that refused its configuration (sysexits'
+# EX_CONFIG), with which the nodes exit through hilserl_common.node_support.run_node.
+from hilserl_common import EXIT_BAD_CONFIG
 
 # How a mode stops a node, as launch's ExecuteProcess does: SIGINT (unless the node got
 # it from the terminal), SIGTERM sigterm_timeout seconds later if it is still running,

@@ -196,9 +196,17 @@ def driver_nodes(robot: RobotFile) -> List[NodeSpec]:
     driver = robot.driver
     if driver.kind != 'hilserl':
         return []
+    parameters = {'home_joint_positions': list(robot.home_joint_positions)}
+    if robot.description.path.lower().endswith('.urdf'):
+        # What the driver publishes on robot_description (it needs no hilserl to read it).
+        from hilserl.sim.description import robot_description_for
+        try:
+            parameters['robot_description'] = robot_description_for(robot.path)
+        except OSError as error:   # an asset package that is not installed, say
+            raise GraphError(f'{os.path.basename(robot.path)}: description.source: '
+                             f'{error}') from None
     return [NodeSpec(driver.executable, driver.node_name, package=driver.package,
-                     parameter_files=(driver.parameter_file,),
-                     parameters={'home_joint_positions': list(robot.home_joint_positions)},
+                     parameter_files=(driver.parameter_file,), parameters=parameters,
                      lifecycle=driver.managed)]
 
 

@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 from rclpy.lifecycle import TransitionCallbackReturn
 
-from hilserl.node_support import declare
+from hilserl_common.node_support import declare
 
 AUTOSTART_DESCRIPTION = (
     'Configure and activate this managed node as it starts (a failed configure is retried '

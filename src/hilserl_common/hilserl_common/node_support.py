@@ -12,8 +12,8 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 
-from hilserl.graph import EXIT_BAD_CONFIG
-from hilserl.stop_signals import StopSignals
+from hilserl_common import EXIT_BAD_CONFIG
+from hilserl_common.stop_signals import StopSignals
 
 _SNAKE_CASE = re.compile(r'^[a-z][a-z0-9_]*$')
 
@@ -127,7 +127,7 @@ def run_node(node_class, args=None, **node_kwargs) -> None:
     A bad configuration (a ValueError or a parameter error raised while the node
     starts) is reported as one readable line and exit status 78, not a traceback.
 
-    SIGINT and SIGTERM (:class:`hilserl.stop_signals.StopSignals`): the first one
+    SIGINT and SIGTERM (:class:`hilserl_common.stop_signals.StopSignals`): the first one
     is a request, which rclpy's own handlers (``rclpy.init`` chains them to these)
     carry out: they wake the executor and shut the context down, so the spin ends once
     the running callback returns, and ``destroy_node`` runs (a final save, a thread's

@@ -1,6 +1,6 @@
 """Repeated errors are reported once per period per key, with a count."""
 
-from hilserl.log_throttle import LogThrottle
+from hilserl_common.log_throttle import LogThrottle
 
 
 class FakeClock:

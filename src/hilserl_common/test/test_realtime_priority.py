@@ -3,7 +3,7 @@
 import os
 import threading
 
-from hilserl.node_support import make_thread_realtime
+from hilserl_common.node_support import make_thread_realtime
 import pytest
 
 

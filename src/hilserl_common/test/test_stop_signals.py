@@ -4,8 +4,8 @@ import signal
 
 import pytest
 
-from hilserl import stop_signals
-from hilserl.stop_signals import signal_name, StopSignals
+from hilserl_common import stop_signals
+from hilserl_common.stop_signals import signal_name, StopSignals
 
 
 def test_the_first_signal_interrupts_and_later_ones_are_counted_and_reported_once():

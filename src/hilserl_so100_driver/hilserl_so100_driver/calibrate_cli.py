@@ -16,7 +16,7 @@ import select
 import sys
 import time
 
-from hilserl.stop_signals import StopSignals
+from hilserl_common.stop_signals import StopSignals
 
 from .calibration import CalibrationError, save_calibration, save_lerobot_calibration
 from .calibration import SO101_JOINTS

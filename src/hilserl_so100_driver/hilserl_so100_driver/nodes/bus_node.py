@@ -17,7 +17,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 
-from hilserl.node_support import declare
+from hilserl_common.node_support import declare
 from hilserl_so100_driver.calibration import (ArmCalibration, CalibrationError,
                                               load_calibration, SO101_JOINTS)
 from hilserl_so100_driver.driver_config import DriverConfig, ERROR, LEVEL_NAMES, OK, WARN

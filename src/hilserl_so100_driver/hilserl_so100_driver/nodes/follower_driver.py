@@ -31,7 +31,11 @@ With ``autostart`` (the default) the node configures and activates itself as it
 starts, and while configure fails (no adapter, a silent servo) tries again every
 ``reconnect_period_s``: ``ros2 run`` gives a working driver.  The launch files
 and ``hilserl launch`` start it with ``autostart:=false`` and bring it up
-before the nodes that command it (:mod:`hilserl.lifecycle_support`).
+before the nodes that command it (:mod:`hilserl_common.lifecycle_support`).
+
+``robot_description`` publishes the URDF text of parameter ``robot_description``
+(as robot_state_publisher takes it): the modes pass the robot file's, with mesh
+paths made absolute; '' publishes none.
 """
 
 import time
@@ -41,9 +45,9 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
 
-from hilserl.lifecycle_support import autostart, declare_autostart, transition
-from hilserl.log_throttle import LogThrottle
-from hilserl.node_support import declare, run_node
+from hilserl_common.lifecycle_support import autostart, declare_autostart, transition
+from hilserl_common.log_throttle import LogThrottle
+from hilserl_common.node_support import declare, run_node
 from hilserl_so100_driver.driver_config import DriverConfig
 from hilserl_so100_driver.nodes.bus_node import ServoBusNode
 
@@ -79,8 +83,9 @@ class FollowerDriver(ServoBusNode, LifecycleNode):
         reconnect = declare(self, 'reconnect_period_s', 1.0,
                             'Time between attempts to reopen a lost port (and between '
                             "autostart's configure attempts).")
-        self._robot = declare(self, 'robot', 'so101',
-                              "robot_description to publish ('so101', '' = none).")
+        self._urdf = declare(self, 'robot_description', '',
+                             'URDF text to publish on robot_description (latched); '
+                             "'' publishes none.")
         diagnostics_rate = declare(self, 'diagnostics_rate_hz', 2.0, 'Rate of /diagnostics.')
         start_now = declare_autostart(self)
         config = DriverConfig(
@@ -160,13 +165,8 @@ class FollowerDriver(ServoBusNode, LifecycleNode):
     # --- topics and services -------------------------------------------------------------
 
     def _publish_description(self) -> None:
-        if not self._robot:
-            return
-        try:
-            from hilserl.sim.description import robot_description
-            self._description.publish(String(data=robot_description(self._robot)))
-        except Exception as error:  # a missing asset package must not stop the arm
-            self.get_logger().warning(f'no robot_description for {self._robot!r}: {error}')
+        if self._urdf:
+            self._description.publish(String(data=self._urdf))
 
     def _on_command(self, msg: Float64MultiArray) -> None:
         with self._lock:

@@ -7,7 +7,7 @@ and never switches torque on.  Bus faults and an unplugged adapter are handled
 as in the follower (see :mod:`hilserl_so100_driver.driver_core`).
 """
 
-from hilserl.node_support import declare, run_node
+from hilserl_common.node_support import declare, run_node
 from hilserl_so100_driver.driver_config import DriverConfig
 from hilserl_so100_driver.nodes.bus_node import ServoBusNode
 
