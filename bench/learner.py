@@ -14,9 +14,10 @@ Next to each update rate, what bounds it on this CPU:
                                    FLOP ran as fast as one large matrix product (no
                                    elementwise work, no Python) - no implementation beats it
   matmul_peak_gflops               fp32 [256 x 256] @ [256 x 256] on the benchmark's threads
-Each rate is one learner update (critic + grasp critic + actor + temperature, utd_ratio 1)
-on a batch mixed 50/50 from an online and a demonstration buffer, sampling included; the
-reported value is the median over 1-second windows (robust to other load on the machine).
+Each rate is one learner update (critic + grasp critic + actor + temperature,
+critic_updates_per_learner_step 1) on a batch mixed 50/50 from an online and a
+demonstration buffer, sampling included; the reported value is the median over 1-second
+windows (robust to other load on the machine).
 The classifier figure is the median latency of one inference (torch.inference_mode, after
 warm-up) of the default reward classifier (small CNN, spatial softmax).
 """

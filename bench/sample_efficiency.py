@@ -106,8 +106,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='scripted demonstrations where a configuration has them '
                              '(default: 3; record mode records 10)')
     parser.add_argument('--updates-per-step', type=positive_int, default=4,
-                        help='learner updates per online step (default: 4, the train '
-                             "mode's max_updates_per_step, config/train.yaml)")
+                        help='learner steps per online step (default: 4, the train '
+                             "mode's updates_per_step, config/train.yaml)")
     parser.add_argument('--pretrain-updates', type=int, default=1000,
                         help='offline updates on the demonstrations (default: 1000, '
                              'as config/train.yaml)')

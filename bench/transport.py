@@ -230,7 +230,7 @@ def learner_spec(run_dir: str, capacity: int):
     return NodeSpec('learner', 'learner', parameters={
         'run_dir': run_dir, 'learn': False, 'use_cameras': True, 'image_encoder': 'cnn',
         'online_buffer_capacity': capacity, 'offline_buffer_capacity': 10,
-        'policy_parameters_push_frequency': 1000.0, 'torch_threads': 1})
+        'policy_push_period_s': 1000.0, 'torch_threads': 1})
 
 
 def wait_for_file(probe, process, path: str, timeout: float) -> list:

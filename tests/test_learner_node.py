@@ -38,7 +38,7 @@ def learner_spec(run_dir, **parameters):
               'agent.grasp_hidden_dims': [8], 'agent.image_bottleneck_dim': 8,
               'agent.cnn_channels': [4, 4, 4], 'batch_size': 8,
               'online_step_before_learning': 8, 'checkpoint_every_updates': 10,
-              'policy_parameters_push_frequency': 0.5, 'ack_period_s': 0.1,
+              'policy_push_period_s': 0.5, 'ack_period_s': 0.1,
               'status_period_s': 1.0, 'max_update_rate_hz': 50.0, 'torch_threads': 1,
               'online_buffer_capacity': 2000, 'offline_buffer_capacity': 200}
     values.update(parameters)
@@ -94,7 +94,7 @@ def durable_next_sequence(run_dir):
 
 def test_acks_advance_and_a_late_subscriber_gets_the_latched_parameters(
         processes, probe, tmp_path):
-    processes.start_node(learner_spec(tmp_path, policy_parameters_push_frequency=1000.0))
+    processes.start_node(learner_spec(tmp_path, policy_push_period_s=1000.0))
     actor = ProbeActor(probe)
     actor.send(range(12))
     first = actor.wait_for_ack(1).next_sequence
@@ -186,6 +186,16 @@ def test_resume_without_a_checkpoint_is_refused_in_one_line(processes, tmp_path)
     assert learner.wait(timeout=30) == 78
     [line] = [text for text in learner.output().splitlines() if 'FATAL' in text]
     assert 'holds no checkpoint' in line and 'Traceback' not in learner.output()
+
+
+def test_a_parameter_given_by_its_old_name_is_refused_with_the_new_name(processes, tmp_path):
+    learner = processes.start_node(learner_spec(tmp_path, max_updates_per_step=4,
+                                                **{'agent.utd_ratio': 2}))
+    assert learner.wait(timeout=30) == 78
+    [line] = [text for text in learner.output().splitlines() if 'FATAL' in text]
+    assert "'agent.utd_ratio' is now 'agent.critic_updates_per_learner_step'" in line
+    assert "'max_updates_per_step' is now 'updates_per_step'" in line
+    assert 'Traceback' not in learner.output()
 
 
 def test_an_image_policy_on_a_random_frozen_encoder_stops_the_learner(processes, probe,

@@ -1,6 +1,7 @@
-"""The simulated arms fulfil the arm contract, and swap by parameter file alone."""
+"""The simulated arms fulfil the arm contract, and swap by robot file alone."""
 
 import collections
+from dataclasses import replace
 
 from geometry_msgs.msg import PoseStamped
 from hilserl_interfaces.msg import EndEffectorCommand, SimGroundTruth
@@ -13,14 +14,23 @@ from std_msgs.msg import Float64MultiArray, String
 
 from hilserl.graph import NodeSpec
 from hilserl.image_conversion import image_to_array
+from hilserl.modes import MODES
+from hilserl.robot_registry import load_robot
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 def sim_spec(robot='so101', **parameters):
-    return NodeSpec('sim_arm', 'sim_arm', parameter_files=(f'sim_{robot}.yaml',),
-                    parameters=parameters)
+    """Return the sim_arm node sim mode starts for ``robot`` (from its robot file)."""
+    arm = MODES['sim'].nodes({'robot': robot})[0]
+    return replace(arm, parameters={**arm.parameters, **parameters})
+
+
+def filter_spec(robot='so101', **parameters):
+    """Return the safety filter of ``robot``'s robot file."""
+    return NodeSpec('safety_filter', 'safety_filter',
+                    parameters={**load_robot(robot).safety_filter_parameters(), **parameters})
 
 
 def test_contract_topics_and_reset(processes, probe):
@@ -116,10 +126,7 @@ def test_lock_step_advances_once_per_command(processes, probe):
 def test_the_filter_paces_a_lock_stepped_arm_by_its_commands(processes, probe):
     """Each end-effector command gets ticks_per_command joint targets, so 3 physics steps."""
     processes.start_node(sim_spec(lock_step=True, camera_names=['front']))
-    processes.start_node(NodeSpec('safety_filter', 'safety_filter',
-                                  parameter_files=('sim_so101.yaml',),
-                                  parameters={'ticks_per_command': 3,
-                                              'command_timeout_s': 2.0}))
+    processes.start_node(filter_spec(ticks_per_command=3, command_timeout_s=2.0))
     targets = probe.subscribe(Float64MultiArray, '/joint_commands', 100)
     commands = probe.publisher(EndEffectorCommand, '/end_effector_command', 10)
     probe.wait_for_subscribers(commands)
@@ -140,10 +147,9 @@ def test_the_filter_paces_a_lock_stepped_arm_by_its_commands(processes, probe):
 
 @pytest.mark.parametrize('robot', ['so101', 'panda'])
 def test_the_same_command_stream_drives_either_arm(processes, probe, robot):
-    """Only the parameter file differs between the two runs."""
+    """Only the robot file differs between the two runs."""
     processes.start_node(sim_spec(robot, task='reach', camera_names=['front']))
-    processes.start_node(NodeSpec('safety_filter', 'safety_filter',
-                                  parameter_files=(f'sim_{robot}.yaml',)))
+    processes.start_node(filter_spec(robot))
     poses = probe.subscribe(PoseStamped, '/tcp_pose', 10)
     commands = probe.publisher(EndEffectorCommand, '/end_effector_command', 10)
     probe.wait_for_subscribers(commands)

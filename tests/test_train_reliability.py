@@ -34,7 +34,7 @@ def learner_spec(run_dir, **parameters):
     values = {'run_dir': run_dir, 'use_cameras': False, 'agent.hidden_dims': [32, 32],
               'agent.grasp_hidden_dims': [16], 'batch_size': 16,
               'online_step_before_learning': 20, 'checkpoint_every_updates': 50,
-              'policy_parameters_push_frequency': 1.0, 'ack_period_s': 0.1,
+              'policy_push_period_s': 1.0, 'ack_period_s': 0.1,
               'status_period_s': 1.0, 'max_update_rate_hz': 20.0, 'torch_threads': 1}
     values.update(parameters)
     return NodeSpec('learner', 'learner', parameters=values)

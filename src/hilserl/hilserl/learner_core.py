@@ -73,7 +73,7 @@ class LearnerSettings:
     device: str = 'cpu'
     batch_size: int = 256
     online_step_before_learning: int = 100
-    max_updates_per_step: int = 0                 # learner steps per online step; 0: no cap
+    updates_per_step: int = 0                     # learner steps per online step; 0: no cap
     checkpoint_every_updates: int = 1000
     online_capacity: int = 200_000
     offline_capacity: int = 50_000
@@ -285,17 +285,17 @@ class LearnerCore:
 
     def may_train(self) -> bool:
         """
-        Say whether to run a learner step now: ready, and within max_updates_per_step.
+        Say whether to run a learner step now: ready, and within updates_per_step.
 
         The cap holds the update-to-data ratio to what it is set to, however fast this
-        machine updates: learner steps <= max_updates_per_step * (online steps since
+        machine updates: learner steps <= updates_per_step * (online steps since
         learning started). Unthrottled, a 2-core CPU learner ran ~6 updates per 10 Hz
         step and make demo's training success fell to 0.1-0.4; capped at 4 (the ratio
         sim_training learned pick-lift with, seed 0) it was 0.7-0.9.
         """
         if not self.ready():
             return False
-        cap = self.settings.max_updates_per_step
+        cap = self.settings.updates_per_step
         if cap <= 0:
             return True
         steps_since_start = self.num_online_steps - self._learning_starts + 1

@@ -58,7 +58,8 @@ OFFLINE_CAPACITY = 50_000
 EVAL_SEED = 10 ** 9         # evaluation layouts: the same for every run and seed
 CAMERAS = {'front': (128, 128), 'wrist': (128, 128)}   # train mode's processed frames
 # train.yaml learner agent.* values (the others are AgentConfig's defaults there too)
-AGENT_SETTINGS = dict(discount=0.97, td_target_min=0.0, td_target_max=1.0, utd_ratio=1,
+AGENT_SETTINGS = dict(discount=0.97, td_target_min=0.0, td_target_max=1.0,
+                      critic_updates_per_learner_step=1,
                       bc_weight=0.5, grasp_margin=0.1)
 # With an intervention penalty returns go below 0: the lower TD clip docs/training.md advises.
 PENALTY_TD_TARGET_MIN = -1.0

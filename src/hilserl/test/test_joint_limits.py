@@ -11,7 +11,8 @@ from hilserl.joint_limits import (COMMENT_MARK, JointLimitsError, LimitRecorder,
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
-SIM_SO101 = os.path.join(REPO, 'config', 'sim_so101.yaml')
+# A parameter file with a safety_filter section (and the driver's section before it).
+FOLLOWER = os.path.join(REPO, 'config', 'so100_follower.yaml')
 ARM = ['a', 'b', 'c']
 
 
@@ -55,7 +56,7 @@ def test_too_small_a_box_and_no_states_are_errors():
 
 
 def test_reads_the_arm_from_the_safety_filter_section(tmp_path):
-    arm = load_arm_parameters(SIM_SO101)
+    arm = load_arm_parameters(FOLLOWER)
     assert arm['tcp_frame'] == 'gripper_link' and arm['arm_joint_names'][0] == 'shoulder_pan'
     assert arm['tcp_offset'] == [0.0185, -0.0002, -0.094]
     path = tmp_path / 'p.yaml'
@@ -71,8 +72,8 @@ def test_reads_the_arm_from_the_safety_filter_section(tmp_path):
 
 def test_write_keeps_the_rest_of_the_file_and_replaces_its_own_comment(tmp_path):
     path = str(tmp_path / 'sim.yaml')
-    shutil.copy(SIM_SO101, path)
-    original = open(SIM_SO101).read().splitlines()
+    shutil.copy(FOLLOWER, path)
+    original = open(FOLLOWER).read().splitlines()
     for run in range(2):
         write_bounds(path, [0.1 + run, -0.2, 0.01], [0.3, 0.2, 0.15],
                      {'shoulder_pan': (-0.5, 0.25 + run)})

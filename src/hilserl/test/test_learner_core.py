@@ -121,8 +121,8 @@ def test_rewards_within_the_td_target_bounds_are_not_reported(tmp_path):
     assert log_of_six_steps(tmp_path, td_target_max=1.0) == []
 
 
-def test_max_updates_per_step_holds_the_update_to_data_ratio(tmp_path):
-    core, actor = fresh(tmp_path, max_updates_per_step=2), FakeActor()
+def test_updates_per_step_holds_the_update_to_data_ratio(tmp_path):
+    core, actor = fresh(tmp_path, updates_per_step=2), FakeActor()
 
     def updates_allowed_now():
         count = 0

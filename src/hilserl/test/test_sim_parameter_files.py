@@ -1,10 +1,10 @@
 """
-The stand-alone parameter files say what the robot files say.
+The stand-alone parameter file of the real follower says what its robot file says.
 
-config/sim_so101.yaml, config/sim_panda.yaml and config/so100_follower.yaml start an arm
-and its safety filter by hand (``--params-file``); the modes take the same values from
-the robot registry (config/robots/). Their safety_filter sections and sim_arm sections
-must not drift from the robot files.
+config/so100_follower.yaml starts the driver and its safety filter by hand
+(``--params-file``); the modes take the filter's values from the robot registry
+(config/robots/so100.yaml). A simulated arm has no such file: ``hilserl launch sim
+robot:=NAME`` starts it and its filter from the robot file alone.
 """
 
 import os
@@ -16,7 +16,7 @@ import yaml
 from hilserl.robot_registry import load_robot
 
 CONFIG = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'config')
-FILES = {'so101': 'sim_so101.yaml', 'panda': 'sim_panda.yaml', 'so100': 'so100_follower.yaml'}
+FILES = {'so100': 'so100_follower.yaml'}
 
 
 def parameters(file_name, node):
@@ -37,19 +37,6 @@ def test_safety_filter_parameters_match_the_robot_file(robot):
             assert in_file[name] == value, name
         else:
             np.testing.assert_allclose(in_file[name], value, err_msg=name)
-
-
-@pytest.mark.parametrize('robot', ['so101', 'panda'])
-def test_sim_arm_parameters_match_the_robot_file(robot):
-    in_file = parameters(FILES[robot], 'sim_arm')
-    file = load_robot(robot)
-    assert in_file['robot'] == robot
-    assert in_file['base_frame'] == file.description.base_frame
-    assert in_file['control_rate_hz'] == file.safety.control_rate_hz
-    assert in_file['camera_names'] == list(file.cameras.names)
-    assert (in_file['camera_width'], in_file['camera_height'], in_file['camera_fps']) == (
-        file.cameras.width, file.cameras.height, file.cameras.fps)
-    assert in_file.get('lift_height', file.sim.lift_height) == file.sim.lift_height
 
 
 def test_the_follower_driver_homes_where_the_robot_file_says():

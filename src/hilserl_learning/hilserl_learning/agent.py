@@ -8,8 +8,9 @@ One critic update (``update_critic``) trains, on the same batch:
   * then Polyak-averages all target networks.
 An actor update (``update_actor``) trains the actor on detached features (with ``bc_weight``,
 plus an imitation term on the human's steps) and the temperature.
-``update`` runs ``utd_ratio`` critic updates per learner step and an actor update every
-``policy_update_freq`` critic updates. The equations themselves live in ``losses.py``.
+``update`` (one learner step) runs ``critic_updates_per_learner_step`` critic updates and an
+actor update every ``policy_update_freq`` critic updates. The equations themselves live in
+``losses.py``.
 """
 
 import copy
@@ -150,9 +151,9 @@ class SACAgent(nn.Module):
 
     # --- learning ----------------------------------------------------------------------------
     def update(self, sample_batch: Callable[[], Batch]) -> Metrics:
-        """Run one learner step: utd_ratio critic updates, actor updates as scheduled."""
+        """Run one learner step: its critic updates, actor updates as scheduled."""
         metrics: Metrics = {}
-        for _ in range(self.config.utd_ratio):
+        for _ in range(self.config.critic_updates_per_learner_step):
             batch = sample_batch()
             critic_metrics, features = self.update_critic(batch)
             metrics.update(critic_metrics)

@@ -4,6 +4,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Dict, Optional, Tuple
 
 IMAGE_ENCODERS = ('cnn', 'frozen')
+# Fields renamed since earlier releases: old name -> new name.
+RENAMED_FIELDS = {'utd_ratio': 'critic_updates_per_learner_step'}
 
 
 @dataclass
@@ -95,8 +97,10 @@ class AgentConfig:
     allows (None: no bound). A 0/1 success reward that ends the episode: 1. Without it the
     bootstrapped targets can feed on the critics' own overestimates and climb past anything
     the data returns."""
-    utd_ratio: int = 1
-    """Critic updates per learner step (update-to-data ratio)."""
+    critic_updates_per_learner_step: int = 1
+    """Critic updates, each on its own batch, in one learner step (``SACAgent.update``).
+    Gradient updates per environment step are this times the learner's
+    ``updates_per_step`` (the learner steps per step of data)."""
     policy_update_freq: int = 1
     """Update actor and temperature once every this many critic updates."""
     max_grad_norm: Optional[float] = 10.0
@@ -127,8 +131,9 @@ class AgentConfig:
             raise ValueError('td_target_min must be below td_target_max')
         if not (self.bc_weight >= 0.0 and self.grasp_margin >= 0.0):
             raise ValueError('bc_weight and grasp_margin must be >= 0')
-        if self.utd_ratio < 1 or self.policy_update_freq < 1:
-            raise ValueError('utd_ratio and policy_update_freq must be >= 1')
+        if self.critic_updates_per_learner_step < 1 or self.policy_update_freq < 1:
+            raise ValueError('critic_updates_per_learner_step and policy_update_freq must be '
+                             '>= 1')
         self.hidden_dims = tuple(self.hidden_dims)
         self.grasp_hidden_dims = tuple(self.grasp_hidden_dims)
         self.cnn_channels = tuple(self.cnn_channels)
@@ -158,7 +163,13 @@ class AgentConfig:
 
     @classmethod
     def from_dict(cls, values: Dict[str, Any]) -> 'AgentConfig':
-        """Build a config from `to_dict` output, rejecting unknown keys."""
+        """
+        Build a config from `to_dict` output, rejecting unknown keys.
+
+        Checkpoints and policy blobs written before a field was renamed
+        (:data:`RENAMED_FIELDS`) load under the new name.
+        """
+        values = {RENAMED_FIELDS.get(key, key): value for key, value in values.items()}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

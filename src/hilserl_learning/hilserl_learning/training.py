@@ -32,7 +32,8 @@ def pretrain_offline(agent: SACAgent, demonstrations: ReplayBuffer, num_updates:
     """
     Run `num_updates` learner steps sampling only the demonstration buffer.
 
-    Each step is ``agent.update`` (utd_ratio critic updates plus scheduled actor updates).
+    Each step is ``agent.update`` (critic_updates_per_learner_step critic updates plus
+    scheduled actor updates).
     Returns the metrics of the last step; `log_fn(step, metrics)` is called every
     `log_every` steps.
     """

@@ -25,9 +25,9 @@ def test_update_runs_in_every_encoder_mode(mode):
         assert math.isfinite(metrics[key]), key
 
 
-def test_utd_ratio_and_policy_update_freq_schedule():
-    """utd_ratio = 3 critic updates per step; the actor updates every 2nd critic update."""
-    config = tiny_config(utd_ratio=3, policy_update_freq=2)
+def test_critic_updates_per_learner_step_and_policy_update_freq_schedule():
+    """3 critic updates per learner step; the actor updates every 2nd critic update."""
+    config = tiny_config(critic_updates_per_learner_step=3, policy_update_freq=2)
     agent = SACAgent(config)
     buffer = random_buffer(config)
     sampled = []
@@ -89,7 +89,7 @@ def test_a_return_bound_stops_the_critic_from_learning_a_target_network_s_overes
 
 
 @pytest.mark.parametrize('overrides', [dict(td_target_min=1.0, td_target_max=0.0),
-                                       dict(critic_subsample_size=3), dict(utd_ratio=0),
+                                       dict(critic_subsample_size=3), dict(critic_updates_per_learner_step=0),
                                        dict(bc_weight=-1.0), dict(grasp_margin=float('nan'))])
 def test_configs_that_cannot_train_are_refused(overrides):
     with pytest.raises(ValueError):

@@ -99,6 +99,20 @@ def test_fine_tuning_config_may_change_hyperparameters(tmp_path):
     """Online fine-tuning may reload pretrained weights under new learning rates."""
     agent, _ = trained_agent(tiny_config(), updates=2)
     save_checkpoint(agent, str(tmp_path))
-    loaded, _ = load_checkpoint(str(tmp_path), config=tiny_config(utd_ratio=2))
-    assert loaded.config.utd_ratio == 2
+    loaded, _ = load_checkpoint(str(tmp_path), config=tiny_config(critic_updates_per_learner_step=2))
+    assert loaded.config.critic_updates_per_learner_step == 2
     assert torch.equal(loaded.critic.net[0].weight, agent.critic.net[0].weight)
+
+
+def test_a_checkpoint_written_before_a_field_was_renamed_loads_under_the_new_name(tmp_path):
+    """A stored config with utd_ratio (renamed critic_updates_per_learner_step) still loads."""
+    agent, _ = trained_agent(tiny_config(critic_updates_per_learner_step=2), updates=1)
+    save_checkpoint(agent, str(tmp_path))
+    path = os.path.join(str(tmp_path), 'checkpoint.json')
+    with open(path) as stream:
+        meta = json.load(stream)
+    meta['config']['utd_ratio'] = meta['config'].pop('critic_updates_per_learner_step')
+    with open(path, 'w') as stream:
+        json.dump(meta, stream)
+    loaded, _ = load_checkpoint(str(tmp_path))
+    assert loaded.config.critic_updates_per_learner_step == 2

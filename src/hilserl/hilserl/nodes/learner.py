@@ -7,8 +7,12 @@ and ``episode_stats`` (EpisodeStats, reliable, depth 10); publishes
 after everything durable, and this process's ``learner_session``, every
 ``ack_period_s`` and once at start-up for the actors a resumed run knows) and
 ``policy_parameters`` (PolicyParameters, reliable + transient local, depth 1: a late
-actor gets the latest at once; pushed every ``policy_parameters_push_frequency``
-seconds when the policy changed, and at start-up).
+actor gets the latest at once; pushed every ``policy_push_period_s`` seconds when the
+policy changed, and at start-up).
+``updates_per_step`` holds the learner steps per online step received (the update-to-data
+ratio; each learner step runs ``agent.critic_updates_per_learner_step`` critic updates).
+A parameter file or command line that sets a parameter by its old name
+(:data:`RENAMED_PARAMETERS`) is refused with the new name.
 
 The state size, the state names and the cameras come from the demonstrations when
 ``demo_datasets`` are given, otherwise from the first transition (``camera_names``,
@@ -32,6 +36,7 @@ from typing import Any, Dict
 
 from hilserl_interfaces.msg import EpisodeStats, PolicyParameters, Transition, TransitionAck
 from hilserl_learning import AgentConfig, configure_torch, config as agent_config_module
+from hilserl_learning.config import RENAMED_FIELDS
 from hilserl_learning.policy_blob import encode_policy, POLICY_FORMAT_VERSION
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -54,6 +59,24 @@ PARAMETERS_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
 _OPTIONAL_TYPES = {str: Parameter.Type.STRING, int: Parameter.Type.INTEGER,
                    float: Parameter.Type.DOUBLE}
+# Parameters renamed since earlier releases: old name -> new name.
+RENAMED_PARAMETERS = {
+    'max_updates_per_step': 'updates_per_step',
+    'policy_parameters_push_frequency': 'policy_push_period_s',
+    **{f'agent.{old}': f'agent.{new}' for old, new in RENAMED_FIELDS.items()}}
+
+
+def refuse_renamed_parameters(node: Node, renamed: Dict[str, str]) -> None:
+    """
+    Raise ValueError when a parameter file or ``-p`` sets a parameter by an old name.
+
+    ``renamed`` maps each old name to the new one; rclpy would otherwise ignore the old,
+    undeclared name without a word, and the node would run on the default.
+    """
+    given = sorted(old for old in renamed if old in node._parameter_overrides)
+    if given:
+        raise ValueError('renamed parameter(s): ' + ', '.join(
+            f"'{old}' is now '{renamed[old]}'" for old in given))
 
 
 def agent_field_docs() -> Dict[str, str]:
@@ -107,6 +130,7 @@ class LearnerNode(Node):
     def __init__(self, **kwargs):
         """Declare parameters, start or resume the run, wire the topics, start training."""
         super().__init__('learner', **kwargs)
+        refuse_renamed_parameters(self, RENAMED_PARAMETERS)
         run_dir = declare(self, 'run_dir', '', 'Directory of this run: checkpoints, the '
                           'transition log, metrics CSV files and plots.')
         resume = declare(self, 'resume', False, 'Continue the run in run_dir from its latest '
@@ -141,9 +165,10 @@ class LearnerNode(Node):
             online_step_before_learning=declare(
                 self, 'online_step_before_learning', 100,
                 'Online steps to collect before the first update.'),
-            max_updates_per_step=declare(
-                self, 'max_updates_per_step', 0,
-                'Most learner steps per online step received (the update-to-data ratio; '
+            updates_per_step=declare(
+                self, 'updates_per_step', 0,
+                'Learner steps per online step received, at most (the update-to-data '
+                'ratio; each runs agent.critic_updates_per_learner_step critic updates; '
                 '0: as many as the machine runs).'),
             checkpoint_every_updates=declare(self, 'checkpoint_every_updates', 1000,
                                              'Learner steps between checkpoints.'),
@@ -156,8 +181,9 @@ class LearnerNode(Node):
                                              'Learner steps on demonstrations alone before '
                                              'going online (fresh runs).'),
             seed=declare(self, 'seed', 0, 'Seed of the network initialisation and sampling.'))
-        self._push_period_s = declare(self, 'policy_parameters_push_frequency', 4.0,
-                                      'Seconds between policy pushes (when it changed).')
+        self._push_period_s = declare(self, 'policy_push_period_s', 4.0,
+                                      'Seconds between two policy pushes (a push happens '
+                                      'only when the policy changed).')
         ack_period_s = declare(self, 'ack_period_s', 0.2, 'Seconds between acknowledgements.')
         status_period_s = declare(self, 'status_period_s', 5.0,
                                   'Seconds between status lines and learner metrics rows.')
@@ -186,8 +212,8 @@ class LearnerNode(Node):
             if getattr(settings, name) < 1:
                 raise ValueError(f'{name} must be at least 1')
         if ack_period_s <= 0 or status_period_s <= 0 or self._push_period_s <= 0:
-            raise ValueError('ack_period_s, status_period_s and '
-                             'policy_parameters_push_frequency must be positive')
+            raise ValueError('ack_period_s, status_period_s and policy_push_period_s '
+                             'must be positive')
         self.get_logger().info(f'torch: {configure_torch(threads or None)}')
         self._core = LearnerCore(settings, log=self.get_logger().info)
         if resume:
