@@ -77,7 +77,8 @@ def format_value(value) -> str:
 
 
 def _cell(text: str) -> str:
-    """Escape text for a table cell: pipes, and what Markdown would take for markup."""
+    """Return text for a table cell: on one line, pipes and Markdown markup escaped."""
+    text = ' '.join(text.split())   # a description may span lines (a field's docstring)
     return text.replace('|', '\\|').replace('<', '&lt;').replace('*', '\\*')
 
 

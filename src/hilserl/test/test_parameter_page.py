@@ -14,6 +14,8 @@ def _nodes():
         parameters=(
             ParameterInfo('camera_names', STRING_ARRAY, ['front'], 'Cameras to watch.', True),
             ParameterInfo('report_period_s', DOUBLE, 1.0, 'Seconds between summaries.', True),
+            ParameterInfo('exit_after_s', DOUBLE, 0.0, 'Exit after this long\n    (0: never).',
+                          True),
             ParameterInfo('front.crop', DOUBLE_ARRAY, None,
                           'Crop of <camera> | unset: the whole *frame*.', False)))
     learner = NodeParameters(
@@ -48,6 +50,8 @@ def test_the_page_has_a_section_and_a_row_per_parameter():
     assert ('| `front.crop` | double array | *unset* | Crop of &lt;camera> \\| unset: the '
             'whole \\*frame\\*. | no |') in monitor
     assert 'read with `run_dir` set to a new directory.' in sections['learner']
+    # A description over several lines (a docstring) stays in its row.
+    assert '| `exit_after_s` | double | `0.0` | Exit after this long (0: never). | yes |' in monitor
 
 
 def test_a_page_equal_to_the_declarations_has_no_differences():
@@ -63,7 +67,8 @@ def test_a_changed_description_default_or_flag_is_named():
         monitor.parameters[0],
         replace(monitor.parameters[1], description='Seconds between two summaries.',
                 default=2.0),
-        replace(monitor.parameters[2], read_only=True)))
+        monitor.parameters[2],
+        replace(monitor.parameters[3], read_only=True)))
     found = differences(page, [changed, nodes[1]])
     assert found == [
         "image_monitor: parameter report_period_s: default is '`1.0`' in the page, "
