@@ -23,6 +23,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
+from hilserl.defaults import RESET_RETRY_S, TELEOP_TIMEOUT_S
 from hilserl.observation_state import state_names, state_vector
 
 # Matches reliable and best-effort publishers alike: any teleop device or arm driver.
@@ -68,8 +69,8 @@ class EpisodeIOSettings:
     camera_topics: Dict[str, str]          # camera name -> image topic ('' cameras: none)
     arm_joint_names: Sequence[str]
     gripper_joint_name: str
-    teleop_timeout_s: float = 0.5
-    reset_timeout_s: float = 10.0
+    teleop_timeout_s: float = TELEOP_TIMEOUT_S
+    reset_timeout_s: float = RESET_RETRY_S
     # Simulation only: append the object's position (sim/ground_truth) to the state.
     state_from_ground_truth: bool = False
     # Subscribe sim/ground_truth for another reason (rewards) and wait for it.

@@ -25,6 +25,8 @@ after a success) are ignored; RERECORD always wins.
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
+from hilserl.defaults import CONTROL_FPS, EPISODE_TIME_S
+
 # Event codes, as in hilserl_interfaces/msg/EpisodeEvent (no ROS import here).
 EPISODE_START = 0
 SUCCESS = 1
@@ -49,8 +51,8 @@ ENDED_RERECORD = 'rerecord'
 class EpisodeConfig:
     """When episodes end and how long the positive tail after a success is."""
 
-    fps: float = 10.0
-    control_time_s: float = 20.0
+    fps: float = CONTROL_FPS
+    control_time_s: float = EPISODE_TIME_S
     number_of_steps_after_success: int = 0
     terminate_on_success: bool = True
     # Reward of a policy step that made the human take over, negated (0: none).

@@ -10,6 +10,7 @@ from dataclasses import replace
 import os
 from typing import Dict, List
 
+from hilserl.defaults import CONTROL_FPS
 from hilserl.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
 from hilserl.robot_registry import default_robot, load_robot, RobotFile, RobotFileError
 
@@ -85,7 +86,7 @@ def ticks_per_command(robot: RobotFile, args: Dict[str, str]) -> int:
     The control loop's period over the filter's: what the arm would move in real time
     between two commands at ``fps`` (10 where the mode sets no rate: a teleop stream).
     """
-    fps = argument_as_float(args, 'fps') if 'fps' in args else 10.0
+    fps = argument_as_float(args, 'fps') if 'fps' in args else CONTROL_FPS
     return max(1, round(robot.safety.control_rate_hz / fps))
 
 

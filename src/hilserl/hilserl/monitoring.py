@@ -13,7 +13,8 @@ Training metrics of a run: CSV files, PNG plots and (optionally) Weights & Biase
   temperature, buffer sizes, ...) and adds ``updates_per_s`` when it is not given;
 * every row is appended to ``episodes.csv`` / ``learner.csv`` in the run directory
   and flushed at once, so a crash loses nothing; a resumed run appends to the same
-  files (same header) and its plots and averages continue from them;
+  files (same header) and its plots and averages continue from them
+  (:class:`hilserl.csv_log.CsvLog`);
 * ``write_plots()`` redraws ``plots/episodes.png`` and ``plots/learner.png`` at most
   every ``plot_period_s`` (and always at ``close()``);
 * wandb runs online only when an API key is configured (environment or netrc,
@@ -26,7 +27,6 @@ No ROS import: the learner node owns one, tests drive it directly.
 """
 
 import collections
-import csv
 import importlib
 import logging
 import math
@@ -35,9 +35,10 @@ import os
 import secrets
 import shutil
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional
 from urllib.parse import urlparse
 
+from hilserl.csv_log import as_number, CsvLog
 from hilserl.reward_check import RunningCheck
 
 EPISODE_STATS_FIELDS = (
@@ -77,94 +78,6 @@ def wandb_logged_in(environ: Mapping[str, str] = os.environ) -> bool:
     return False
 
 
-def _number(value: Any) -> Optional[float]:
-    """Return ``value`` as a finite-or-not float, or None when it is not a number."""
-    if isinstance(value, bool):
-        return float(value)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-class CsvLog:
-    """
-    One CSV file, appended a flushed row at a time, its rows also kept in memory.
-
-    An existing file is continued: its header and rows are read back (a last row
-    cut short by a crash is dropped). A row with a column the header lacks rewrites
-    the file once with the wider header (atomically), older rows left blank there.
-    """
-
-    def __init__(self, path: str, columns: Sequence[str]):
-        """Open ``path``, continuing it when it exists, else with ``columns`` as header."""
-        self.path = path
-        self.columns: List[str] = list(columns)
-        self.rows: List[Dict[str, Any]] = []
-        if os.path.isfile(path) and os.path.getsize(path) > 0:
-            self._read_existing()
-            self._file = open(path, 'a', newline='')
-        else:
-            self._file = open(path, 'w', newline='')
-            self._writer().writeheader()
-            self._file.flush()
-
-    def _read_existing(self) -> None:
-        with open(self.path, 'rb') as raw:
-            data = raw.read()
-        complete = data[:data.rfind(b'\n') + 1]
-        if len(complete) != len(data):  # a row cut short by a crash
-            with open(self.path, 'r+b') as raw:
-                raw.truncate(len(complete))
-        reader = csv.DictReader(complete.decode('utf-8').splitlines())
-        header = list(reader.fieldnames or [])
-        self.columns = header + [c for c in self.columns if c not in header]
-        self.rows = [{key: _parse(value) for key, value in row.items() if key in header}
-                     for row in reader]
-        if self.columns != header:
-            self._rewrite()
-
-    def _writer(self) -> csv.DictWriter:
-        return csv.DictWriter(self._file, fieldnames=self.columns, restval='',
-                              extrasaction='ignore')
-
-    def _rewrite(self) -> None:
-        temporary = self.path + '.tmp'
-        with open(temporary, 'w', newline='') as file:
-            writer = csv.DictWriter(file, fieldnames=self.columns, restval='')
-            writer.writeheader()
-            writer.writerows(self.rows)
-        os.replace(temporary, self.path)
-
-    def append(self, row: Mapping[str, Any]) -> None:
-        """Write ``row`` (a dict by column) and flush it to disk."""
-        row = dict(row)
-        self.rows.append(row)
-        new_columns = [key for key in row if key not in self.columns]
-        if new_columns:
-            self._file.close()
-            self.columns.extend(new_columns)
-            self._rewrite()
-            self._file = open(self.path, 'a', newline='')
-        else:
-            self._writer().writerow(row)
-        self._file.flush()
-
-    def close(self) -> None:
-        """Close the file."""
-        self._file.close()
-
-
-def _parse(text: Optional[str]) -> Any:
-    """Return a CSV cell as a number where it is one, else as the text."""
-    if text is None or text == '':
-        return None
-    value = _number(text)
-    if value is None:
-        return text
-    return int(value) if value.is_integer() and text.lstrip('-').isdigit() else value
-
-
 def format_status(episodes: int, success_rate: Optional[float],
                   intervention_rate: Optional[float], updates_per_s: Optional[float],
                   buffer_sizes: Mapping[str, float], width: Optional[int] = None) -> str:
@@ -201,7 +114,7 @@ def buffer_sizes(metrics: Mapping[str, Any]) -> Dict[str, float]:
     """Return the buffer sizes among learner ``metrics`` (keys naming a buffer), short names."""
     sizes = {}
     for key, value in metrics.items():
-        number = _number(value)
+        number = as_number(value)
         if 'buffer' in key and number is not None and math.isfinite(number):
             name = key.replace('_buffer_size', '').replace('buffer_size', '').strip('_')
             sizes[name.replace('_buffer', '') or 'buffer'] = number
@@ -283,7 +196,7 @@ class MetricsLog:
         if self.wandb_run is None:
             return
         values = {f'{prefix}/{key}': number for key, number in
-                  ((key, _number(value)) for key, value in row.items() if key != 'time')
+                  ((key, as_number(value)) for key, value in row.items() if key != 'time')
                   if number is not None}
         try:
             self.wandb_run.log(values)
@@ -350,7 +263,7 @@ class MetricsLog:
 
     def status_line(self, width: Optional[int] = None) -> str:
         """Return the one-line summary of the run (see `format_status`)."""
-        updates = _number(self._last_learner.get('updates_per_s'))
+        updates = as_number(self._last_learner.get('updates_per_s'))
         return format_status(self.episode_count, self.success_rate, self.intervention_rate,
                              updates, buffer_sizes(self._last_learner), width)
 

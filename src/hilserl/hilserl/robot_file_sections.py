@@ -8,6 +8,7 @@ field it reads and refuses the ones it does not know.
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
+from hilserl.defaults import CONTROL_FPS
 from hilserl.robot_file_fields import Floats, Names, Section, vector3
 
 DRIVER_KINDS = ('simulator', 'hilserl', 'external')
@@ -96,7 +97,7 @@ class Cameras:
     # kind 'simulator': rendered image size and rate.
     width: int = 128
     height: int = 128
-    fps: float = 10.0
+    fps: float = CONTROL_FPS
     # kind 'hilserl': the camera_publisher parameter file.
     parameter_file: str = ''
 

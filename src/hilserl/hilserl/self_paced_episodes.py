@@ -12,6 +12,8 @@ outcome held for a while before the next reset. A reset whose reply has not come
 
 from typing import Optional
 
+from hilserl.defaults import RESET_RETRY_S
+
 RESET = 'reset'
 START = 'start'
 END = 'end'
@@ -20,7 +22,8 @@ END = 'end'
 class SelfPacedEpisodes:
     """Reset, start, outcome, pause, end; again. Time is passed in."""
 
-    def __init__(self, pause_after_outcome_s: float, reset_timeout_s: float = 10.0):
+    def __init__(self, pause_after_outcome_s: float,
+                 reset_timeout_s: float = RESET_RETRY_S):
         """Begin with a reset, before episode 0."""
         if not pause_after_outcome_s >= 0:
             raise ValueError(f'pause_after_outcome_s must be >= 0, got {pause_after_outcome_s}')

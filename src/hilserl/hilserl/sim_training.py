@@ -36,12 +36,13 @@ import numpy as np
 import pinocchio
 import torch
 
-from hilserl.actor_core import accepts_event, choose_action
+from hilserl.actor_core import choose_action
 from hilserl.episodes import EpisodeConfig, EpisodeTracker, SUCCESS
 from hilserl.observation_state import (action_from_command, command_from_action, state_names,
                                        state_vector)
 from hilserl.robot_registry import default_robot
 from hilserl.scripted_human import HumanSettings, InterventionSettings, ScriptedHuman, Truth
+from hilserl.reward_labeler import accepts_event
 from hilserl.sim import SimArm, SimArmConfig
 from hilserl.sim.closed_loop import CONTROL_DT, sim_controller, sim_filter, sim_kinematics
 from hilserl.sim.sim_arm import GroundTruth

@@ -14,8 +14,10 @@ in between two ticks. Until the first parameters arrive the policy's steps are z
 actions (the arm holds still unless the human takes over), or, with ``wait_for_policy``,
 no episode starts. Between episodes it resets
 the arm through the safety filter's ``reset`` service and publishes EpisodeStats on
-``episode_stats``. The decisions are in :mod:`hilserl.actor_core`; the inputs, the
-commands and the resets are shared with the recorder (:mod:`hilserl.episode_io`).
+``episode_stats``. The decisions are in :mod:`hilserl.actor_core`, the rewards in
+:mod:`hilserl.reward_labeler` (``reward_source``), the sending in
+:mod:`hilserl.transition_outbox`, the run's results in :mod:`hilserl.actor_results`; the
+inputs, the commands and the resets are shared with the recorder (:mod:`hilserl.episode_io`).
 
 A managed node (:mod:`hilserl.lifecycle_support`): deactivated, it stops commanding (the
 safety filter holds the arm; a reset under way finishes) and the step under way sends no
@@ -36,9 +38,8 @@ from rclpy.lifecycle import LifecycleNode
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
 
-from hilserl.actor_core import (accepts_event, choose_action, evaluation_summary,
-                                FrameFeatures, LoopStats, PolicyHolder, TransitionOutbox,
-                                write_json)
+from hilserl.actor_core import choose_action, FrameFeatures, LoopStats, PolicyHolder
+from hilserl.actor_results import RunResults
 from hilserl.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
                               EVENT_NAMES, SUCCESS)
@@ -47,11 +48,12 @@ from hilserl.node_support import (log_at, make_thread_realtime, NodeFailed, run_
                                   StopNode)
 from hilserl.nodes.actor_parameters import declare_actor_parameters
 from hilserl.observation_state import action_from_command, command_from_action
-from hilserl.reward_check import (evaluation_figures, figures_line, RewardCheck,
-                                  truth_snapshot)
+from hilserl.reward_check import RewardCheck, truth_snapshot
+from hilserl.reward_labeler import RewardLabeler
 from hilserl.transition_link import OutboundQueue
 from hilserl.transition_messages import (observation_from_message, set_image_features,
                                          transition_to_bytes, transition_to_message)
+from hilserl.transition_outbox import TransitionOutbox
 
 TRANSITIONS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 ACKS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
@@ -75,6 +77,7 @@ class ActorNode(ActiveOnly, LifecycleNode):
         import torch   # here, not at the top: the node starts before torch is needed
         torch.set_num_threads(p.torch_threads)
         self._thread_priority: Optional[int] = p.thread_priority   # None once applied
+        self._rewards = RewardLabeler(p.reward_source, p.progress_shaping_weight)
         self._config = EpisodeConfig(fps=p.fps, control_time_s=p.control_time_s,
                                      number_of_steps_after_success=p.steps_after_success,
                                      terminate_on_success=True,
@@ -84,7 +87,7 @@ class ActorNode(ActiveOnly, LifecycleNode):
             arm_joint_names=p.arm_joints, gripper_joint_name=p.gripper_joint,
             teleop_timeout_s=p.teleop_timeout_s, reset_timeout_s=p.reset_timeout_s,
             state_from_ground_truth=p.state_from_ground_truth,
-            need_ground_truth=p.reward_source == 'ground_truth' or p.check_reward,
+            need_ground_truth=self._rewards.needs_ground_truth or p.check_reward,
             require_teleop=False, follow_intervention=p.allow_interventions,
             reset_pose=p.reset_pose, arm_node=p.arm_node,
             arm_home_parameter=p.home_parameter),
@@ -119,12 +122,9 @@ class ActorNode(ActiveOnly, LifecycleNode):
         self._tracker: Optional[EpisodeTracker] = None
         self._events: List[int] = []
         self._pending = None  # (Observation, its message, action, intervention)
-        self._success_raised = False
-        self._classifier_success = False
         # In simulation: the classifier's decisions scored against the ground truth.
         self._reward_check = RewardCheck() if p.check_reward else None
-        self._episode = {}   # reward and intervention steps of the open episode
-        self._results = []
+        self._results = RunResults(self._reward_check)
         self.create_timer(1.0 / self._config.fps, self._tick)
         self.get_logger().info(
             f"actor '{p.actor_id}' (session {self._session}): episodes of at most "
@@ -165,15 +165,13 @@ class ActorNode(ActiveOnly, LifecycleNode):
     def _on_classifier(self, msg: Bool) -> None:
         if self._state != 'running':
             return
-        if msg.data:
-            self._classifier_success = True
+        self._rewards.on_classifier(msg.data)
         if self._reward_check is not None:
             self._reward_check.decision(msg.data)
 
     def _on_event(self, msg: EpisodeEvent) -> None:
         from_self = msg.source == self.get_name()
-        if self._state == 'running' and accepts_event(self._params.reward_source, msg.event,
-                                                      from_self):
+        if self._state == 'running' and self._rewards.accepts(msg.event, from_self):
             self._events.append(msg.event)
             self._say(f'episode #{self._episode_index:04d}: {EVENT_NAMES[msg.event]} from '
                       f'{msg.source}')
@@ -228,14 +226,12 @@ class ActorNode(ActiveOnly, LifecycleNode):
         except ValueError as error:
             self._io.report(now, f'cannot build the observation: {error}', 'error')
             return
+        truth = observation.truth
         if self._reward_check is not None:
-            truth = observation.truth
             self._reward_check.tick(truth.success, self._pending is not None, truth_snapshot(
                 truth.grasped, truth.object_pose.position.z, truth.goal_position.z))
-        if not self._success_raised and (
-                (self._params.reward_source == 'ground_truth' and observation.truth.success)
-                or (self._params.reward_source == 'classifier' and self._classifier_success)):
-            self._success_raised = True
+        if self._rewards.observe(truth is not None and truth.success,
+                                 None if truth is None else truth.dense_reward):
             self._io.publish_event(SUCCESS, self._episode_index, now)
             events.append(SUCCESS)
         if self._pending is not None:
@@ -302,14 +298,14 @@ class ActorNode(ActiveOnly, LifecycleNode):
         self._pending = (observation, obs_msg, action, intervention)
 
     def _send_transition(self, now: int, obs_msg, action, label, final) -> None:
-        self._episode['reward'] += label.reward
-        self._episode['interventions'] += int(label.intervention)
+        reward = self._rewards.reward(label)
+        self._results.add_step(reward, label.intervention)
         if not self._params.send_transitions:
             return
         message = transition_to_message(
             self._params.actor_id, self._outbox.next_sequence, self._episode_index,
             label.step_index,
-            obs_msg, action, label.reward, label.terminated, label.truncated,
+            obs_msg, action, reward, label.terminated, label.truncated,
             label.intervention, final, self._io.state_names, self._params.cameras,
             actor_session=self._session)
         set_stamp(message, now)
@@ -321,10 +317,8 @@ class ActorNode(ActiveOnly, LifecycleNode):
         self._tracker = EpisodeTracker(self._config, self._episode_index)
         self._pending = None
         self._events = []
-        self._success_raised = self._classifier_success = False
-        if self._reward_check is not None:
-            self._reward_check.start_episode()
-        self._episode = {'reward': 0.0, 'interventions': 0}
+        self._rewards.start_episode()
+        self._results.start_episode()
         self._loop.clear()
         self._state = 'running'
         if self._first_episode_s is None:
@@ -334,29 +328,20 @@ class ActorNode(ActiveOnly, LifecycleNode):
     def _end_episode(self, now: int, label) -> None:
         self._io.publish_event(EPISODE_END, self._episode_index, now)
         loop = self._loop.summary()
-        success = self._tracker.succeeded_at is not None
+        result, checked = self._results.end_episode(
+            self._episode_index, label.step_index + 1, self._tracker.succeeded_at is not None,
+            label.ended, self._policy.version)
         stats = EpisodeStats(
             actor_id=self._params.actor_id, episode_index=self._episode_index,
-            steps=label.step_index + 1, episodic_reward=self._episode['reward'],
-            success=success, intervention_steps=self._episode['interventions'],
+            steps=result['steps'], episodic_reward=result['episodic_reward'],
+            success=result['success'], intervention_steps=result['intervention_steps'],
             policy_hz_mean=loop.hz_mean, policy_hz_p90=loop.hz_p90,
             period_jitter_p99_ms=loop.jitter_p99_ms, latency_ms_mean=loop.latency_ms_mean,
-            policy_version=self._policy.version)
-        checked = {} if self._reward_check is None else self._reward_check.counts()
-        detail = {} if self._reward_check is None else self._reward_check.false_positive_detail()
-        for name, value in checked.items():
-            setattr(stats, name, value)
-        stats.reward_checked = bool(checked)
+            policy_version=self._policy.version, reward_checked=bool(checked), **checked)
         set_stamp(stats, now)
         self._stats_publisher.publish(stats)
-        self._results.append({'episode_index': self._episode_index, 'steps': stats.steps,
-                              'success': success, 'ended': label.ended,
-                              'episodic_reward': self._episode['reward'],
-                              'intervention_steps': stats.intervention_steps,
-                              'policy_version': self._policy.version, **checked,
-                              **detail})
         self._say(f'episode #{self._episode_index:04d}: {stats.steps} steps, {label.ended}, '
-                  f"reward {self._episode['reward']:g}, {stats.intervention_steps} human steps, "
+                  f"reward {result['episodic_reward']:g}, {stats.intervention_steps} human steps, "
                   f'{loop.hz_mean:.1f} Hz (p90 {loop.hz_p90:.1f}), jitter p99 '
                   f'{loop.jitter_p99_ms:.1f} ms, latency {loop.latency_ms_mean:.1f} ms, '
                   f'policy version {self._policy.version}')
@@ -371,17 +356,10 @@ class ActorNode(ActiveOnly, LifecycleNode):
             self._start_reset(now)
 
     def _finish(self) -> None:
-        summary = evaluation_summary(self._results)
-        self._say(f"success rate {summary['success_rate']:.3f} "
-                  f"({summary['successes']}/{summary['episodes']} episodes)")
-        if self._reward_check is not None:
-            summary.update(evaluation_figures(self._results))
-            self._say(figures_line(summary))
-        if self._params.eval_log:
-            path = write_json(self._params.eval_log,
-                              dict(summary, actor_id=self._params.actor_id,
-                                   deterministic=self._params.deterministic))
-            self._say(f'results written to {path}')
+        for line in self._results.finish(self._params.eval_log,
+                                         actor_id=self._params.actor_id,
+                                         deterministic=self._params.deterministic):
+            self._say(line)
         self._state = 'handing_over'  # exit once the learner has it all (_handed_over)
         self._handover_deadline = time.monotonic() + HANDOVER_TIMEOUT_S
 

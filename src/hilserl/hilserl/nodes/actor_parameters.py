@@ -6,7 +6,9 @@ from typing import List, Optional
 
 from rclpy.parameter import Parameter
 
-from hilserl.actor_core import REWARD_SOURCES
+from hilserl.defaults import (ARM_JOINT_NAMES, CAMERA_NAMES, CONTROL_FPS, EPISODE_TIME_S,
+                              GRIPPER_JOINT_NAME, RESET_RETRY_S, TELEOP_TIMEOUT_S)
+from hilserl.reward_labeler import REWARD_SOURCES
 from hilserl.node_support import declare, valid_camera_name
 
 
@@ -25,6 +27,7 @@ class ActorParameters:
     gripper_joint: str
     state_from_ground_truth: bool
     reward_source: str
+    progress_shaping_weight: float
     check_reward: bool
     allow_interventions: bool
     intervention_penalty: float
@@ -51,7 +54,7 @@ def declare_actor_parameters(node) -> ActorParameters:
     def param(name, default, description):
         return declare(node, name, default, description)
 
-    cameras = param('camera_names', ['front', 'wrist'],
+    cameras = param('camera_names', list(CAMERA_NAMES),
                     "Cameras of the observation ('<camera>/image_processed'); [] for a "
                     'state-only policy.')
     use_cameras = param('use_cameras', True,
@@ -59,13 +62,13 @@ def declare_actor_parameters(node) -> ActorParameters:
     p = ActorParameters(
         actor_id=param('actor_id', '', 'Id in the transitions (empty: the node name).')
         or node.get_name(),
-        fps=param('fps', 10.0, 'Control steps per second.'),
+        fps=param('fps', CONTROL_FPS, 'Control steps per second.'),
         thread_priority=param(
             'thread_priority', 50,
             "SCHED_FIFO priority (1-99) of the control loop's thread, as ros2_control's "
             'thread_priority; 0: normal scheduling. Where not permitted, the node warns and '
             'runs at normal priority.'),
-        control_time_s=param('control_time_s', 20.0,
+        control_time_s=param('control_time_s', EPISODE_TIME_S,
                              'Time limit of an episode (s): its last step is truncated.'),
         steps_after_success=param(
             'number_of_steps_after_success', 0,
@@ -76,10 +79,9 @@ def declare_actor_parameters(node) -> ActorParameters:
             'more cameras have a new frame than fit, the longest-waiting go first and the '
             'others act on their previous frame one tick longer (one is always encoded).'),
         cameras=list(cameras or []) if use_cameras else [],
-        arm_joints=param('arm_joint_names', ['shoulder_pan', 'shoulder_lift', 'elbow_flex',
-                                             'wrist_flex', 'wrist_roll'],
+        arm_joints=param('arm_joint_names', list(ARM_JOINT_NAMES),
                          'Arm joints of the state vector, in order.'),
-        gripper_joint=param('gripper_joint_name', 'gripper',
+        gripper_joint=param('gripper_joint_name', GRIPPER_JOINT_NAME,
                             'Gripper joint of the state vector.'),
         state_from_ground_truth=param(
             'state_from_ground_truth', False,
@@ -90,6 +92,12 @@ def declare_actor_parameters(node) -> ActorParameters:
             'reward_source', 'human',
             "Who says SUCCESS: 'ground_truth' (sim/ground_truth.success), 'classifier' "
             "(reward_classifier/success) or 'human' (SUCCESS on episode_events)."),
+        progress_shaping_weight=param(
+            'progress_shaping_weight', 0.0,
+            'Simulation only: add w * (progress after - progress before) to the reward of '
+            "each step, the progress being the task's shaped progress "
+            "(sim/ground_truth.dense_reward): potential-based shaping. 0: HIL-SERL's "
+            'sparse reward. See hilserl.reward_labeler.'),
         check_reward=param(
             'check_reward_against_ground_truth', False,
             'Simulation, reward_source classifier: also read sim/ground_truth and count the '
@@ -118,9 +126,9 @@ def declare_actor_parameters(node) -> ActorParameters:
         eval_log=param('eval_log', '',
                        'JSON file for the success rate and per-episode results (written at '
                        'exit; empty: none).'),
-        teleop_timeout_s=param('teleop_timeout_s', 0.5,
+        teleop_timeout_s=param('teleop_timeout_s', TELEOP_TIMEOUT_S,
                                'An older teleop command is not executed (hold).'),
-        reset_timeout_s=param('reset_timeout_s', 10.0,
+        reset_timeout_s=param('reset_timeout_s', RESET_RETRY_S,
                               'Retry a reset that has not finished after this long.'),
         reset_pose=param('fixed_reset_joint_positions', Parameter.Type.DOUBLE_ARRAY,
                          'Joint positions (arm, then gripper) every reset goes to, written '
@@ -156,6 +164,8 @@ def check(p: ActorParameters) -> None:
     if p.reward_source not in REWARD_SOURCES:
         raise ValueError(f"reward_source must be one of {REWARD_SOURCES}, got "
                          f"'{p.reward_source}'")
+    if not p.progress_shaping_weight >= 0:
+        raise ValueError('progress_shaping_weight must be >= 0')
     if p.check_reward and p.reward_source != 'classifier':
         raise ValueError('check_reward_against_ground_truth checks the reward classifier: it '
                          f"needs reward_source 'classifier', not '{p.reward_source}'")

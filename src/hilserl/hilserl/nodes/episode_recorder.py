@@ -23,6 +23,8 @@ from rclpy.serialization import serialize_message
 
 from hilserl.dataset import bag_format
 from hilserl.dataset.writer import EpisodeBagWriter, next_episode_index
+from hilserl.defaults import (ARM_JOINT_NAMES, CAMERA_NAMES, CONTROL_FPS, EPISODE_TIME_S,
+                              GRIPPER_JOINT_NAME, RESET_RETRY_S, TELEOP_TIMEOUT_S)
 from hilserl.episode_io import EpisodeIO, EpisodeIOSettings, Observation, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeSchedule,
                               EpisodeTracker, EVENT_NAMES, FAILURE, format_status, RERECORD,
@@ -43,8 +45,8 @@ class EpisodeRecorderNode(Node):
                               'new episodes follow any already there.')
         num_episodes = declare(self, 'num_episodes', 10, 'Episodes to keep, then exit 0.')
         self._config = EpisodeConfig(
-            fps=declare(self, 'fps', 10.0, 'Control steps per second.'),
-            control_time_s=declare(self, 'control_time_s', 20.0,
+            fps=declare(self, 'fps', CONTROL_FPS, 'Control steps per second.'),
+            control_time_s=declare(self, 'control_time_s', EPISODE_TIME_S,
                                    'Time limit of an episode (s): its last step is truncated.'),
             number_of_steps_after_success=declare(
                 self, 'number_of_steps_after_success', 2,
@@ -53,18 +55,17 @@ class EpisodeRecorderNode(Node):
                 self, 'terminate_on_success', True,
                 'End the episode after a success (false: go on to the time limit with '
                 'reward 1, data for the reward classifier).'))
-        self._cameras = declare(self, 'camera_names', ['front', 'wrist'], 'Cameras recorded.')
+        self._cameras = declare(self, 'camera_names', list(CAMERA_NAMES),
+                                'Cameras recorded.')
         image_kind = declare(self, 'image_kind', 'processed',
                              "Record '<camera>/image_processed' or '<camera>/image_raw'.")
-        reset_timeout_s = declare(self, 'reset_timeout_s', 10.0,
+        reset_timeout_s = declare(self, 'reset_timeout_s', RESET_RETRY_S,
                                   'Retry a reset that has not finished after this long.')
-        teleop_timeout_s = declare(self, 'teleop_timeout_s', 0.5,
+        teleop_timeout_s = declare(self, 'teleop_timeout_s', TELEOP_TIMEOUT_S,
                                    'Older teleop commands are not forwarded (hold).')
-        arm_joints = declare(self, 'arm_joint_names',
-                             ['shoulder_pan', 'shoulder_lift', 'elbow_flex',
-                              'wrist_flex', 'wrist_roll'],
+        arm_joints = declare(self, 'arm_joint_names', list(ARM_JOINT_NAMES),
                              'Arm joints of the state vector, in order.')
-        gripper_joint = declare(self, 'gripper_joint_name', 'gripper',
+        gripper_joint = declare(self, 'gripper_joint_name', GRIPPER_JOINT_NAME,
                                 'Gripper joint of the state vector.')
         state_from_ground_truth = declare(
             self, 'state_from_ground_truth', False,

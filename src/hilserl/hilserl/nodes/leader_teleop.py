@@ -21,6 +21,7 @@ from geometry_msgs.msg import PoseStamped
 from rclpy import Parameter
 from sensor_msgs.msg import JointState, Joy
 
+from hilserl.defaults import ARM_JOINT_NAMES, GRIPPER_JOINT_NAME
 from hilserl.kinematics import Kinematics
 from hilserl.log_throttle import LogThrottle
 from hilserl.node_support import declare, run_node
@@ -44,10 +45,9 @@ class LeaderTeleopNode(TeleopNode):
         tcp_frame = declare(self, 'tcp_frame', 'gripper_frame_link', 'Frame of the TCP.')
         tcp_offset = declare(self, 'tcp_offset', [0.0, 0.0, 0.0], 'TCP in tcp_frame (m).')
         tcp_rpy = declare(self, 'tcp_rpy', [0.0, 0.0, 0.0], 'TCP rotation in tcp_frame (rad).')
-        arm_joints = declare(self, 'arm_joint_names',
-                             ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex',
-                              'wrist_roll'], 'Leader arm joints used for FK, in tree order.')
-        gripper_joint = declare(self, 'gripper_joint_name', 'gripper',
+        arm_joints = declare(self, 'arm_joint_names', list(ARM_JOINT_NAMES),
+                             'Leader arm joints used for FK, in tree order.')
+        gripper_joint = declare(self, 'gripper_joint_name', GRIPPER_JOINT_NAME,
                                 "The leader's gripper joint.")
         offsets = declare(self, 'leader_joint_offsets', Parameter.Type.DOUBLE_ARRAY,
                           "Added to the leader's arm joints before FK (rad); unset: zeros.")

@@ -26,6 +26,7 @@ from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import Marker, MarkerArray
 
+from hilserl.defaults import ARM_JOINT_NAMES, GRIPPER_JOINT_NAME
 from hilserl.kinematics import Kinematics
 from hilserl.log_throttle import LogThrottle
 from hilserl.node_support import declare, run_node
@@ -85,11 +86,9 @@ class SafetyFilterNode(Node):
         tcp_rpy = declare(self, 'tcp_rpy', [0.0, 0.0, 0.0],
                           'TCP orientation in tcp_frame (rad) so that its z axis is the '
                           'approach direction.')
-        self._arm_joints = declare(self, 'arm_joint_names',
-                                   ['shoulder_pan', 'shoulder_lift', 'elbow_flex',
-                                    'wrist_flex', 'wrist_roll'],
+        self._arm_joints = declare(self, 'arm_joint_names', list(ARM_JOINT_NAMES),
                                    'Arm joints moved by IK, in kinematic-tree order.')
-        self._gripper_joint = declare(self, 'gripper_joint_name', 'gripper',
+        self._gripper_joint = declare(self, 'gripper_joint_name', GRIPPER_JOINT_NAME,
                                       'Gripper joint, appended to the command vector.')
         self._base_frame = declare(self, 'base_frame', 'base_link',
                                    'Frame of TCP pose and markers (the URDF root link).')

@@ -22,6 +22,7 @@ from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from hilserl import self_paced_episodes
+from hilserl.defaults import CONTROL_FPS, RESET_RETRY_S
 from hilserl.episodes import EPISODE_END, EPISODE_START, EVENT_NAMES, FAILURE, SUCCESS
 from hilserl.node_support import declare, run_node
 from hilserl.scripted_human import (HumanSettings, InterventionSettings, ScriptedHuman,
@@ -58,7 +59,7 @@ class ScriptedHumanNode(Node):
         robot = declare(self, 'robot', 'so101',
                         'Simulated arm: a robot registry name or a robot file path.')
         task = declare(self, 'task', 'pick_lift', "'reach', 'push' or 'pick_lift'.")
-        fps = declare(self, 'fps', 10.0, 'Commands per second (the recorder fps).')
+        fps = declare(self, 'fps', CONTROL_FPS, 'Commands per second (the recorder fps).')
         rerecord = declare(self, 'rerecord_episodes', Parameter.Type.INTEGER_ARRAY,
                            'Episode indices whose first attempt is rerecorded (tests).')
         stall_timeout_s = declare(self, 'stall_timeout_s', 6.0,
@@ -114,7 +115,7 @@ class ScriptedHumanNode(Node):
             self._own_episodes = self_paced_episodes.SelfPacedEpisodes(
                 declare(self, 'pause_after_outcome_s', 3.0,
                         'run_own_episodes: seconds the outcome is held before the next reset.'),
-                declare(self, 'reset_timeout_s', 10.0,
+                declare(self, 'reset_timeout_s', RESET_RETRY_S,
                         'run_own_episodes: ask for the reset again when it has not been '
                         'answered in this long (s).'))
             self._reset_client = self.create_client(Trigger, 'reset')

@@ -28,6 +28,7 @@ from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
 
+from hilserl.defaults import CAMERA_NAMES, CONTROL_FPS
 from hilserl.image_conversion import array_to_image
 from hilserl.node_support import declare, run_node
 from hilserl.nodes.camera_publisher import pinhole_camera_info
@@ -56,13 +57,13 @@ class SimArmNode(Node):
         self._seed = declare(self, 'seed', 0, 'Seed of episode 0; episode k uses seed + k.')
         rate = declare(self, 'control_rate_hz', 30.0,
                        'Physics control steps per second (joint_states rate).')
-        cameras = declare(self, 'camera_names', ['front', 'wrist'], 'Cameras to render.')
+        cameras = declare(self, 'camera_names', list(CAMERA_NAMES), 'Cameras to render.')
         if not declare(self, 'render_cameras', True, 'false: render no camera at all (a '
                        'state-only policy needs none; rendering takes CPU).'):
             cameras = []
         width = declare(self, 'camera_width', 128, 'Rendered image width (pixels).')
         height = declare(self, 'camera_height', 128, 'Rendered image height (pixels).')
-        camera_fps = declare(self, 'camera_fps', 10.0, 'Rendered frames per second.')
+        camera_fps = declare(self, 'camera_fps', CONTROL_FPS, 'Rendered frames per second.')
         home = declare(self, 'home_joint_positions', [0.0],
                        'Joint positions reset returns to ([0.0] = the robot default); '
                        'changeable at run time, used from the next reset on.',

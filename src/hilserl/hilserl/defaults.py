@@ -1,0 +1,25 @@
+"""
+Defaults that several nodes and modules share, each in one place; no ROS.
+
+A mode passes every one of these from the robot file or its own arguments; they are
+what a node started alone (``ros2 run``) or a plain module falls back on. Change one
+here and every user follows.
+
+- :data:`CONTROL_FPS`: control steps per second of the episode loop (actor, recorder,
+  scripted human, episode labels) and the rate the simulator renders cameras at, so
+  that every control step has a fresh frame.
+- :data:`EPISODE_TIME_S`: the time limit of an episode.
+- :data:`TELEOP_TIMEOUT_S`: a teleop command older than this is not executed (hold).
+- :data:`RESET_RETRY_S`: an episode loop asks again for a reset not finished in this long.
+- :data:`CAMERA_NAMES`: the cameras of the demo scenes (front and wrist).
+- :data:`ARM_JOINT_NAMES`, :data:`GRIPPER_JOINT_NAME`: the joints of the default robot
+  (``config/robots/so101.yaml``; a unit test keeps them equal to its file).
+"""
+
+CONTROL_FPS = 10.0
+EPISODE_TIME_S = 20.0
+TELEOP_TIMEOUT_S = 0.5
+RESET_RETRY_S = 10.0
+CAMERA_NAMES = ('front', 'wrist')
+ARM_JOINT_NAMES = ('shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll')
+GRIPPER_JOINT_NAME = 'gripper'
