@@ -43,3 +43,5 @@ def test_a_driver_is_managed_when_its_robot_file_says_so(tmp_path):
     nodes = MODES['record'].nodes({'robot': str(path), 'teleop': 'gamepad'})
     assert nodes[0].executable == 'so100_follower' and not nodes[0].lifecycle
     assert 'autostart' not in nodes[0].node_parameters()
+    # The driver publishes the robot file's URDF, which the mode reads for it.
+    assert '<robot' in nodes[0].parameters['robot_description']

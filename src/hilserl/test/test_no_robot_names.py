@@ -43,3 +43,10 @@ def test_the_module_names_no_robot(module):
 
 def test_the_default_robot_is_a_registry_name():
     assert default_robot() in robot_names(registry_directory())
+
+
+def test_the_closed_loop_period_is_what_the_robot_files_give():
+    from hilserl.sim.closed_loop import control_period, CONTROL_DT
+    for name in robot_names():
+        if load_robot(name).simulated:
+            assert control_period(name) == pytest.approx(CONTROL_DT), name

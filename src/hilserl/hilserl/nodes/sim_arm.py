@@ -35,6 +35,7 @@ from hilserl.nodes.camera_publisher import pinhole_camera_info
 from hilserl.robot_registry import default_robot
 from hilserl.sim import SimArm, SimArmConfig
 from hilserl.sim.description import robot_description
+from hilserl.sim.scene import control_period
 from hilserl.sim.readout import camera_fovy, JointReadout, moving_joint_names
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
@@ -92,8 +93,7 @@ class SimArmNode(Node):
                                  'Frame of the arm base (the URDF root link).')
         if rate <= 0 or camera_fps <= 0:
             raise ValueError('control_rate_hz and camera_fps must be positive')
-        physics_dt = 0.002  # both shipped scenes; SimArm checks it
-        control_dt = max(1, round(1.0 / rate / physics_dt)) * physics_dt
+        control_dt = control_period(robot, rate)   # whole steps of the scene's timestep
         config = SimArmConfig(robot=robot, task=task, seed=self._seed,
                               cameras={name: (width, height) for name in cameras},
                               control_dt=control_dt, lift_height=lift_height or None,

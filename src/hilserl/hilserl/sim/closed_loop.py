@@ -19,9 +19,13 @@ from hilserl.robot_descriptions import resolve_description
 from hilserl.robot_registry import load_robot
 from hilserl.safety_filter import SafetyConfig, SafetyFilter
 from hilserl.scripted_policy import ScriptedConfig, ScriptedController
+# control_period: also for the closed loop's users, with CONTROL_DT below.
+from hilserl.sim.scene import control_period  # noqa: F401
 from hilserl.sim.sim_arm import SimArm
 
-# Control period of the simulated arms: 17 physics steps of 2 ms, about 30 Hz.
+# Control period of the shipped simulated arms (the sim node's, control_period of their
+# robot files: 30 Hz over a 2 ms timestep is 17 steps); a test keeps them equal. For
+# another arm, use control_period(robot).
 CONTROL_DT = 0.034
 
 

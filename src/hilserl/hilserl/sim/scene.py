@@ -14,14 +14,15 @@ collision geoms keep MuJoCo's convex hulls of the original meshes.
 
 import os
 from dataclasses import dataclass
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import mujoco
 import numpy as np
 
 from hilserl.robot_descriptions import resolve_description
+from hilserl.robot_registry import load_robot
 from hilserl.sim.mesh_simplify import simplified_mesh
-from hilserl.sim.robots import adjust_model, look_at_quat, RobotDescription
+from hilserl.sim.robots import adjust_model, look_at_quat, robot_description, RobotDescription
 from hilserl.sim.tasks import TASKS
 from hilserl.sim.visual_variation import add_variation_elements, VISUAL_VARIATIONS
 
@@ -237,6 +238,25 @@ def build_spec(robot: RobotDescription, settings: SceneSettings) -> mujoco.MjSpe
         add_variation_elements(spec, robot, FLOOR_Z)
     _configure_visuals(spec, settings)
     return spec
+
+
+def control_period(robot: str, rate_hz: Optional[float] = None) -> float:
+    """
+    Return the control period of ``robot``'s simulated arm, in whole physics steps.
+
+    ``robot`` is a registry name or a robot file; ``rate_hz`` defaults to its
+    ``safety.control_rate_hz``. The physics timestep is its ``sim.scene``'s. The
+    period is the whole number of timesteps (at least one) nearest ``1 / rate_hz``:
+    34 ms for 30 Hz at 2 ms.
+    """
+    description = robot_description(robot)
+    if rate_hz is None:
+        rate_hz = load_robot(robot).safety.control_rate_hz
+    if not rate_hz > 0:
+        raise ValueError(f'control_rate_hz must be positive, got {rate_hz}')
+    timestep = float(mujoco.MjSpec.from_file(resolve_description(description.scene))
+                     .option.timestep)
+    return max(1, round(1.0 / rate_hz / timestep)) * timestep
 
 
 def build_model(robot: RobotDescription, settings: SceneSettings) -> mujoco.MjModel:
