@@ -11,7 +11,7 @@ from hilserl.robot_registry import (config_directory, load_robot, robot_file_pat
 
 REPO = os.path.join(os.path.dirname(__file__), '..', '..', '..')
 ROBOTS = os.path.normpath(os.path.join(REPO, 'config', 'robots'))
-SHIPPED = ('so101', 'panda', 'so100')
+SHIPPED = ('so101', 'panda', 'so100', 'jaco')
 
 
 def shipped(name):
@@ -53,16 +53,24 @@ def test_each_shipped_file_loads_by_name(name):
 
 
 def test_the_simulated_arms_have_a_model_and_the_real_one_a_driver():
-    so101, panda, so100 = (load_robot(name, ROBOTS) for name in SHIPPED)
-    assert so101.simulated and panda.simulated and not so100.simulated
+    so101, panda, so100, jaco = (load_robot(name, ROBOTS) for name in SHIPPED)
+    assert so101.simulated and panda.simulated and jaco.simulated and not so100.simulated
     assert so101.sim.tcp_body == 'gripper' and panda.sim.tcp_site == 'pinch'
     assert len(panda.sim.position_servo_kp) == 7 and not so101.sim.position_servo_kp
     assert so100.sim is None
+    assert so100.driver.managed and not so101.driver.managed
     assert (so100.driver.package, so100.driver.executable, so100.driver.node_name) == (
         'hilserl_so100_driver', 'so100_follower', 'so100_follower')
     assert so100.driver.parameter_file == os.path.join(config_directory(),
                                                        'so100_follower.yaml')
     assert so101.sim.scripted == {'grasp_height': -0.008, 'push_height': 0.012}
+
+
+def test_a_model_without_actuators_gets_servos_a_hand_and_coupled_fingers():
+    jaco = load_robot('jaco', ROBOTS)
+    assert jaco.sim.attach.site == 'wristsite' and jaco.sim.attach.prefix == 'hand_'
+    assert len(jaco.sim.position_servo_force) == 6 and len(jaco.sim.gripper_servo) == 3
+    assert jaco.sim.coupled_joints == ('hand_finger_2', 'hand_finger_3')
 
 
 def test_a_copy_elsewhere_is_a_new_arm_named_after_its_file(tmp_path):
