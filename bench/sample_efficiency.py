@@ -23,6 +23,9 @@ counted is environment steps, not wall-clock time), with the train mode's
 position: the front and wrist cameras through the frozen encoder (--frozen-encoder, a
 card; without one, seeded random weights), in the plain or --visual-variation randomized
 scene. Each step then renders and encodes two frames: runs take several times longer.
+--image-pooling spatial_embedding caches each camera's feature map and learns HIL-SERL's
+spatial embeddings on it; --feature-augmentation-copies K also caches the features of K
+shifted copies of every stored frame (hilserl_learning.feature_cache).
 
 The agent is the learner's of config/train.yaml (its agent.* values), imitation terms
 on the human's steps included (agent.bc_weight, agent.grasp_margin). With them 10
@@ -122,6 +125,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--frozen-encoder', metavar='CARD',
                         help='with --policy-inputs images: the encoder card (hilserl encoder '
                              'import/pretrain); default: seeded random weights (a control)')
+    parser.add_argument('--image-pooling', choices=('encoder', 'spatial_embedding'),
+                        default='encoder',
+                        help="with --policy-inputs images: agent.image_pooling (default: the "
+                             "encoder's own pooled features; spatial_embedding: learned "
+                             'spatial embeddings on the cached feature maps)')
+    parser.add_argument('--feature-augmentation-copies', type=int, default=0, metavar='K',
+                        help='with --policy-inputs images: agent.feature_augmentation_copies, '
+                             'features of K shifted copies of every stored frame (default: 0)')
     parser.add_argument('--visual-variation', choices=('none', 'randomized'), default='none',
                         help='the scene: plain (default) or redrawn lighting, textures, '
                              'distractors and camera poses per episode')
@@ -147,6 +158,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error('--intervention-penalty must be 0 or more')
     if args.frozen_encoder and args.policy_inputs != 'images':
         parser.error('--frozen-encoder needs --policy-inputs images')
+    if args.policy_inputs != 'images' and (args.image_pooling != 'encoder'
+                                           or args.feature_augmentation_copies):
+        parser.error('--image-pooling and --feature-augmentation-copies need '
+                     '--policy-inputs images')
+    if args.feature_augmentation_copies < 0:
+        parser.error('--feature-augmentation-copies must be 0 or more')
     if args.frozen_encoder and not os.path.isfile(args.frozen_encoder):
         parser.error(f'--frozen-encoder {args.frozen_encoder}: no such file')
     return args
@@ -207,6 +224,8 @@ def run_settings(args: argparse.Namespace, name: str, seed: int) -> RunSettings:
         pretrain_updates=args.pretrain_updates, updates_per_step=args.updates_per_step,
         intervention_penalty=args.intervention_penalty if config['interventions'] else 0.0,
         policy_inputs=args.policy_inputs, visual_variation=args.visual_variation,
+        image_pooling=args.image_pooling,
+        feature_augmentation_copies=args.feature_augmentation_copies,
         frozen_encoder=os.path.abspath(args.frozen_encoder) if args.frozen_encoder else None)
 
 
@@ -260,6 +279,8 @@ def main(argv=None) -> int:
     print(f'policy_inputs: {args.policy_inputs}')
     if args.policy_inputs == 'images':
         print(f"frozen_encoder: {args.frozen_encoder or 'random (seeded control)'}")
+        print(f'image_pooling: {args.image_pooling}')
+        print(f'feature_augmentation_copies: {args.feature_augmentation_copies}')
     print(f'visual_variation: {args.visual_variation}')
     for name, values in figures.items():
         reached = sum(steps is not None for steps in values)

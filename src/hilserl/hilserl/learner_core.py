@@ -26,7 +26,8 @@ from dataclasses import dataclass, field, replace
 import threading
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from hilserl_learning import (add_transition, AgentConfig, CheckpointError, fit_normalizer,
+from hilserl_learning import (add_transition, AgentConfig, buffer_feature_layout,
+                              CheckpointError, features_to_cache, fit_normalizer,
                               ReplayBuffer, SACAgent, sample_mixed)
 from hilserl_learning.serialization import FORMAT_VERSION
 import numpy as np
@@ -141,7 +142,7 @@ class LearnerCore:
                 raise LearnerError(f'{episode.path}: actions have {episode.actions.shape[1]} '
                                    f'values, the agent acts with '
                                    f'{self.agent.config.full_action_dim}')
-            encode = (self.agent.encode_frames
+            encode = ((lambda pixels: features_to_cache(self.agent, pixels))
                       if self.agent.config.image_encoder == 'frozen' else None)
             for step in recorded_steps(episode, self.camera_names, encode):
                 self.offline.add(**step)
@@ -182,14 +183,12 @@ class LearnerCore:
 
     def _make_buffers(self, agent: SACAgent) -> None:
         config = agent.config
-        image_shape = feature_shape = None
-        if agent.frozen_encoder is not None:
-            feature_shape = (config.num_cameras, agent.frozen_encoder.feature_dim)
-        elif config.num_cameras:
+        image_shape = None   # frozen encoder: its features (feature_cache), not the pixels
+        if agent.frozen_encoder is None and config.num_cameras:
             image_shape = (config.num_cameras, 3, config.image_size, config.image_size)
         self.online, self.offline = (
             ReplayBuffer(capacity, config.state_dim, config.full_action_dim, image_shape,
-                         feature_shape, seed=self.settings.seed + offset)
+                         seed=self.settings.seed + offset, **buffer_feature_layout(agent))
             for offset, capacity in ((0, self.settings.online_capacity),
                                      (1, self.settings.offline_capacity)))
 

@@ -29,8 +29,10 @@ each frame encoded once and its features stored in the buffers.
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
-from hilserl_learning import (add_transition, AgentConfig, fit_normalizer, online_step,
+from hilserl_learning import (add_transition, AgentConfig, buffer_feature_layout,
+                              features_to_cache, fit_normalizer, online_step,
                               pretrain_offline, ReplayBuffer, SACAgent)
+from hilserl_learning.feature_cache import acting_observation
 from hilserl_learning.gripper import CLOSE, command_to_index, gripper_toggled, OPEN
 import numpy as np
 import pinocchio
@@ -79,7 +81,7 @@ class SimTask:
         ``robot`` is a registry name or a robot file (None: the registry's default robot).
 
         With cameras, :meth:`observe` also renders them and gives the frames to ``encode``
-        (set it before use: uint8 [N, 3, H, W] -> features [N, F]).
+        (set it before use: uint8 [N, 3, H, W] -> the features the buffers store).
         """
         self.cameras = dict(CAMERAS) if cameras else {}
         self.encode: Optional[Callable[[np.ndarray], np.ndarray]] = None
@@ -252,6 +254,8 @@ class RunSettings:
     # What the policy sees: 'state' (with the cube) or 'images' (see the module docstring).
     policy_inputs: str = 'state'
     frozen_encoder: Optional[str] = None
+    image_pooling: str = 'encoder'           # agent.image_pooling
+    feature_augmentation_copies: int = 0     # agent.feature_augmentation_copies
     visual_variation: str = 'none'
 
     def __post_init__(self):
@@ -299,8 +303,9 @@ def evaluate(task: SimTask, agent: SACAgent, episodes: int) -> float:
 
 
 def policy_of(agent: SACAgent, deterministic: bool) -> Callable[[Dict], np.ndarray]:
-    """Return the actor's call of the agent on one observation."""
-    return lambda observation: agent.select_action(observation, deterministic=deterministic)
+    """Return the actor's call of the agent on one observation (as stored: copies and all)."""
+    return lambda observation: agent.select_action(acting_observation(observation),
+                                                   deterministic=deterministic)
 
 
 def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = None
@@ -321,14 +326,16 @@ def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = Non
     if s.intervention_penalty > 0:
         agent_settings['td_target_min'] = PENALTY_TD_TARGET_MIN
     agent = SACAgent(AgentConfig(state_dim=task.state_dim, num_cameras=len(task.cameras),
-                                 frozen_weights_path=s.frozen_encoder, **agent_settings))
-    features = None
-    if images:
-        features = (len(task.cameras), agent.frozen_encoder.feature_dim)
-        for each in (task, evaluation_task):
-            each.encode = lambda frames: agent.encode_frames(torch.from_numpy(frames)).numpy()
-    demos, online = (ReplayBuffer(capacity, task.state_dim, 4, feature_shape=features,
-                                  seed=2 * s.seed + offset)
+                                 frozen_weights_path=s.frozen_encoder,
+                                 image_pooling=s.image_pooling,
+                                 feature_augmentation_copies=s.feature_augmentation_copies,
+                                 **agent_settings))
+    if images:   # the training task's frames as the buffers store them (feature_cache)
+        task.encode = lambda frames: features_to_cache(agent, torch.from_numpy(frames)).numpy()
+        evaluation_task.encode = lambda frames: agent.encode_frames(
+            torch.from_numpy(frames)).numpy()
+    demos, online = (ReplayBuffer(capacity, task.state_dim, 4, seed=2 * s.seed + offset,
+                                  **buffer_feature_layout(agent))
                      for offset, capacity in ((0, OFFLINE_CAPACITY), (1, ONLINE_CAPACITY)))
     result = RunResult()
 

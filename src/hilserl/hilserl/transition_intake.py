@@ -11,7 +11,7 @@ count; the others are warnings, logged once each.
 
 from typing import Callable, Optional, Sequence
 
-from hilserl_learning import AgentConfig, SACAgent
+from hilserl_learning import AgentConfig, features_to_cache, SACAgent
 import torch
 
 from hilserl.step_assembly import check_layout
@@ -54,7 +54,7 @@ class TransitionIntake:
             return
         encoder = agent.frozen_encoder
         ours = encoder.fingerprint() if encoder is not None else ''
-        shape = (len(camera_names or ()), encoder.feature_dim if encoder is not None else 0)
+        shape = (len(camera_names or ()), agent.cached_feature_dim)
         if ours and transition.features_encoder == ours and all(
                 observation['features'].shape == shape for observation in carrying):
             return
@@ -70,13 +70,19 @@ class TransitionIntake:
 
     @staticmethod
     def stored_observation(observation: ObservationDict, agent: SACAgent) -> ObservationDict:
-        """Return the observation as the buffers store it (frozen features computed once)."""
+        """
+        Return the observation as the buffers store it (frozen features computed once).
+
+        The actor's features (checked by _keep_matching_features) are kept; with
+        ``feature_augmentation_copies`` those of shifted copies of the frames go beside them.
+        """
         stored = {'state': observation['state']}
-        if 'features' in observation:   # the actor's own, checked by _keep_matching_features
+        if 'features' in observation and not agent.config.feature_augmentation_copies:
             stored['features'] = observation['features']
         elif 'pixels' in observation and agent.frozen_encoder is not None:
-            pixels = torch.from_numpy(observation['pixels'])
-            stored['features'] = agent.encode_frames(pixels).cpu().numpy()
+            stored['features'] = features_to_cache(
+                agent, torch.from_numpy(observation['pixels']),
+                observation.get('features')).cpu().numpy()
         elif 'pixels' in observation:
             stored['pixels'] = observation['pixels']
         return stored

@@ -15,6 +15,7 @@ from .batch import Batch
 from .checkpoint import load_checkpoint, restore_checkpoint, save_checkpoint
 from .classifier_training import train_classifier, TrainingConfig
 from .config import AgentConfig
+from .feature_cache import buffer_feature_layout, features_to_cache
 from .replay_buffer import add_transition, ReplayBuffer, sample_mixed
 from .reward_classifier import (ClassifierConfig, ClassifierError, load_classifier,
                                 RewardClassifier, save_classifier)
@@ -27,7 +28,8 @@ __version__ = '0.1.0'
 __all__ = [
     'AgentConfig', 'Batch', 'CheckpointError', 'ClassifierConfig', 'ClassifierError',
     'ReplayBuffer', 'RewardClassifier', 'SACAgent', 'TrainingConfig', 'add_transition',
-    'configure_torch', 'fit_normalizer', 'load_checkpoint', 'load_classifier', 'online_step',
-    'pretrain_offline', 'restore_checkpoint', 'sample_mixed', 'save_checkpoint',
-    'save_classifier', 'train_classifier',
+    'buffer_feature_layout', 'configure_torch', 'features_to_cache', 'fit_normalizer',
+    'load_checkpoint', 'load_classifier', 'online_step', 'pretrain_offline',
+    'restore_checkpoint', 'sample_mixed', 'save_checkpoint', 'save_classifier',
+    'train_classifier',
 ]

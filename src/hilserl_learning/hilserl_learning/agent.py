@@ -24,6 +24,7 @@ from torch import nn, Tensor
 from .batch import Batch
 from .config import AgentConfig
 from .encoders import ObservationEncoder, random_shift
+from .feature_cache import frozen_map_shape
 from .frozen_encoders import build_frozen_encoder, FrozenEncoder
 from .gripper import command_to_index, index_to_command, NUM_GRASP_ACTIONS
 from .losses import (actor_loss, behaviour_cloning_loss, critic_loss, grasp_critic_loss,
@@ -52,8 +53,12 @@ class SACAgent(nn.Module):
         self.frozen_encoder: Optional[FrozenEncoder] = None
         if config.num_cameras > 0 and config.image_encoder == 'frozen':
             self.frozen_encoder = build_frozen_encoder(config)
+        self.frozen_map_shape: Optional[Tuple[int, int, int]] = None
+        if self.frozen_encoder is not None and config.image_pooling == 'spatial_embedding':
+            self.frozen_map_shape = frozen_map_shape(self.frozen_encoder, config.image_size)
         self.encoder = ObservationEncoder(config, frozen_feature_dim=(
-            self.frozen_encoder.feature_dim if self.frozen_encoder is not None else 0))
+            self.frozen_encoder.feature_dim if self.frozen_encoder is not None else 0),
+            frozen_map_shape=self.frozen_map_shape)
         feature_dim = self.encoder.output_dim
         self.critic = CriticEnsemble(config.critic_ensemble_size, feature_dim, config.action_dim,
                                      config.hidden_dims, config.layer_norm)
@@ -94,17 +99,28 @@ class SACAgent(nn.Module):
         return float(self.log_alpha.detach().exp())
 
     # --- observations ------------------------------------------------------------------------
+    @property
+    def cached_feature_dim(self) -> int:
+        """Return F of ``encode_frames``: the pooled size, or C * h * w of the spatial map."""
+        if self.frozen_map_shape is not None:
+            return math.prod(self.frozen_map_shape)
+        return self.frozen_encoder.feature_dim if self.frozen_encoder is not None else 0
+
     @torch.no_grad()
     def encode_frames(self, pixels: Tensor) -> Tensor:
         """
         Compute frozen-encoder features of uint8 frames [..., N, C, H, W] -> [..., N, F].
 
+        F is the encoder's pooled ``feature_dim``, or with ``image_pooling``
+        'spatial_embedding' its flattened feature map (the policy pools it).
         Call once per stored frame to fill a replay buffer's feature cache.
         """
         if self.frozen_encoder is None:
             raise RuntimeError('encode_frames needs image_encoder="frozen" and cameras')
         pixels = torch.as_tensor(pixels, device=self.device)
         flat = pixels.reshape(-1, *pixels.shape[-3:])
+        if self.frozen_map_shape is not None:
+            return self.frozen_encoder.feature_map(flat).reshape(*pixels.shape[:-3], -1)
         return self.frozen_encoder(flat).view(*pixels.shape[:-3], -1)
 
     def preprocess(self, observations: Dict[str, Tensor], augment: bool = False

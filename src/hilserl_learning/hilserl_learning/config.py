@@ -4,6 +4,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Dict, Optional, Tuple
 
 IMAGE_ENCODERS = ('cnn', 'frozen')
+IMAGE_POOLINGS = ('encoder', 'spatial_embedding')
 # Fields renamed since earlier releases: old name -> new name.
 RENAMED_FIELDS = {'utd_ratio': 'critic_updates_per_learner_step'}
 
@@ -47,12 +48,27 @@ class AgentConfig:
     """Let a learner start an image policy on the frozen encoder's seeded random weights (no
     frozen_weights_path): a control for experiments. Random features may locate a cube in a
     clean simulated scene, but not in a real camera image."""
+    image_pooling: str = 'encoder'
+    """How each camera's frozen feature map becomes the vector the trainable projection takes:
+    'encoder' caches the frozen encoder's own pooled features (a ResNet's global average, a
+    small_cnn card's classifier pooling); 'spatial_embedding' caches the whole map [C, h, w]
+    (float16) and learns HIL-SERL's spatial embeddings on it (spatial_embeddings kernels per
+    channel, trained by the critic loss)."""
+    spatial_embeddings: int = 8
+    """Learned spatial kernels per channel with image_pooling 'spatial_embedding' (HIL-SERL's
+    num_spatial_blocks)."""
+    feature_augmentation_copies: int = 0
+    """Frozen encoder only: cache the features of this many copies of each frame, each shifted
+    at random by up to drq_pad pixels, beside the unshifted one; every sampled observation reads
+    one of them at random (DrQ where features are cached). 0: off. The buffers' features take
+    (copies + 1) times the memory and each stored frame is encoded copies + 1 times."""
     image_bottleneck_dim: int = 128
     """Per-camera feature size after the trainable projection (Linear, LayerNorm, tanh)."""
     cnn_channels: Tuple[int, int, int] = (16, 32, 32)
     """Channels of the three conv layers of the end-to-end CNN (8x8/4, 4x4/2, 3x3/1)."""
     drq_pad: int = 4
-    """Maximum random shift in pixels for DrQ augmentation (end-to-end CNN only)."""
+    """Maximum random shift in pixels for DrQ augmentation (end-to-end CNN, and the frozen
+    encoder's feature_augmentation_copies)."""
 
     # --- networks ------------------------------------------------------------------------------
     hidden_dims: Tuple[int, ...] = (256, 256)
@@ -123,6 +139,16 @@ class AgentConfig:
         if self.num_cameras > 0 and self.image_encoder not in IMAGE_ENCODERS:
             raise ValueError(f'image_encoder must be one of {IMAGE_ENCODERS}, '
                              f'got {self.image_encoder!r}')
+        if self.image_pooling not in IMAGE_POOLINGS:
+            raise ValueError(f'image_pooling must be one of {IMAGE_POOLINGS}, '
+                             f'got {self.image_pooling!r}')
+        if self.spatial_embeddings < 1 or self.feature_augmentation_copies < 0:
+            raise ValueError('spatial_embeddings must be >= 1 and feature_augmentation_copies '
+                             '>= 0')
+        if self.num_cameras > 0 and self.image_encoder == 'cnn' and (
+                self.image_pooling != 'encoder' or self.feature_augmentation_copies):
+            raise ValueError("image_pooling and feature_augmentation_copies apply to the frozen "
+                             "encoder's cached features, not to image_encoder 'cnn'")
         if self.critic_subsample_size is not None and not (
                 1 <= self.critic_subsample_size <= self.critic_ensemble_size):
             raise ValueError('critic_subsample_size must lie in [1, critic_ensemble_size]')

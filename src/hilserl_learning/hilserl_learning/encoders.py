@@ -6,14 +6,17 @@ Observations are dicts of tensors:
 * ``state``: float [B, state_dim] proprioception (already normalised by the agent),
 * ``pixels``: uint8 [B, N, C, H, W] camera images (end-to-end CNN, or input of the frozen net),
 * ``features``: float [B, N, F] cached frozen-encoder features, one row per camera (F is the
-  frozen encoder's ``feature_dim``: 512 for the ResNets).
+  frozen encoder's ``feature_dim``, 512 for the ResNets; with ``image_pooling``
+  'spatial_embedding' the flattened feature map, C * h * w).
 
 The observation encoder maps every camera through the same image network (shared weights),
+with 'spatial_embedding' pools each map with learned spatial embeddings (``SpatialEmbedding``),
 projects each camera's features to a small bottleneck (Linear, LayerNorm, tanh) and
 concatenates them with the state: [B, state_dim + N * bottleneck].
 """
 
-from typing import Dict, Optional, Sequence
+import math
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from torch import nn, Tensor
@@ -61,22 +64,58 @@ class SmallCNN(nn.Module):
         return self.net(images.to(torch.float32) / 255.0 - 0.5)
 
 
+class SpatialEmbedding(nn.Module):
+    """
+    Learned spatial embeddings (HIL-SERL's pooling of a frozen feature map).
+
+    Each channel c of a map x [B, C, h, w] has E learned kernels k[c, :, e] over the h * w
+    positions; the pooled features are y[b, c, e] = sum_p x[b, c, p] k[c, p, e], flattened to
+    [B, C * E]. Unlike a global average it keeps *where* a channel fires.
+    """
+
+    def __init__(self, channels: int, height: int, width: int, num_embeddings: int) -> None:
+        """Draw the kernels from N(0, 1 / (h w)): each embedding starts at the map's scale."""
+        super().__init__()
+        self.map_shape = (channels, height, width)
+        self.kernel = nn.Parameter(torch.randn(channels, height * width, num_embeddings)
+                                   / math.sqrt(height * width))
+        self.output_dim = channels * num_embeddings
+
+    def forward(self, feature_maps: Tensor) -> Tensor:
+        """Map [B, C, h, w] (or its flattening [B, C * h * w]) to [B, C * E]."""
+        channels, height, width = self.map_shape
+        flat = feature_maps.reshape(-1, channels, height * width)
+        return torch.einsum('bcp,cpe->bce', flat, self.kernel).flatten(1)
+
+
 class ObservationEncoder(nn.Module):
     """Trainable encoder: state + shared per-camera image features -> one feature vector."""
 
-    def __init__(self, config: AgentConfig, frozen_feature_dim: int = FROZEN_FEATURE_DIM
-                 ) -> None:
-        """Build the image network (if any) and the projection of each camera's features."""
+    def __init__(self, config: AgentConfig, frozen_feature_dim: int = FROZEN_FEATURE_DIM,
+                 frozen_map_shape: Optional[Tuple[int, int, int]] = None) -> None:
+        """
+        Build the image network (if any) and the projection of each camera's features.
+
+        ``frozen_map_shape`` (C, h, w) is the frozen encoder's feature map at the image
+        size, needed with ``image_pooling`` 'spatial_embedding'.
+        """
         super().__init__()
         self.num_cameras = config.num_cameras
         self.mode = config.image_encoder if config.num_cameras > 0 else 'none'
         self.cnn: Optional[SmallCNN] = None
+        self.pool: Optional[SpatialEmbedding] = None
         self.output_dim = config.state_dim
         if self.mode == 'none':
             return
         if self.mode == 'cnn':
             self.cnn = SmallCNN(config.cnn_channels, config.image_channels, config.image_size)
             image_dim = self.cnn.output_dim
+        elif config.image_pooling == 'spatial_embedding':
+            if frozen_map_shape is None:
+                raise ValueError("image_pooling 'spatial_embedding' needs the frozen encoder's "
+                                 'feature map shape')
+            self.pool = SpatialEmbedding(*frozen_map_shape, config.spatial_embeddings)
+            image_dim = self.pool.output_dim
         else:
             image_dim = frozen_feature_dim
         self.project = nn.Sequential(nn.Linear(image_dim, config.image_bottleneck_dim),
@@ -93,5 +132,7 @@ class ObservationEncoder(nn.Module):
             per_camera = self.cnn(pixels.flatten(0, 1))  # every camera through the same CNN
         else:
             per_camera = observations['features'].flatten(0, 1).to(torch.float32)
+            if self.pool is not None:
+                per_camera = self.pool(per_camera)
         per_camera = self.project(per_camera).view(state.shape[0], -1)
         return torch.cat([state, per_camera], dim=-1)

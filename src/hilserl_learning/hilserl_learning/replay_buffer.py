@@ -60,12 +60,14 @@ class ReplayBuffer:
                  image_shape: Optional[Sequence[int]] = None,
                  feature_shape: Optional[Sequence[int]] = None,
                  feature_dtype: torch.dtype = torch.float16, seed: int = 0,
-                 chunk_rows: Optional[int] = None) -> None:
+                 chunk_rows: Optional[int] = None, feature_copies: int = 1) -> None:
         """
-        Allocate storage for `capacity` rows.
+        Allocate storage for `capacity` rows (pixels and features: memory taken as rows fill).
 
         image_shape is (N, C, H, W) for N uint8 cameras; feature_shape is (N, F) for cached
         per-frame encoder features stored in `feature_dtype`. Either, both or neither.
+        feature_copies k > 1: each frame has k feature versions [k, N, F] (``feature_cache``);
+        a sampled observation reads one, drawn uniformly.
         chunk_rows: rows per saved chunk (default: about buffer_store.CHUNK_BYTES of rows).
         """
         if capacity < 2:
@@ -76,8 +78,9 @@ class ReplayBuffer:
         self.image_shape = tuple(image_shape) if image_shape else None
         self.feature_shape = tuple(feature_shape) if feature_shape else None
         self.feature_dtype = feature_dtype
-        self._storage = {key: torch.zeros(shape, dtype=dtype)
-                         for key, (shape, dtype) in self._layout().items()}
+        self.feature_copies = int(feature_copies)
+        self._storage = {key: (torch.empty if key in ('pixels', 'features') else torch.zeros)(
+            shape, dtype=dtype) for key, (shape, dtype) in self._layout().items()}
         self.observation_keys = tuple(k for k in ('state', 'pixels', 'features')
                                       if k in self._storage)
         self._valid_rows = np.zeros(capacity, dtype=np.int64)  # dense list of sampleable rows
@@ -102,7 +105,8 @@ class ReplayBuffer:
         if self.image_shape:
             layout['pixels'] = ((c, *self.image_shape), torch.uint8)
         if self.feature_shape:
-            layout['features'] = ((c, *self.feature_shape), self.feature_dtype)
+            copies = (self.feature_copies,) if self.feature_copies > 1 else ()
+            layout['features'] = ((c, *copies, *self.feature_shape), self.feature_dtype)
         layout.update({
             'action': ((c, self.action_dim), torch.float32),
             'reward': ((c,), torch.float32),
@@ -237,13 +241,16 @@ class ReplayBuffer:
         """Return `batch_size` steps drawn uniformly (with replacement) from sampleable rows."""
         with self._lock:
             rows = self._draw_rows(batch_size)
+            k = self.feature_copies if self.feature_shape else 1
+            copies = None if k == 1 else torch.from_numpy(
+                self._rng.integers(k, size=(2, batch_size)))
             written_before = self._rows_written
-        batch = self._gather(rows)
+        batch = self._gather(rows, copies)
         with self._lock:
             if not self._touched_since(rows, written_before):
                 return batch
             self.num_locked_regathers += 1
-            return self._gather(self._draw_rows(batch_size))
+            return self._gather(self._draw_rows(batch_size), copies)
 
     def _draw_rows(self, batch_size: int) -> np.ndarray:
         """Draw row indices uniformly from the sampleable list (caller holds the lock)."""
@@ -269,23 +276,24 @@ class ReplayBuffer:
         read = np.concatenate([rows, (rows + 1) % self.capacity])
         return bool(np.any((read - start) % self.capacity < span))
 
-    def _gather(self, rows: np.ndarray) -> Batch:
-        """Copy the steps in `rows` and their successor frames into a Batch."""
+    def _gather(self, rows: np.ndarray, copies: Optional[Tensor] = None) -> Batch:
+        """Copy the steps in `rows` and their successor frames into a Batch (copies: [2, B])."""
         index = torch.from_numpy(rows)
         next_index = (index + 1) % self.capacity
         storage = self._storage
 
-        def frames(at: Tensor) -> Dict[str, Tensor]:
-            out = {key: storage[key].index_select(0, at) for key in self.observation_keys}
+        def frames(at: Tensor, copy: Optional[Tensor]) -> Dict[str, Tensor]:
+            out = {key: storage[key].index_select(0, at) if key != 'features' or copy is None
+                   else storage[key][at, copy] for key in self.observation_keys}
             if 'features' in out:
                 out['features'] = out['features'].to(torch.float32)
             return out
 
         return Batch(
-            observations=frames(index),
+            observations=frames(index, None if copies is None else copies[0]),
             actions=storage['action'].index_select(0, index),
             rewards=storage['reward'].index_select(0, index),
-            next_observations=frames(next_index),
+            next_observations=frames(next_index, None if copies is None else copies[1]),
             terminated=storage['terminated'].index_select(0, index).to(torch.float32),
             truncated=storage['truncated'].index_select(0, index),
             interventions=storage['intervention'].index_select(0, index),
@@ -310,6 +318,7 @@ class ReplayBuffer:
                                'action_dim': self.action_dim, 'image_shape': self.image_shape,
                                'feature_shape': self.feature_shape,
                                'feature_dtype': str(self.feature_dtype).replace('torch.', ''),
+                               'feature_copies': self.feature_copies,
                                'rng_state': self._rng.bit_generator.state,
                                **{name: getattr(self, '_' + name) for name in COUNTERS}})
 
@@ -325,7 +334,8 @@ class ReplayBuffer:
         try:
             buffer = cls(meta['capacity'], meta['state_dim'], meta['action_dim'],
                          meta['image_shape'], meta['feature_shape'],
-                         getattr(torch, meta['feature_dtype']))
+                         getattr(torch, meta['feature_dtype']),
+                         feature_copies=meta.get('feature_copies', 1))
             rows = min(meta['rows_written'], buffer.capacity)
             num_valid = meta['num_valid']
             buffer._chunks, valid_rows = read_snapshot_rows(

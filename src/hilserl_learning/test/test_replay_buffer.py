@@ -209,12 +209,12 @@ def test_sample_regathers_under_lock_when_rows_change_during_gather():
     unlocked_gather = buffer._gather
     calls = []
 
-    def gather_while_writer_laps(rows):
+    def gather_while_writer_laps(rows, copies=None):
         calls.append(rows)
         if len(calls) == 1:  # simulate the writer thread running during the unlocked gather
             for step in range(5, 11):
                 add_step(buffer, 0, step)
-        return unlocked_gather(rows)
+        return unlocked_gather(rows, copies)
 
     buffer._gather = gather_while_writer_laps
     batch = buffer.sample(64)
