@@ -241,3 +241,24 @@ def test_a_policy_for_another_state_layout_stops_the_actor_with_a_clear_error(pr
     assert "[FATAL] ActorNode: the learner's policy does not fit this actor" in actor.output()
     assert 'the policy takes 19 state values and 0 cameras; this actor has 13' in actor.output()
     assert 'Traceback' not in actor.output()
+
+
+def test_progress_shaping_adds_the_sim_s_progress_differences_to_the_rewards(processes, probe):
+    """reward_source human (no success here): every nonzero reward is the shaping's."""
+    transitions = probe.subscribe(Transition, '/transitions', RELIABLE)
+    parameters = probe.publisher(PolicyParameters, '/policy_parameters', LATCHED)
+    for spec in MODES['sim'].nodes({'robot': 'so101', 'task': 'reach', 'lock_step': 'false',
+                                    'rviz': 'false'}):
+        processes.start_node(spec)
+    actor = processes.start_node(NodeSpec('actor', 'actor', parameters={
+        'camera_names': [], 'fps': 10.0, 'control_time_s': 2.0,
+        'reward_source': 'human', 'progress_shaping_weight': 0.5,
+        'state_from_ground_truth': True, 'allow_interventions': False,
+        **load_robot('so101').joint_parameters()}))
+    parameters.publish(parameters_message(1))
+    transitions.wait_for(lambda m: abs(m.reward) > 1e-4, timeout=60,
+                         what='a shaped reward of a policy step that moved the arm')
+    # progress lies in [0, 1]: a step's shaping is within +-w, and a time limit ends
+    # an episode truncated (not terminal), so no step gets the terminal -w * progress.
+    assert all(abs(m.reward) <= 0.5 + 1e-6 for m in transitions.messages)
+    assert 'Traceback' not in actor.output(), actor.output()
