@@ -5,6 +5,8 @@ from hilserl_learning.agent import SACAgent
 from hilserl_learning.encoders import SpatialEmbedding
 from hilserl_learning.feature_cache import (acting_observation, buffer_feature_layout,
                                             features_to_cache)
+from hilserl_learning.policy_blob import (apply_policy, decode_policy, encode_policy,
+                                          POLICY_FORMAT_VERSION)
 from hilserl_learning.replay_buffer import ReplayBuffer
 import numpy as np
 import pytest
@@ -69,6 +71,21 @@ def test_spatial_embedding_agent_caches_the_map_and_pools_it():
     torch.testing.assert_close(agent.act({'state': state, 'pixels': pixels}, deterministic=True),
                                agent.act({'state': state, 'features': features},
                                          deterministic=True))
+
+
+def test_the_policy_blob_carries_the_spatial_embedding_to_the_actor():
+    config = image_config(image_pooling='spatial_embedding')
+    torch.manual_seed(0)
+    learner = SACAgent(config)
+    torch.manual_seed(1)
+    actor = SACAgent(config)
+    blob, digest = encode_policy(learner, policy_version=3)
+    tensors, decoded, _ = decode_policy(blob, digest, POLICY_FORMAT_VERSION)
+    assert 'encoder.pool.kernel' in tensors and decoded == config
+    apply_policy(actor, tensors)
+    observation = {'state': torch.zeros(2, config.state_dim), 'pixels': frames(2)}
+    assert torch.equal(learner.act(observation, deterministic=True),
+                       actor.act(observation, deterministic=True))
 
 
 def test_the_default_pooling_caches_the_encoders_pooled_features():
