@@ -89,7 +89,8 @@ def test_a_return_bound_stops_the_critic_from_learning_a_target_network_s_overes
 
 
 @pytest.mark.parametrize('overrides', [dict(td_target_min=1.0, td_target_max=0.0),
-                                       dict(critic_subsample_size=3), dict(critic_updates_per_learner_step=0),
+                                       dict(critic_subsample_size=3),
+                                       dict(critic_updates_per_learner_step=0),
                                        dict(bc_weight=-1.0), dict(grasp_margin=float('nan'))])
 def test_configs_that_cannot_train_are_refused(overrides):
     with pytest.raises(ValueError):

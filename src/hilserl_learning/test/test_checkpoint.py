@@ -99,7 +99,8 @@ def test_fine_tuning_config_may_change_hyperparameters(tmp_path):
     """Online fine-tuning may reload pretrained weights under new learning rates."""
     agent, _ = trained_agent(tiny_config(), updates=2)
     save_checkpoint(agent, str(tmp_path))
-    loaded, _ = load_checkpoint(str(tmp_path), config=tiny_config(critic_updates_per_learner_step=2))
+    loaded, _ = load_checkpoint(str(tmp_path),
+                                config=tiny_config(critic_updates_per_learner_step=2))
     assert loaded.config.critic_updates_per_learner_step == 2
     assert torch.equal(loaded.critic.net[0].weight, agent.critic.net[0].weight)
 
