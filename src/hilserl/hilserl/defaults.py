@@ -14,6 +14,12 @@ here and every user follows.
 - :data:`CAMERA_NAMES`: the cameras of the demo scenes (front and wrist).
 - :data:`ARM_JOINT_NAMES`, :data:`GRIPPER_JOINT_NAME`: the joints of the default robot
   (``config/robots/so101.yaml``; a unit test keeps them equal to its file).
+- :data:`ARM_CONTROL_RATE_HZ`: joint targets per second of the arm's control loop (the
+  simulator's physics control steps and the safety filter's ticks).
+- :data:`BASE_FRAME`: the frame of the arm's base (the URDF root link).
+- :data:`ARM_NODE`, :data:`ARM_HOME_PARAMETER`: the node whose home parameter an episode
+  loop's fixed reset pose is written to, and that parameter.
+- :data:`TASK`: the simulated task (the simulator and the scripted human).
 """
 
 CONTROL_FPS = 10.0
@@ -23,3 +29,8 @@ RESET_RETRY_S = 10.0
 CAMERA_NAMES = ('front', 'wrist')
 ARM_JOINT_NAMES = ('shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll')
 GRIPPER_JOINT_NAME = 'gripper'
+ARM_CONTROL_RATE_HZ = 30.0
+BASE_FRAME = 'base_link'
+ARM_NODE = 'sim_arm'
+ARM_HOME_PARAMETER = 'home_joint_positions'
+TASK = 'pick_lift'

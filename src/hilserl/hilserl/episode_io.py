@@ -23,7 +23,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from hilserl.defaults import RESET_RETRY_S, TELEOP_TIMEOUT_S
+from hilserl.defaults import ARM_HOME_PARAMETER, ARM_NODE, RESET_RETRY_S, TELEOP_TIMEOUT_S
 from hilserl.observation_state import state_names, state_vector
 
 # Matches reliable and best-effort publishers alike: any teleop device or arm driver.
@@ -81,8 +81,8 @@ class EpisodeIOSettings:
     follow_intervention: bool = False
     # Written to <arm_node>/<arm_home_parameter> before every reset when set.
     reset_pose: Optional[Sequence[float]] = None
-    arm_node: str = 'sim_arm'
-    arm_home_parameter: str = 'home_joint_positions'
+    arm_node: str = ARM_NODE
+    arm_home_parameter: str = ARM_HOME_PARAMETER
 
 
 class EpisodeIO:

@@ -10,10 +10,12 @@ from hilserl.robot_registry import default_robot, load_robot
 NODES = os.path.join(os.path.dirname(defaults.__file__), 'nodes')
 # Parameters several nodes declare with the same meaning: their default must not be a
 # literal of the node's own.
-SHARED = {'fps', 'camera_fps', 'control_time_s', 'teleop_timeout_s', 'arm_joint_names',
-          'gripper_joint_name'}
-# The same name for another quantity: a real camera's capture rate (30 by default).
-OTHER_MEANING = {'camera_publisher.py:fps'}
+SHARED = {'fps', 'camera_fps', 'control_time_s', 'teleop_timeout_s', 'reset_timeout_s',
+          'arm_joint_names', 'gripper_joint_name', 'control_rate_hz', 'base_frame',
+          'arm_node', 'arm_home_parameter', 'task'}
+# The same name for another quantity: a real camera's capture rate (30 by default); how
+# long the safety filter waits for the arm's reset_to_home before giving up.
+OTHER_MEANING = {'camera_publisher.py:fps', 'safety_filter.py:reset_timeout_s'}
 
 
 def literal_defaults(path):
@@ -51,3 +53,4 @@ def test_the_joint_defaults_are_the_default_robot_s():
     assert defaults.GRIPPER_JOINT_NAME == robot.gripper.joint
     assert set(defaults.CAMERA_NAMES) == set(robot.cameras.names)
     assert defaults.CONTROL_FPS == robot.cameras.fps
+    assert defaults.ARM_CONTROL_RATE_HZ == robot.safety.control_rate_hz

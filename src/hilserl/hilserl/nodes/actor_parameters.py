@@ -6,8 +6,9 @@ from typing import List, Optional
 
 from rclpy.parameter import Parameter
 
-from hilserl.defaults import (ARM_JOINT_NAMES, CAMERA_NAMES, CONTROL_FPS, EPISODE_TIME_S,
-                              GRIPPER_JOINT_NAME, RESET_RETRY_S, TELEOP_TIMEOUT_S)
+from hilserl.defaults import (ARM_HOME_PARAMETER, ARM_JOINT_NAMES, ARM_NODE, CAMERA_NAMES,
+                              CONTROL_FPS, EPISODE_TIME_S, GRIPPER_JOINT_NAME, RESET_RETRY_S,
+                              TELEOP_TIMEOUT_S)
 from hilserl.reward_labeler import REWARD_SOURCES
 from hilserl.node_support import declare, valid_camera_name
 
@@ -133,9 +134,9 @@ def declare_actor_parameters(node) -> ActorParameters:
         reset_pose=param('fixed_reset_joint_positions', Parameter.Type.DOUBLE_ARRAY,
                          'Joint positions (arm, then gripper) every reset goes to, written '
                          "to the arm node's home parameter; unset: its home."),
-        arm_node=param('arm_node', 'sim_arm',
+        arm_node=param('arm_node', ARM_NODE,
                        'Node whose home parameter fixed_reset_joint_positions sets.'),
-        home_parameter=param('arm_home_parameter', 'home_joint_positions',
+        home_parameter=param('arm_home_parameter', ARM_HOME_PARAMETER,
                              "Name of the arm node's home parameter."),
         max_queue_memory_mb=param(
             'max_queue_memory_mb', 256.0,

@@ -23,8 +23,9 @@ from rclpy.serialization import serialize_message
 
 from hilserl.dataset import bag_format
 from hilserl.dataset.writer import EpisodeBagWriter, next_episode_index
-from hilserl.defaults import (ARM_JOINT_NAMES, CAMERA_NAMES, CONTROL_FPS, EPISODE_TIME_S,
-                              GRIPPER_JOINT_NAME, RESET_RETRY_S, TELEOP_TIMEOUT_S)
+from hilserl.defaults import (ARM_HOME_PARAMETER, ARM_JOINT_NAMES, ARM_NODE, CAMERA_NAMES,
+                              CONTROL_FPS, EPISODE_TIME_S, GRIPPER_JOINT_NAME, RESET_RETRY_S,
+                              TELEOP_TIMEOUT_S)
 from hilserl.episode_io import EpisodeIO, EpisodeIOSettings, Observation, set_stamp
 from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeSchedule,
                               EpisodeTracker, EVENT_NAMES, FAILURE, format_status, RERECORD,
@@ -75,9 +76,9 @@ class EpisodeRecorderNode(Node):
         reset_pose = declare(self, 'fixed_reset_joint_positions', Parameter.Type.DOUBLE_ARRAY,
                              'Joint positions (arm, then gripper) every reset goes to, written '
                              "to the arm node's home parameter; unset: the arm's own home.")
-        arm_node = declare(self, 'arm_node', 'sim_arm',
+        arm_node = declare(self, 'arm_node', ARM_NODE,
                            'Node whose home parameter fixed_reset_joint_positions sets.')
-        home_parameter = declare(self, 'arm_home_parameter', 'home_joint_positions',
+        home_parameter = declare(self, 'arm_home_parameter', ARM_HOME_PARAMETER,
                                  "Name of the arm node's home parameter.")
         if not dataset_dir:
             raise ValueError('dataset_dir is required')

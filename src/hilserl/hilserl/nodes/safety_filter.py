@@ -26,7 +26,7 @@ from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import Marker, MarkerArray
 
-from hilserl.defaults import ARM_JOINT_NAMES, GRIPPER_JOINT_NAME
+from hilserl.defaults import ARM_CONTROL_RATE_HZ, ARM_JOINT_NAMES, BASE_FRAME, GRIPPER_JOINT_NAME
 from hilserl.kinematics import Kinematics
 from hilserl.log_throttle import LogThrottle
 from hilserl.node_support import declare, run_node
@@ -90,7 +90,7 @@ class SafetyFilterNode(Node):
                                    'Arm joints moved by IK, in kinematic-tree order.')
         self._gripper_joint = declare(self, 'gripper_joint_name', GRIPPER_JOINT_NAME,
                                       'Gripper joint, appended to the command vector.')
-        self._base_frame = declare(self, 'base_frame', 'base_link',
+        self._base_frame = declare(self, 'base_frame', BASE_FRAME,
                                    'Frame of TCP pose and markers (the URDF root link).')
         rest = declare(self, 'rest_joint_positions', [0.0, -0.4, 0.6, 1.2, 0.0],
                        'Posture IK drifts toward in redundant directions.')
@@ -122,7 +122,8 @@ class SafetyFilterNode(Node):
             orientation_weight=declare(self, 'orientation_weight', 0.5,
                                        'Share of the orientation error each IK iteration '
                                        'corrects, (0, 1]; position always comes first.'))
-        rate = declare(self, 'control_rate_hz', 30.0, 'Ticks per second of the joint targets.')
+        rate = declare(self, 'control_rate_hz', ARM_CONTROL_RATE_HZ,
+                       'Ticks per second of the joint targets.')
         self._ticks_per_command = declare(
             self, 'ticks_per_command', 0,
             'Lock-step simulation: tick this many times per end_effector_command, the first '

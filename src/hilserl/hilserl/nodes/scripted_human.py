@@ -22,7 +22,7 @@ from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from hilserl import self_paced_episodes
-from hilserl.defaults import CONTROL_FPS, RESET_RETRY_S
+from hilserl.defaults import CONTROL_FPS, RESET_RETRY_S, TASK
 from hilserl.episodes import EPISODE_END, EPISODE_START, EVENT_NAMES, FAILURE, SUCCESS
 from hilserl.node_support import declare, run_node
 from hilserl.scripted_human import (HumanSettings, InterventionSettings, ScriptedHuman,
@@ -58,7 +58,7 @@ class ScriptedHumanNode(Node):
         super().__init__('scripted_human', **kwargs)
         robot = declare(self, 'robot', 'so101',
                         'Simulated arm: a robot registry name or a robot file path.')
-        task = declare(self, 'task', 'pick_lift', "'reach', 'push' or 'pick_lift'.")
+        task = declare(self, 'task', TASK, "'reach', 'push' or 'pick_lift'.")
         fps = declare(self, 'fps', CONTROL_FPS, 'Commands per second (the recorder fps).')
         rerecord = declare(self, 'rerecord_episodes', Parameter.Type.INTEGER_ARRAY,
                            'Episode indices whose first attempt is rerecorded (tests).')

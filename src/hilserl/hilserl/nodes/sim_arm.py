@@ -28,7 +28,7 @@ from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
 
-from hilserl.defaults import CAMERA_NAMES, CONTROL_FPS
+from hilserl.defaults import ARM_CONTROL_RATE_HZ, BASE_FRAME, CAMERA_NAMES, CONTROL_FPS, TASK
 from hilserl.image_conversion import array_to_image
 from hilserl.node_support import declare, run_node
 from hilserl.nodes.camera_publisher import pinhole_camera_info
@@ -54,9 +54,9 @@ class SimArmNode(Node):
         robot = declare(self, 'robot', default_robot(),
                         'Arm model: a robot registry name (config/robots/NAME.yaml) or a '
                         'robot file path; its sim section is the model.')
-        task = declare(self, 'task', 'pick_lift', "'reach', 'push' or 'pick_lift'.")
+        task = declare(self, 'task', TASK, "'reach', 'push' or 'pick_lift'.")
         self._seed = declare(self, 'seed', 0, 'Seed of episode 0; episode k uses seed + k.')
-        rate = declare(self, 'control_rate_hz', 30.0,
+        rate = declare(self, 'control_rate_hz', ARM_CONTROL_RATE_HZ,
                        'Physics control steps per second (joint_states rate).')
         cameras = declare(self, 'camera_names', list(CAMERA_NAMES), 'Cameras to render.')
         if not declare(self, 'render_cameras', True, 'false: render no camera at all (a '
@@ -89,7 +89,7 @@ class SimArmNode(Node):
             regions[name] = None if low is None else (tuple(low), tuple(high))
         self._lock_step = declare(self, 'lock_step', False,
                                   'Step once per joint command instead of in real time.')
-        self._frame_id = declare(self, 'base_frame', 'base_link',
+        self._frame_id = declare(self, 'base_frame', BASE_FRAME,
                                  'Frame of the arm base (the URDF root link).')
         if rate <= 0 or camera_fps <= 0:
             raise ValueError('control_rate_hz and camera_fps must be positive')
