@@ -4,7 +4,9 @@ from hilserl_learning import AgentConfig, SACAgent
 import numpy as np
 import torch
 
+from hilserl import sim_training
 from hilserl.learner_core import LearnerCore
+from hilserl.sim_training import RunSettings
 from hilserl.testing import bags
 from hilserl.transition_intake import TransitionIntake
 from test_learner_core import FakeActor, settings, STATE_NAMES, TINY
@@ -45,3 +47,18 @@ def test_the_actors_features_are_the_unshifted_version_beside_the_copies():
     assert set(stored) == {'state', 'features'} and stored['features'].shape == (3, 1, 2048)
     assert np.array_equal(stored['features'][0], actors)
     assert not np.allclose(stored['features'][1], actors)
+
+
+def test_a_simulated_image_run_learns_on_spatial_maps_and_copies(monkeypatch):
+    evaluated = []
+    monkeypatch.setattr(sim_training, 'evaluate',
+                        lambda task, agent, episodes: evaluated.append(agent) or 0.0)
+    settings = RunSettings(demos=1, pretrain_updates=2, max_steps=6, eval_every=6,
+                           learning_starts=3, batch_size=4, policy_inputs='images',
+                           image_pooling='spatial_embedding', feature_augmentation_copies=1)
+    result = sim_training.train(settings)
+    assert result.env_steps == 6 and result.demo_steps > 0
+    agent = evaluated[-1]
+    assert agent.frozen_map_shape == (512, 4, 4) and agent.config.feature_augmentation_copies == 1
+    kernel = agent.encoder.pool.kernel
+    assert kernel.grad is not None and kernel.grad.abs().sum() > 0   # the critic trained it
