@@ -6,14 +6,18 @@ can know the arm by its name or its file. Its models come from the installed
 dm-control package (an arm MJCF and a hand MJCF, no actuators): the file attaches the
 hand, creates the servos and couples the fingers. ``hilserl launch sim`` must publish
 its joints and move its TCP to the reach target on end-effector commands; record mode
-must record reach episodes into a dataset with its scripted human.
+must record reach episodes into a dataset with its scripted human, and train mode's
+graph must learn from them (a few hundred learner steps).
 """
 
+import csv
+from dataclasses import replace
 import os
 import shutil
 import subprocess
 
 from hilserl.dataset import bag_format
+from hilserl.modes import MODES
 from hilserl.robot_registry import load_robot, registry_directory
 from hilserl_interfaces.msg import EndEffectorCommand, EpisodeEvent, SimGroundTruth
 import numpy as np
@@ -69,7 +73,8 @@ def test_sim_mode_moves_the_third_arm_to_the_reach_target(processes, probe, tmp_
     assert 'Traceback' not in sim.output()
 
 
-def test_record_mode_records_reach_episodes_of_the_third_arm(processes, probe, tmp_path):
+def test_record_then_train_on_the_third_arm(processes, probe, tmp_path):
+    """Record mode records reach episodes; the train graph learns from them."""
     path = copied_robot_file(tmp_path)
     dataset = tmp_path / 'dataset'
     events = probe.subscribe(EpisodeEvent, '/episode_events', RELIABLE)
@@ -83,6 +88,35 @@ def test_record_mode_records_reach_episodes_of_the_third_arm(processes, probe, t
     assert len(bag_format.episode_directories(str(dataset))) == 2
     assert sum(msg.event == EpisodeEvent.SUCCESS for msg in events.messages) == 2, output
     assert 'my_arm.yaml reach' in output, output
+    # Train mode's own graph on those demonstrations, started node by node so that the
+    # learner pretrains briefly and starts learning early (train.yaml: 1000 and 100).
+    run_dir = tmp_path / 'run'
+    nodes = MODES['train'].nodes({'robot': path, 'task': 'reach', 'demos': str(dataset),
+                                  'run_dir': str(run_dir), 'num_episodes': '4',
+                                  'control_time_s': '8', 'teleop': 'none',
+                                  'lock_step': 'true'})
+    assert [spec.executable for spec in nodes] == ['sim_arm', 'safety_filter', 'actor',
+                                                   'learner']
+    quick = {'offline_pretrain_updates': 20, 'online_step_before_learning': 20}
+    started = {spec.executable: processes.start_node(replace(
+        spec, lifecycle=False, parameters={**spec.parameters, **(
+            quick if spec.executable == 'learner' else {})})) for spec in nodes}
+    actor = started['actor']
+    probe.spin_until(lambda: not actor.alive(), 240, 'the actor to run its 4 episodes')
+    assert actor.wait(timeout=10) == 0, actor.output()
+    with open(run_dir / 'episodes.csv', encoding='utf-8') as stream:
+        assert len(list(csv.DictReader(stream))) == 4
+
+    def learner_steps():
+        try:
+            with open(run_dir / 'learner.csv', encoding='utf-8') as stream:
+                rows = list(csv.DictReader(stream))
+        except OSError:
+            return 0
+        return int(rows[-1]['step']) if rows else 0
+    probe.spin_until(lambda: learner_steps() >= 100, 60,
+                     'the learner to log 100 steps on the third arm\'s transitions')
+    assert 'Traceback' not in started['learner'].output()
 
 
 def test_a_misspelt_field_of_the_third_arm_is_named(tmp_path):
