@@ -42,9 +42,9 @@ from hilserl.actor_core import choose_action
 from hilserl.episodes import EpisodeConfig, EpisodeTracker, SUCCESS
 from hilserl.observation_state import (action_from_command, command_from_action, state_names,
                                        state_vector)
+from hilserl.reward_labeler import RewardLabeler
 from hilserl.robot_registry import default_robot
 from hilserl.scripted_human import HumanSettings, InterventionSettings, ScriptedHuman, Truth
-from hilserl.reward_labeler import accepts_event
 from hilserl.sim import SimArm, SimArmConfig
 from hilserl.sim.closed_loop import CONTROL_DT, sim_controller, sim_filter, sim_kinematics
 from hilserl.sim.sim_arm import GroundTruth
@@ -188,17 +188,18 @@ def run_episode(task: SimTask, human: ScriptedHuman, config: EpisodeConfig, seed
     pending: Optional[Step] = None  # the last step, waiting for its outcome
     gripper_closed = False          # followed from open, as the learner does
     intervention_steps = 0
+    rewards = RewardLabeler('ground_truth')   # the actor's reward, as train mode sets it
     while True:
         said = human.step(human_truth(truth))
         if pending is not None:
             events = [event for event in said.events
-                      if accepts_event('ground_truth', event, from_self=False)]
-            if truth.success:
+                      if rewards.accepts(event, from_self=False)]
+            if rewards.observe(truth.success):
                 events.append(SUCCESS)
             label = tracker.step(events, bool(pending['intervention']),
                                  taken_over=said.intervening and allow_interventions)
             stop = on_step is not None and on_step(dict(
-                pending, reward=label.reward, next_observation=observation,
+                pending, reward=rewards.reward(label), next_observation=observation,
                 terminated=label.terminated, truncated=label.truncated))
             if label.done or stop:
                 human.end_episode()
