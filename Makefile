@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 IN_ENV := scripts/in_env
 
-.PHONY: setup build demo demo-cameras test test-package test-integration bench lint clean help
+.PHONY: setup build demo demo-state demo-cameras test test-package test-integration bench lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -13,8 +13,11 @@ setup:  ## create .venv with pinned dependencies and colcon build the workspace
 
 build: setup  ## alias of setup
 
-demo: setup  ## record demos, train and evaluate HIL-SERL on the simulated SO-101 pick-lift
-	$(IN_ENV) hilserl demo --run-dir demo_run
+demo: setup  ## HIL-SERL from pixels on the simulated arm's pick-lift: the classifier's reward, cameras + joints only (~35 min)
+	$(IN_ENV) hilserl demo --policy-inputs images --reward classifier --run-dir demo_run
+
+demo-state: setup  ## the same task learned from the simulator's state (cube position) and its ground-truth reward
+	$(IN_ENV) hilserl demo --run-dir demo_state_run
 
 demo-cameras: setup  ## run the camera demo mode for 15 s and show what it publishes
 	$(IN_ENV) hilserl launch demo duration:=15 preview_dir:=demo_output

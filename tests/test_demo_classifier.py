@@ -64,9 +64,9 @@ def test_image_demo_with_the_classifier_reward_trains_it_and_scores_it_against_g
         path.name for path in classifier.iterdir()}
     assert re.search(r'^classifier_validation: accuracy \d\.\d{3}, precision', output,
                      re.MULTILINE)
-    assert re.search(r'^classifier_validation at 0\.7 \(the reward\): recall \d\.\d{3}, '
+    assert re.search(r'^classifier_validation at 0\.9 \(the reward\): recall \d\.\d{3}, '
                      r'false-positive rate \d\.\d{3}$', output, re.MULTILINE)
-    assert f'classifier_model:={classifier} classifier_threshold:=0.7' in output
+    assert f'classifier_model:={classifier} classifier_threshold:=0.9' in output
 
     # Training: the learner's episodes carry the classifier's counts against the truth.
     with open(run_dir / 'train' / 'episodes.csv', newline='') as stream:
