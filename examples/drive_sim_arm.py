@@ -3,7 +3,7 @@ Drive the simulated arm from Python: start it, move the TCP a few cm, print the 
 
 Starts the sim mode (`hilserl launch sim`: the MuJoCo arm, the safety filter, the image
 processor) on a background thread with hilserl.nodes.arm_commander.running_mode, waits
-for tcp_pose, then moves the TCP up, sideways and back with an ArmCommander, printing
+for tcp_pose, then moves the TCP down, sideways and back with an ArmCommander, printing
 the pose after each move. Every command goes through the safety filter, as a policy's
 do. The nodes' output goes to the --log file.
 
@@ -27,11 +27,11 @@ def show(what: str, pose) -> None:
           f'in {pose.frame_id}', flush=True)
 
 
-def drive(arm: ArmCommander, distance: float) -> None:
-    """Move up, left, back right and down by ``distance`` m, showing the pose each time."""
-    show('start', arm.wait_for_pose())
-    for label, move in (('up', {'dz': distance}), ('left', {'dy': distance}),
-                        ('right', {'dy': -distance}), ('down', {'dz': -distance})):
+def drive(arm: ArmCommander, distance: float, start_timeout_s: float) -> None:
+    """Move down, left, back right and up by ``distance`` m, showing the pose each time."""
+    show('start', arm.wait_for_pose(start_timeout_s))   # the arm may take a while to start
+    for label, move in (('down', {'dz': -distance}), ('left', {'dy': distance}),
+                        ('right', {'dy': -distance}), ('up', {'dz': distance})):
         show(label, arm.move_by(**move))
 
 
@@ -43,6 +43,8 @@ def main(argv=None) -> int:
     parser.add_argument('--robot', default='so101', help='a simulated arm (default so101)')
     parser.add_argument('--distance', type=float, default=0.03,
                         help='how far each move goes, in m (default 0.03)')
+    parser.add_argument('--start-timeout', type=float, default=180.0,
+                        help='seconds to wait for the arm to start (default 180)')
     parser.add_argument('--log', default='drive_sim_arm.log',
                         help="where the nodes' output goes (default drive_sim_arm.log)")
     options = parser.parse_args(argv)
@@ -54,7 +56,7 @@ def main(argv=None) -> int:
             rclpy.init()
             arm = ArmCommander()
             try:
-                drive(arm, options.distance)
+                drive(arm, options.distance, options.start_timeout)
             finally:
                 arm.destroy_node()
                 rclpy.try_shutdown()

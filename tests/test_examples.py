@@ -101,15 +101,15 @@ def _poses(output):
 
 def test_drive_sim_arm_moves_the_tcp_and_back(tmp_path):
     result = _run('drive_sim_arm.py', '--distance', 0.03, '--log', tmp_path / 'nodes.log',
-                  timeout=240, cwd=tmp_path)
+                  timeout=420, cwd=tmp_path)
     log = (tmp_path / 'nodes.log').read_text() if (tmp_path / 'nodes.log').exists() else ''
     assert result.returncode == 0, f'{result.stderr}\n--- nodes:\n{log[-4000:]}'
     poses = _poses(result.stdout)
-    assert list(poses) == ['start', 'up', 'left', 'right', 'down']
-    start, up, left, right, down = (poses[name] for name in poses)
+    assert list(poses) == ['start', 'down', 'left', 'right', 'up']
+    start, down, left, right, up = (poses[name] for name in poses)
     tolerance = 0.6   # cm: the commander stops within 5 mm of each goal
-    assert up[2] - start[2] == pytest.approx(3.0, abs=tolerance)
-    assert left[1] - up[1] == pytest.approx(3.0, abs=tolerance)
+    assert down[2] - start[2] == pytest.approx(-3.0, abs=tolerance)
+    assert left[1] - down[1] == pytest.approx(3.0, abs=tolerance)
     assert right[1] - left[1] == pytest.approx(-3.0, abs=tolerance)
-    assert down[2] - right[2] == pytest.approx(-3.0, abs=tolerance)
+    assert up[2] - right[2] == pytest.approx(3.0, abs=tolerance)
     assert 'started /sim_arm' in log and 'stopping the mode' in log
