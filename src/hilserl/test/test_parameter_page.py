@@ -51,7 +51,8 @@ def test_the_page_has_a_section_and_a_row_per_parameter():
             'whole \\*frame\\*. | no |') in monitor
     assert 'read with `run_dir` set to a new directory.' in sections['learner']
     # A description over several lines (a docstring) stays in its row.
-    assert '| `exit_after_s` | double | `0.0` | Exit after this long (0: never). | yes |' in monitor
+    assert ('| `exit_after_s` | double | `0.0` | Exit after this long (0: never). | yes |'
+            in monitor)
 
 
 def test_a_page_equal_to_the_declarations_has_no_differences():
