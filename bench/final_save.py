@@ -6,11 +6,16 @@ Time the learner's final checkpoint (LearnerCore.checkpoint) with full buffers.
     scripts/in_env python bench/final_save.py features 100000   # 2 cameras, frozen encoder
     scripts/in_env python bench/final_save.py pixels 100000     # 2 cameras 128x128, cnn
 
-Prints ``learner_final_save_s: <seconds>`` and the size written. The online buffer holds
-the given number of transitions (episodes of 100 steps), the demonstration buffer 1,000;
-the checkpoint timed is the second one, as a run's final checkpoint always follows an
-earlier one (it also deletes that one). Under ``ros2 launch`` a node has
-``sigterm_timeout`` (5 s by default) after its SIGINT before it gets SIGTERM.
+The online buffer holds the given number of transitions (episodes of 100 steps), the
+demonstration buffer 1,000 (``--demo-steps``). A first checkpoint writes both buffers whole
+(``first_full_save_s``; a real run never pays this at once: it checkpoints from its first
+transition on, every ``checkpoint_every_updates``). Then ``--new-steps`` more steps arrive
+(300 by default: 30 s at 10 Hz; the online ring is full, so they overwrite its oldest rows;
+steps 40-59 of each 100 are interventions and go to the demonstration buffer too) and the
+checkpoint timed is the next one, as a run's final checkpoint follows an earlier one: it
+writes only the buffer chunks those steps touched. Prints ``learner_final_save_s`` and the
+megabytes it wrote. Under ``ros2 launch`` a node has ``sigterm_timeout`` (5 s by default)
+after its SIGINT before it gets SIGTERM.
 """
 
 import argparse
@@ -19,7 +24,7 @@ import shutil
 import tempfile
 import time
 
-from hilserl_learning import AgentConfig
+from hilserl_learning import add_transition, AgentConfig
 import numpy as np
 
 from hilserl.learner_core import LearnerCore, LearnerSettings
@@ -28,11 +33,15 @@ STATE_DIM = 20
 CAMERAS = ['front', 'wrist']
 IMAGE_SIZE = 128
 EPISODE_LENGTH = 100
-DEMO_STEPS = 1000
+INTERVENED = range(40, 60)   # steps of each episode the bench's human takes over
 
 
-def fill(buffer, steps: int, rng: np.random.Generator) -> None:
-    """Add ``steps`` steps of random data, a few observation arrays reused (speed)."""
+def fill(buffer, steps: int, rng: np.random.Generator, demos=None) -> None:
+    """
+    Add ``steps`` steps of random data, a few observation arrays reused (speed).
+
+    With ``demos``, the intervened steps go there too, as the learner routes them.
+    """
     def observation(index):
         obs = {'state': states[index % len(states)]}
         if buffer.image_shape:
@@ -49,21 +58,35 @@ def fill(buffer, steps: int, rng: np.random.Generator) -> None:
     action = np.zeros(buffer.action_dim, dtype=np.float32)
     for step in range(steps):
         last = step % EPISODE_LENGTH == EPISODE_LENGTH - 1
-        buffer.add(observation(step), action, 0.0, observation(step + 1), terminated=False,
-                   truncated=last)
+        values = dict(observation=observation(step), action=action, reward=0.0,
+                      next_observation=observation(step + 1), terminated=False,
+                      truncated=last)
+        if demos is None:
+            buffer.add(**values)
+        else:
+            add_transition(buffer, demos, intervention=step % EPISODE_LENGTH in INTERVENED,
+                           **values)
 
 
-def directory_bytes(path: str) -> int:
-    """Return the size of every file under ``path``."""
-    return sum(os.path.getsize(os.path.join(root, name))
-               for root, _, names in os.walk(path) for name in names)
+def written_since(path: str, since_ns: int) -> int:
+    """Return the bytes of the files under ``path`` last written at ``since_ns`` or later."""
+    total = 0
+    for root, _, names in os.walk(path):
+        for name in names:
+            status = os.stat(os.path.join(root, name))
+            total += status.st_size if status.st_mtime_ns >= since_ns else 0
+    return total
 
 
 def main() -> None:
-    """Fill a learner's buffers, checkpoint twice, print the second one's duration."""
+    """Fill a learner's buffers, checkpoint, add new steps, time the next checkpoint."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('kind', choices=('state', 'features', 'pixels'))
     parser.add_argument('transitions', type=int)
+    parser.add_argument('--demo-steps', type=int, default=1000,
+                        help='steps in the demonstration buffer (default 1000)')
+    parser.add_argument('--new-steps', type=int, default=300,
+                        help='steps between the two checkpoints (default 300: 30 s at 10 Hz)')
     parser.add_argument('--dir', default=None, help='where to write (default: a temp dir)')
     args = parser.parse_args()
     run_dir = tempfile.mkdtemp(prefix='final-save-', dir=args.dir)
@@ -74,7 +97,7 @@ def main() -> None:
             run_dir=run_dir, camera_names=cameras,
             agent=AgentConfig(image_encoder=encoder, allow_random_encoder=True),
             online_capacity=args.transitions + args.transitions // EPISODE_LENGTH + 2,
-            offline_capacity=DEMO_STEPS * 2)
+            offline_capacity=args.demo_steps * 2)
         core = LearnerCore(settings)
         core.start_fresh()
         # What the first transition (or the demonstrations) would build.
@@ -83,17 +106,29 @@ def main() -> None:
         rng = np.random.default_rng(0)
         started = time.perf_counter()
         fill(core.online, args.transitions, rng)
-        fill(core.offline, DEMO_STEPS, rng)
+        fill(core.offline, args.demo_steps, rng)
         print(f'filled in {time.perf_counter() - started:.1f} s', flush=True)
-        core.checkpoint()
         started = time.perf_counter()
-        path = core.checkpoint()
+        core.checkpoint()
+        full_seconds = time.perf_counter() - started
+        full_bytes = written_since(run_dir, 0)
+        fill(core.online, args.new_steps, rng, demos=core.offline)
+        since_ns = time.time_ns()
+        started, cpu_started = time.perf_counter(), time.process_time()
+        core.checkpoint()
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
         core.close()
         print(f'kind: {args.kind}')
         print(f'online_transitions: {len(core.online)}')
-        print(f'checkpoint_mb: {directory_bytes(path) / 1e6:.1f}')
-        print(f'learner_final_save_s: {seconds:.2f}')
+        print(f'demo_transitions: {len(core.offline)}')
+        print(f'first_full_save_s: {full_seconds:.2f} ({full_bytes / 1e6:.1f} MB)')
+        interventions = sum(step % EPISODE_LENGTH in INTERVENED for step in range(args.new_steps))
+        print(f'new_steps_since_last_checkpoint: {args.new_steps} ({args.new_steps / 10:g} s '
+              f'at 10 Hz), {interventions} of them interventions')
+        print(f'final_save_written_mb: {written_since(run_dir, since_ns) / 1e6:.1f}')
+        print(f'learner_final_save_s: {seconds:.2f} (CPU time {cpu_seconds:.2f} s; load '
+              f'average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)')
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
 
