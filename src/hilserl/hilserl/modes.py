@@ -98,10 +98,12 @@ RECORD = Mode(
 
 
 # Seconds the learner gets from SIGINT to SIGTERM when the mode stops (launch's default
-# is 5): it stops training, writes its final checkpoint with the whole buffers (on a
-# 2-core machine, bench/final_save.py: 0.7 s for 1,000,000 state transitions, 1 s for
-# 100,000 with two cameras' cached features, 10-17 s for 100,000 with their pixels, the
-# cnn encoder's 10 GB) and its final plots, and finishes wandb.
+# is 5): it stops training (a learner step under way finishes), writes its final
+# checkpoint, which holds only the buffer rows that arrived since the previous one
+# (bench/final_save.py, 30 s of data after a checkpoint: 40-70 MB whatever the buffers
+# hold; 0.1-0.5 s for 100,000 transitions with cached features or pixels on a loaded
+# 2-core machine), then its final plots, and finishes wandb, which may wait on the
+# network: the margin is for those.
 LEARNER_SIGTERM_TIMEOUT_S = 30.0
 
 
