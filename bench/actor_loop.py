@@ -40,7 +40,7 @@ SCHEDULING = re.compile(r'control loop thread: (SCHED_FIFO priority \d+)')
 
 def train_graph(fps: float, run_dir: str, options) -> list:
     """Return the train mode's nodes, the learner starting to learn early."""
-    from hilserl.modes import TRAIN
+    from hilserl.launching.modes import TRAIN
     nodes = TRAIN.nodes({'robot': 'so101', 'task': 'pick_lift', 'policy_inputs': 'images',
                          'fps': str(fps), 'control_time_s': str(options.control_time_s),
                          'run_dir': run_dir, 'teleop': options.teleop,

@@ -69,7 +69,7 @@ def render_fps(arm, seconds: float) -> float:
 
 def kinematics_figures(robot: str, samples: int = 2000) -> dict:
     """Time IK solves and filter cycles for small moves around reachable poses."""
-    from hilserl.safety_filter import Gripper
+    from hilserl.arm.safety_filter import Gripper
     from hilserl.sim import SimArm, SimArmConfig
     from hilserl.sim.closed_loop import make_filter, sim_kinematics
     arm = SimArm(SimArmConfig(robot=robot, cameras={}))

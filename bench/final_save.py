@@ -27,7 +27,7 @@ import time
 from hilserl_learning import add_transition, AgentConfig
 import numpy as np
 
-from hilserl.learner_core import LearnerCore, LearnerSettings
+from hilserl.learner.core import LearnerCore, LearnerSettings
 
 STATE_DIM = 20
 CAMERAS = ['front', 'wrist']

@@ -25,9 +25,9 @@ import numpy as np
 
 def inprocess_fps(seconds: float) -> float:
     """Frames per second of the processor's per-frame work, without DDS."""
-    from hilserl.image_conversion import array_to_image, image_to_array
-    from hilserl.image_processing import CropBox, crop_and_resize
-    from hilserl.test_pattern import TestPattern
+    from hilserl.ros.image_conversion import array_to_image, image_to_array
+    from hilserl.vision.image_processing import CropBox, crop_and_resize
+    from hilserl.vision.test_pattern import TestPattern
     frames = [array_to_image(TestPattern(480, 640, seed).frame(0), 'rgb8') for seed in (0, 1)]
     crops = [CropBox(0, 80, 480, 480), CropBox(40, 120, 400, 400)]
     done, start = 0, time.perf_counter()
@@ -83,12 +83,12 @@ def dds_figures(seconds: float) -> dict:
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import Image
 
-    from hilserl.graph import NodeSpec
-    from hilserl.image_conversion import array_to_image
-    from hilserl.test_pattern import TestPattern
+    from hilserl.launching.graph import NodeSpec
+    from hilserl.ros.image_conversion import array_to_image
     from hilserl.testing.isolation import DomainLease, isolated_environment
     from hilserl.testing.probe import GraphProbe
     from hilserl.testing.processes import ProcessGroup
+    from hilserl.vision.test_pattern import TestPattern
 
     lease = DomainLease()
     config_dir = os.path.join(get_package_share_directory('hilserl'), 'config')

@@ -3,7 +3,7 @@
 Benchmark HIL-SERL's sample efficiency on the simulated SO-101 pick-lift task.
 
 Each configuration trains a SAC agent from scratch, once per seed, in one
-process (``hilserl.sim_training``: the ROS graph's pieces without the graph, so what is
+process (``hilserl.sim.training``: the ROS graph's pieces without the graph, so what is
 counted is environment steps, not wall-clock time), with the train mode's
 --updates-per-step learner updates after every online step. Configurations:
 
@@ -66,7 +66,7 @@ import time
 
 os.environ.setdefault('MUJOCO_GL', 'egl')  # before MuJoCo loads (renders with images)
 
-from hilserl.sim_training import RunSettings, train  # noqa: E402
+from hilserl.sim.training import RunSettings, train  # noqa: E402
 from hilserl_learning import configure_torch  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402

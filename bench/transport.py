@@ -107,7 +107,7 @@ class BenchActor:
         from hilserl_interfaces.msg import Transition, TransitionAck
 
         from hilserl.nodes.learner import ACKS_QOS, TRANSITIONS_QOS
-        from hilserl.transition_messages import observation_to_message
+        from hilserl.ros.transition_messages import observation_to_message
 
         self.probe = probe
         self.watched = list(watched)   # processes whose death ends every wait
@@ -132,7 +132,7 @@ class BenchActor:
 
     def send(self) -> None:
         """Build, serialize and publish the next transition, stamped now."""
-        from hilserl.transition_messages import transition_to_bytes, transition_to_message
+        from hilserl.ros.transition_messages import transition_to_bytes, transition_to_message
         sequence = self.next_sequence
         episode, step = divmod(sequence, EPISODE_LENGTH)
         last = step == EPISODE_LENGTH - 1
@@ -226,7 +226,7 @@ def push_parameters(probe, agent, pushes: int, timeout: float) -> tuple:
 
 def learner_spec(run_dir: str, capacity: int):
     """Return the real learner, storing pixels, not training."""
-    from hilserl.graph import NodeSpec
+    from hilserl.launching.graph import NodeSpec
     return NodeSpec('learner', 'learner', parameters={
         'run_dir': run_dir, 'learn': False, 'use_cameras': True, 'image_encoder': 'cnn',
         'online_buffer_capacity': capacity, 'offline_buffer_capacity': 10,

@@ -15,7 +15,7 @@ import sys
 
 import rclpy
 
-from hilserl.graph import GraphError
+from hilserl.launching.graph import GraphError
 from hilserl.nodes.arm_commander import ArmCommander, ArmCommandError, running_mode
 
 

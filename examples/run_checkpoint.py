@@ -20,8 +20,8 @@ from hilserl_learning.serialization import read_json
 import numpy as np
 
 from hilserl.dataset.reader import DatasetError, read_dataset
-from hilserl.run_files import RunFiles, STATE_FILE
-from hilserl.step_assembly import recorded_steps
+from hilserl.learner.run_files import RunFiles, STATE_FILE
+from hilserl.learner.step_assembly import recorded_steps
 
 
 def load_policy(run_dir: str):

@@ -4,11 +4,11 @@ Classifier: collect reward-classifier data, or test a trained classifier live.
     ros2 launch hilserl classifier.launch.py use:=collect dataset_dir:=classifier_data
     ros2 launch hilserl classifier.launch.py use:=test model_path:=models/pick rviz:=true
 
-The node graph is defined once in hilserl.modes; `hilserl launch classifier` starts the
+The node graph is defined once in hilserl.launching.modes; `hilserl launch classifier` starts the
 same graph on machines without the launch packages.
 """
 
-from hilserl.launch_description import generate_mode_launch_description
+from hilserl.launching.launch_description import generate_mode_launch_description
 
 
 def generate_launch_description():

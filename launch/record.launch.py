@@ -3,11 +3,11 @@ Record: demonstrations in simulation, one bag per episode under dataset_dir.
 
     ros2 launch hilserl record.launch.py task:=pick_lift teleop:=scripted num_episodes:=10
 
-The node graph is defined once in hilserl.modes; `hilserl launch record` starts the
+The node graph is defined once in hilserl.launching.modes; `hilserl launch record` starts the
 same graph on machines without the launch packages.
 """
 
-from hilserl.launch_description import generate_mode_launch_description
+from hilserl.launching.launch_description import generate_mode_launch_description
 
 
 def generate_launch_description():

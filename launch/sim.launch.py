@@ -3,11 +3,11 @@ Sim: a MuJoCo arm behind the safety filter, cameras processed for the policy.
 
     ros2 launch hilserl sim.launch.py robot:=panda task:=push
 
-The node graph is defined once in hilserl.modes; `hilserl launch sim` starts the
+The node graph is defined once in hilserl.launching.modes; `hilserl launch sim` starts the
 same graph on machines without the launch packages.
 """
 
-from hilserl.launch_description import generate_mode_launch_description
+from hilserl.launching.launch_description import generate_mode_launch_description
 
 
 def generate_launch_description():

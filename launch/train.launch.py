@@ -5,11 +5,11 @@ Train: HIL-SERL actor and learner with a human (or the scripted one) able to tak
     ros2 launch hilserl train.launch.py robot:=so100 reward:=classifier \
         classifier_model:=models/pick teleop:=gamepad demos:=dataset
 
-The node graph is defined once in hilserl.modes; `hilserl launch train` starts the
+The node graph is defined once in hilserl.launching.modes; `hilserl launch train` starts the
 same graph on machines without the launch packages.
 """
 
-from hilserl.launch_description import generate_mode_launch_description
+from hilserl.launching.launch_description import generate_mode_launch_description
 
 
 def generate_launch_description():

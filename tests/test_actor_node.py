@@ -11,12 +11,12 @@ end the actor is killed and the safety filter must hold the arm.
 import json
 import signal
 
-from hilserl.graph import NodeSpec
-from hilserl.modes import MODES
-from hilserl.robot_registry import load_robot
-from hilserl.observation_state import OBJECT_POSITION_NAMES, state_names
+from hilserl.actor.observation_state import OBJECT_POSITION_NAMES, state_names
+from hilserl.arm.robot_registry import load_robot
+from hilserl.launching.graph import NodeSpec
+from hilserl.launching.modes import MODES
+from hilserl.ros.transition_messages import observation_from_message
 from hilserl.testing.processes import wait_for_output
-from hilserl.transition_messages import observation_from_message
 from hilserl_interfaces.msg import (EndEffectorCommand, EpisodeStats, PolicyParameters,
                                     Transition, TransitionAck)
 from hilserl_learning import AgentConfig, SACAgent

@@ -21,10 +21,10 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool, Float32
 from visualization_msgs.msg import Marker
 
-from hilserl.classifier_display import TEXT_ABOVE_TCP_M
 from hilserl.dataset.reader import read_dataset
 from hilserl.testing.processes import wait_for_output
 from hilserl.testing.tiny_classifier import train_tiny_classifier
+from hilserl.vision.classifier_display import TEXT_ABOVE_TCP_M
 
 FPS = 10
 CONTROL_TIME_S = 8   # the scripted lift succeeds 3-4 s into an episode

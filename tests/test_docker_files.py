@@ -15,7 +15,7 @@ import subprocess
 import pytest
 import yaml
 
-from hilserl.modes import MODES
+from hilserl.launching.modes import MODES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCKER_DIR = os.path.join(ROOT, 'docker')

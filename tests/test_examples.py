@@ -64,7 +64,7 @@ def test_read_dataset_says_what_is_wrong(tmp_path):
 
 
 def test_run_checkpoint_acts_on_every_step_of_the_episode(dataset, tmp_path):
-    from hilserl.learner_core import LearnerCore, LearnerSettings
+    from hilserl.learner.core import LearnerCore, LearnerSettings
     run_dir = tmp_path / 'run'
     core = LearnerCore(LearnerSettings(run_dir=str(run_dir), camera_names=[], batch_size=8,
                                        offline_pretrain_updates=3))

@@ -17,8 +17,8 @@ import numpy as np
 from sensor_msgs.msg import JointState
 import yaml
 
-from hilserl.modes import MODES
-from hilserl.robot_registry import load_robot, registry_directory
+from hilserl.arm.robot_registry import load_robot, registry_directory
+from hilserl.launching.modes import MODES
 from hilserl.testing.processes import wait_for_output
 
 STANDIN = os.path.join(os.path.dirname(__file__), 'helpers', 'ros2_control_standin.py')

@@ -20,10 +20,10 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 import yaml
 
-from hilserl.graph import NodeSpec
-from hilserl.kinematics import Kinematics
-from hilserl.robot_descriptions import resolve_description
-from hilserl.runner import node_command
+from hilserl.arm.kinematics import Kinematics
+from hilserl.arm.robot_descriptions import resolve_description
+from hilserl.launching.graph import NodeSpec
+from hilserl.launching.runner import node_command
 from hilserl.testing.processes import wait_for_output
 
 pytest.importorskip('scservo_sdk')

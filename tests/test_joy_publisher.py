@@ -11,8 +11,8 @@ import time
 
 from sensor_msgs.msg import Joy
 
-from hilserl.graph import NodeSpec
-from hilserl.teleop.js_event import JS_EVENT_AXIS, JS_EVENT_BUTTON, JsEvent
+from hilserl.human.teleop.js_event import JS_EVENT_AXIS, JS_EVENT_BUTTON, JsEvent
+from hilserl.launching.graph import NodeSpec
 from hilserl.testing.processes import wait_for_output
 
 

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
-from hilserl.graph import NodeSpec
-from hilserl.learner_core import LOG_SEQUENCE, STATE_FILE, WAL_FILE
-from hilserl.runner import node_command
+from hilserl.launching.graph import NodeSpec
+from hilserl.launching.runner import node_command
+from hilserl.learner.core import LOG_SEQUENCE, STATE_FILE, WAL_FILE
+from hilserl.ros.transition_messages import transition_to_message
 from hilserl.testing.processes import LEARNER_STOP_GRACE_S, wait_for_output
-from hilserl.transition_link import TransitionLog
-from hilserl.transition_messages import transition_to_message
+from hilserl.transport.transition_link import TransitionLog
 
 TRANSITIONS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 ACKS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)

@@ -16,11 +16,11 @@ import sys
 import threading
 import time
 
-from hilserl.graph import Mode, NodeSpec
-from hilserl.lifecycle_client import LifecycleClient
-from hilserl.modes import MODES
-from hilserl.robot_registry import load_robot
-from hilserl.runner import GraphRunner
+from hilserl.arm.robot_registry import load_robot
+from hilserl.launching.graph import Mode, NodeSpec
+from hilserl.launching.modes import MODES
+from hilserl.launching.runner import GraphRunner
+from hilserl.ros.lifecycle_client import LifecycleClient
 from hilserl.testing.processes import wait_for_output
 from hilserl_interfaces.msg import EndEffectorCommand
 from lifecycle_msgs.srv import ChangeState, GetState

@@ -21,7 +21,7 @@ import re
 import signal
 import time
 
-from hilserl.runner import EXIT_INTERRUPTED
+from hilserl.launching.runner import EXIT_INTERRUPTED
 from hilserl.testing.processes import mode_command
 from hilserl.testing.terminal import start_mode_on_terminal
 import pytest

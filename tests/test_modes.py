@@ -9,8 +9,8 @@ import cv2
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
-from hilserl.graph import NodeSpec
-from hilserl.runner import EXIT_INTERRUPTED
+from hilserl.launching.graph import NodeSpec
+from hilserl.launching.runner import EXIT_INTERRUPTED
 from hilserl.testing.processes import wait_for_output
 
 

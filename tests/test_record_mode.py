@@ -9,9 +9,9 @@ import dataclasses
 import os
 from collections import defaultdict
 
+from hilserl.actor.observation_state import OBJECT_POSITION_NAMES
 from hilserl.dataset import bag_format
-from hilserl.modes import MODES
-from hilserl.observation_state import OBJECT_POSITION_NAMES
+from hilserl.launching.modes import MODES
 from hilserl_interfaces.msg import EpisodeEvent
 import numpy as np
 from rclpy.qos import QoSProfile, ReliabilityPolicy

@@ -13,9 +13,9 @@ from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Bool, Float32
 
-from hilserl.graph import NodeSpec
-from hilserl.image_conversion import array_to_image
-from hilserl.node_support import EXIT_BAD_CONFIG
+from hilserl.launching.graph import NodeSpec
+from hilserl.ros.image_conversion import array_to_image
+from hilserl.ros.node_support import EXIT_BAD_CONFIG
 from hilserl.testing.tiny_classifier import (BRIGHT, DARK, grey_frames, probabilities,
                                              train_tiny_classifier)
 

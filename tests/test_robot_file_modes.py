@@ -9,8 +9,8 @@ mode; a malformed file stops ``hilserl launch`` with one line naming the field.
 import os
 import subprocess
 
+from hilserl.arm.robot_registry import registry_directory
 from hilserl.dataset import bag_format
-from hilserl.robot_registry import registry_directory
 from hilserl_interfaces.msg import EpisodeEvent
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 import yaml

@@ -17,9 +17,9 @@ from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
-from hilserl.graph import NodeSpec
-from hilserl.kinematics import Kinematics
-from hilserl.robot_descriptions import resolve_description
+from hilserl.arm.kinematics import Kinematics
+from hilserl.arm.robot_descriptions import resolve_description
+from hilserl.launching.graph import NodeSpec
 from hilserl.testing.processes import wait_for_output
 
 JOINTS = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper']

@@ -5,7 +5,7 @@ import statistics
 
 from hilserl_interfaces.msg import EndEffectorCommand, SimGroundTruth
 
-from hilserl.graph import NodeSpec
+from hilserl.launching.graph import NodeSpec
 
 LEAD_S = 0.03
 

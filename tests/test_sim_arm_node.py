@@ -12,10 +12,10 @@ from rclpy.qos import (DurabilityPolicy, qos_profile_sensor_data, QoSProfile,
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray, String
 
-from hilserl.graph import NodeSpec
-from hilserl.image_conversion import image_to_array
-from hilserl.modes import MODES
-from hilserl.robot_registry import load_robot
+from hilserl.arm.robot_registry import load_robot
+from hilserl.launching.graph import NodeSpec
+from hilserl.launching.modes import MODES
+from hilserl.ros.image_conversion import image_to_array
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)

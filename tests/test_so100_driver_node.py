@@ -11,7 +11,7 @@ import pytest
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
-from hilserl.graph import NodeSpec
+from hilserl.launching.graph import NodeSpec
 
 pytest.importorskip('scservo_sdk')
 

@@ -8,8 +8,8 @@ import pytest
 from sensor_msgs.msg import Joy
 from std_msgs.msg import Bool
 
-from hilserl.graph import NodeSpec
-from hilserl.teleop.output import EVENT_QOS, INTERVENTION_QOS
+from hilserl.launching.graph import NodeSpec
+from hilserl.ros.teleop_output import EVENT_QOS, INTERVENTION_QOS
 from hilserl.testing.processes import wait_for_output
 
 PRESETS = {'xbox': 'teleop_joy_xbox.yaml', 'playstation': 'teleop_joy_playstation.yaml',

@@ -11,8 +11,8 @@ import termios
 from hilserl_interfaces.msg import EndEffectorCommand, EpisodeEvent
 from std_msgs.msg import Bool
 
-from hilserl.graph import NodeSpec
-from hilserl.teleop.output import EVENT_QOS, INTERVENTION_QOS
+from hilserl.launching.graph import NodeSpec
+from hilserl.ros.teleop_output import EVENT_QOS, INTERVENTION_QOS
 from hilserl.testing.processes import wait_for_output
 from hilserl.testing.terminal import start_node_on_terminal
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import JointState, Joy
 
-from hilserl.graph import NodeSpec
-from hilserl.kinematics import Kinematics
-from hilserl.robot_descriptions import resolve_description
-from hilserl.teleop.output import EVENT_QOS
+from hilserl.arm.kinematics import Kinematics
+from hilserl.arm.robot_descriptions import resolve_description
+from hilserl.launching.graph import NodeSpec
+from hilserl.ros.teleop_output import EVENT_QOS
 from hilserl.testing.processes import wait_for_output
 
 ARM = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll']

@@ -16,9 +16,9 @@ import os
 import shutil
 import subprocess
 
+from hilserl.arm.robot_registry import load_robot, registry_directory
 from hilserl.dataset import bag_format
-from hilserl.modes import MODES
-from hilserl.robot_registry import load_robot, registry_directory
+from hilserl.launching.modes import MODES
 from hilserl_interfaces.msg import EndEffectorCommand, EpisodeEvent, SimGroundTruth
 import numpy as np
 from rclpy.qos import QoSProfile, ReliabilityPolicy

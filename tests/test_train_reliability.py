@@ -15,11 +15,11 @@ import signal
 from hilserl_interfaces.msg import Transition, TransitionAck
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-from hilserl.graph import NodeSpec
-from hilserl.learner_core import STATE_FILE
-from hilserl.modes import MODES
-from hilserl.robot_registry import load_robot
-from hilserl.runner import node_command
+from hilserl.arm.robot_registry import load_robot
+from hilserl.launching.graph import NodeSpec
+from hilserl.launching.modes import MODES
+from hilserl.launching.runner import node_command
+from hilserl.learner.core import STATE_FILE
 from hilserl.testing.processes import LEARNER_STOP_GRACE_S, wait_for_output
 
 RELIABLE = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)

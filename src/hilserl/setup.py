@@ -27,7 +27,7 @@ setup(
         ('share/' + PACKAGE + '/config', workspace_files('config', '*.yaml')
          + workspace_files('config', '*.xml')
          + workspace_files('config', '*.rviz')),
-        # The robot registry (hilserl.robot_registry): one file per arm.
+        # The robot registry (hilserl.arm.robot_registry): one file per arm.
         ('share/' + PACKAGE + '/config/robots', workspace_files('config/robots', '*.yaml')),
         ('bin', ['bin/hilserl']),
     ],

@@ -22,7 +22,7 @@ import rclpy
 from hilserl_interfaces.msg import Observation, Transition
 from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
 
-from hilserl.image_conversion import array_to_image, image_to_array
+from hilserl.ros.image_conversion import array_to_image, image_to_array
 
 TOPIC = 'transitions'
 QOS = QoSProfile(depth=100, reliability=QoSReliabilityPolicy.RELIABLE,

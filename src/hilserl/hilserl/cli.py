@@ -5,9 +5,9 @@ import sys
 from typing import List, Optional
 
 from hilserl.commands import CommandError, register_all
-from hilserl.graph import GraphError, parse_assignments
-from hilserl.modes import MODES
-from hilserl.stop_signals import StopSignals
+from hilserl.launching.graph import GraphError, parse_assignments
+from hilserl.launching.modes import MODES
+from hilserl.launching.stop_signals import StopSignals
 
 
 def _describe_modes() -> str:
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _launch(options) -> int:
     # Imported here so that `hilserl --help` works before the workspace is sourced.
-    from hilserl.runner import is_installed, node_command, run_mode
+    from hilserl.launching.runner import is_installed, node_command, run_mode
     mode = MODES[options.mode]
     arguments = parse_assignments(options.arguments)
     if options.show_args:
@@ -69,7 +69,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     Run the ``hilserl`` command; errors are one line on stderr and exit status 2.
 
     Ctrl-C or SIGTERM interrupt a command (exit status 130); more of them while it
-    cleans up are reported, not raised (:class:`hilserl.stop_signals.StopSignals`).
+    cleans up are reported, not raised (:class:`hilserl.launching.stop_signals.StopSignals`).
     """
     options = build_parser().parse_args(argv)
     try:

@@ -3,7 +3,7 @@
 import threading
 import time
 
-from hilserl.actor_core import choose_action, FrameFeatures, LoopStats, PolicyHolder
+from hilserl.actor.core import choose_action, FrameFeatures, LoopStats, PolicyHolder
 from hilserl_learning import AgentConfig, SACAgent
 from hilserl_learning.policy_blob import encode_policy
 import numpy as np

@@ -2,8 +2,8 @@
 
 import json
 
-from hilserl.actor_results import evaluation_summary, RunResults
-from hilserl.reward_check import RewardCheck
+from hilserl.actor.results import evaluation_summary, RunResults
+from hilserl.actor.reward_check import RewardCheck
 
 
 def test_evaluation_summary():

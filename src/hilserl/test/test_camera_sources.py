@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from hilserl.camera_sources import (CameraUnavailable, OpenCVSource, ReconnectingSource,
-                                    TestPatternSource, open_source)
-from hilserl.test_pattern import TestPattern
+from hilserl.vision.camera_sources import (CameraUnavailable, OpenCVSource, ReconnectingSource,
+                                           TestPatternSource, open_source)
+from hilserl.vision.test_pattern import TestPattern
 
 
 def test_test_pattern_frames_move_and_are_reproducible():

@@ -2,9 +2,9 @@
 
 import pytest
 
-from hilserl.classifier_display import (NO_SUCCESS_COLOUR, probability_text,
-                                        ProbabilityReport, SUCCESS_COLOUR, text_colour)
-from hilserl.self_paced_episodes import END, RESET, SelfPacedEpisodes, START
+from hilserl.human.self_paced_episodes import END, RESET, SelfPacedEpisodes, START
+from hilserl.vision.classifier_display import (NO_SUCCESS_COLOUR, probability_text,
+                                               ProbabilityReport, SUCCESS_COLOUR, text_colour)
 
 
 def test_the_rviz_text_shows_the_probability_and_success_in_colour():

@@ -1,7 +1,7 @@
 """The modes' plumbing of the classifier reward: played failures, positives, the check."""
 
-from hilserl.graph import GraphError
-from hilserl.modes import MODES
+from hilserl.launching.graph import GraphError
+from hilserl.launching.modes import MODES
 import pytest
 
 

@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from hilserl.cli import main
-from hilserl.crop_roi import CropToolError, parse_camera_rectangle, ProcessorParameters
 from hilserl.dataset import bag_format
-from hilserl.image_processing import crop_and_resize, CropBox
 from hilserl.testing import bags
+from hilserl.vision.crop_roi import CropToolError, parse_camera_rectangle, ProcessorParameters
+from hilserl.vision.image_processing import crop_and_resize, CropBox
 
 REPO_CONFIG = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'config',
                            'image_processor.yaml')

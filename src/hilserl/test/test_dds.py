@@ -4,7 +4,7 @@ import pathlib
 
 import pytest
 
-from hilserl.dds import dds_environment, profile_for
+from hilserl.transport.dds import dds_environment, profile_for
 
 
 def test_profile_on_localhost_with_fast_dds(tmp_path):

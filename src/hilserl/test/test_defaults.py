@@ -5,7 +5,7 @@ import glob
 import os
 
 from hilserl import defaults
-from hilserl.robot_registry import default_robot, load_robot
+from hilserl.arm.robot_registry import default_robot, load_robot
 
 NODES = os.path.join(os.path.dirname(defaults.__file__), 'nodes')
 # Parameters several nodes declare with the same meaning: their default must not be a

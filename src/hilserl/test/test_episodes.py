@@ -1,8 +1,8 @@
-"""The episode rules of hilserl.episodes, one rule per test."""
+"""The episode rules of hilserl.actor.episodes, one rule per test."""
 
-from hilserl.episodes import (ENDED_FAILURE, ENDED_RERECORD, ENDED_SUCCESS, ENDED_TIME_LIMIT,
-                              EpisodeConfig, EpisodeSchedule, EpisodeTracker, FAILURE,
-                              format_status, INTERVENTION_START, RERECORD, SUCCESS)
+from hilserl.actor.episodes import (ENDED_FAILURE, ENDED_RERECORD, ENDED_SUCCESS, ENDED_TIME_LIMIT,
+                                    EpisodeConfig, EpisodeSchedule, EpisodeTracker, FAILURE,
+                                    format_status, INTERVENTION_START, RERECORD, SUCCESS)
 import pytest
 
 

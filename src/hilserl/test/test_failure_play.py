@@ -4,13 +4,13 @@ import os
 
 os.environ.setdefault('MUJOCO_GL', 'egl')
 
-from hilserl.episodes import EpisodeConfig, FAILURE, SUCCESS  # noqa: E402
-from hilserl.failure_play import (FAILURE_STYLES, failure_style, FailurePlay,  # noqa: E402
-                                  FailureSettings)
-from hilserl.safety_filter import Gripper  # noqa: E402
-from hilserl.scripted_human import (HumanSettings, InterventionSettings,  # noqa: E402
-                                    ScriptedHuman)
-from hilserl.scripted_policy import ScriptedController  # noqa: E402
+from hilserl.actor.episodes import EpisodeConfig, FAILURE, SUCCESS  # noqa: E402
+from hilserl.arm.safety_filter import Gripper  # noqa: E402
+from hilserl.human.failure_play import (FAILURE_STYLES, failure_style, FailurePlay,  # noqa: E402
+                                        FailureSettings)
+from hilserl.human.scripted_human import (HumanSettings, InterventionSettings,  # noqa: E402
+                                          ScriptedHuman)
+from hilserl.human.scripted_policy import ScriptedController  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -114,7 +114,7 @@ def test_wander_visits_random_points_around_the_cube_and_opens_or_closes_at_each
                                                    ('so101', 'push', 2)])
 def test_played_failures_never_succeed_and_are_recorded_with_reward_zero(
         robot, task, episodes):
-    from hilserl.sim_training import FPS, run_episode, SimTask, STALL_TIMEOUT_S
+    from hilserl.sim.training import FPS, run_episode, SimTask, STALL_TIMEOUT_S
     sim = SimTask(robot, task, seed=0)
     human = ScriptedHuman(HumanSettings(
         task=task, scripted=sim.scripted, stall_steps=round(STALL_TIMEOUT_S * FPS),

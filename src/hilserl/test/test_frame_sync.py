@@ -2,7 +2,7 @@
 
 import pytest
 
-from hilserl.frame_sync import FrameSynchronizer
+from hilserl.vision.frame_sync import FrameSynchronizer
 
 
 def test_a_single_camera_makes_a_set_of_every_frame():

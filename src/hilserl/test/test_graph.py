@@ -2,9 +2,9 @@
 
 import pytest
 
-from hilserl.graph import (EXIT_BAD_CONFIG, GraphError, LaunchArgument, Mode, NodeSpec,
-                           argument_as_float, parse_assignments)
-from hilserl.modes import MODES
+from hilserl.launching.graph import (EXIT_BAD_CONFIG, GraphError, LaunchArgument, Mode, NodeSpec,
+                                     argument_as_float, parse_assignments)
+from hilserl.launching.modes import MODES
 
 
 def test_parse_assignments_as_ros2_launch_does():

@@ -2,9 +2,9 @@
 
 import os
 
-from hilserl.graph import Mode, NodeSpec
-from hilserl.modes import MODES
-from hilserl.robot_registry import registry_directory
+from hilserl.arm.robot_registry import registry_directory
+from hilserl.launching.graph import Mode, NodeSpec
+from hilserl.launching.modes import MODES
 import yaml
 
 

@@ -7,9 +7,9 @@ import pytest
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from hilserl import image_conversion
-from hilserl.image_conversion import array_to_image, image_to_array, numpy_image_to_array
-from hilserl.image_processing import ImageProcessingError
+from hilserl.ros import image_conversion
+from hilserl.ros.image_conversion import array_to_image, image_to_array, numpy_image_to_array
+from hilserl.vision.image_processing import ImageProcessingError
 
 
 def random_pixels(height, width, channels, seed=0):

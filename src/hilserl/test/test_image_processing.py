@@ -5,8 +5,8 @@ import re
 import numpy as np
 import pytest
 
-from hilserl.image_processing import (CropBox, ImageProcessingError, crop_and_resize,
-                                      parse_size)
+from hilserl.vision.image_processing import (CropBox, ImageProcessingError, crop_and_resize,
+                                             parse_size)
 
 
 def quadrants(height=200, width=300):

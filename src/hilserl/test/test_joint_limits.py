@@ -6,8 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from hilserl.joint_limits import (COMMENT_MARK, JointLimitsError, LimitRecorder,
-                                  load_arm_parameters, write_bounds)
+from hilserl.arm.joint_limits import (COMMENT_MARK, JointLimitsError, LimitRecorder,
+                                      load_arm_parameters, write_bounds)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
@@ -104,7 +104,7 @@ def test_write_adds_bounds_to_a_section_without_them_through_a_symlink(tmp_path)
 
 
 def test_a_robot_file_gives_the_arm_and_takes_the_bounds_in_its_safety_section(tmp_path):
-    from hilserl.robot_registry import load_robot
+    from hilserl.arm.robot_registry import load_robot
     path = str(tmp_path / 'my_arm.yaml')
     shutil.copy(os.path.join(REPO, 'config', 'robots', 'so100.yaml'), path)
     arm = load_arm_parameters(path)

@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from hilserl.safety_filter import Gripper
-from hilserl.teleop.common import IDLE, TeleopEvent
-from hilserl.teleop.joy_mapping import (apply_deadzone, JoyMapping, JoyTeleop,
-                                        load_parameter_file)
+from hilserl.arm.safety_filter import Gripper
+from hilserl.human.teleop.common import IDLE, TeleopEvent
+from hilserl.human.teleop.joy_mapping import (apply_deadzone, JoyMapping, JoyTeleop,
+                                              load_parameter_file)
 
 CONFIG = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'config')
 PRESETS = ['teleop_joy_xbox.yaml', 'teleop_joy_playstation.yaml', 'teleop_joy_logitech.yaml']

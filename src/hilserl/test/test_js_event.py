@@ -2,8 +2,8 @@
 
 import pytest
 
-from hilserl.teleop.js_event import (JoyState, JS_EVENT_AXIS, JS_EVENT_BUTTON, JsEvent,
-                                     JsEventReader, scale_axis)
+from hilserl.human.teleop.js_event import (JoyState, JS_EVENT_AXIS, JS_EVENT_BUTTON, JsEvent,
+                                           JsEventReader, scale_axis)
 
 
 def test_records_decode_with_the_init_flag_split_off():

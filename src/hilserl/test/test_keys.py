@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from hilserl.safety_filter import Gripper
-from hilserl.teleop.common import IDLE
-from hilserl.teleop.keyboard import DEFAULT_BINDINGS, KeyBindings, KeyboardTeleop
-from hilserl.teleop.keys import KeyDecoder
-from hilserl.teleop.terminal import NotATerminal, TerminalKeys
+from hilserl.arm.safety_filter import Gripper
+from hilserl.human.teleop.common import IDLE
+from hilserl.human.teleop.keyboard import DEFAULT_BINDINGS, KeyBindings, KeyboardTeleop
+from hilserl.human.teleop.keys import KeyDecoder
+from hilserl.human.teleop.terminal import NotATerminal, TerminalKeys
 
 
 def decode(data: bytes, now=0.0, decoder=None):

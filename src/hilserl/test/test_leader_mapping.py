@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from hilserl.kinematics import Kinematics
-from hilserl.robot_descriptions import resolve_description
-from hilserl.safety_filter import Gripper
-from hilserl.teleop.common import IDLE
-from hilserl.teleop.leader_mapping import GripperHysteresis, LeaderFollowing, tcp_delta
+from hilserl.arm.kinematics import Kinematics
+from hilserl.arm.robot_descriptions import resolve_description
+from hilserl.arm.safety_filter import Gripper
+from hilserl.human.teleop.common import IDLE
+from hilserl.human.teleop.leader_mapping import GripperHysteresis, LeaderFollowing, tcp_delta
 
 ARM = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll']
 

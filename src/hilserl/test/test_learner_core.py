@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from hilserl.learner_core import (CHECKPOINTS_DIR, DUPLICATE, GAP, LearnerConfigurationError,
+from hilserl.learner.core import (CHECKPOINTS_DIR, DUPLICATE, GAP, LearnerConfigurationError,
                                   LearnerCore, LearnerError, LearnerSettings, NEW, WAL_FILE)
+from hilserl.ros.transition_messages import (observation_to_message, set_image_features,
+                                             transition_to_bytes, transition_to_message)
 from hilserl.testing import bags
-from hilserl.transition_messages import (observation_to_message, set_image_features,
-                                         transition_to_bytes, transition_to_message)
 
 STATE_NAMES = ['s0', 's1', 's2']
 TINY = dict(hidden_dims=(16, 16), grasp_hidden_dims=(8,), image_bottleneck_dim=8,

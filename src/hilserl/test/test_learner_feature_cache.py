@@ -4,11 +4,11 @@ from hilserl_learning import AgentConfig, SACAgent
 import numpy as np
 import torch
 
-from hilserl import sim_training
-from hilserl.learner_core import LearnerCore
-from hilserl.sim_training import RunSettings
+from hilserl.learner.core import LearnerCore
+from hilserl.learner.transition_intake import TransitionIntake
+from hilserl.sim import training as sim_training
+from hilserl.sim.training import RunSettings
 from hilserl.testing import bags
-from hilserl.transition_intake import TransitionIntake
 from test_learner_core import FakeActor, settings, STATE_NAMES, TINY
 
 SPATIAL = dict(image_encoder='frozen', allow_random_encoder=True,

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from hilserl import monitoring
-from hilserl.monitoring import format_status, MetricsLog, wandb_logged_in
-from hilserl.monitoring_plots import learner_panels
+from hilserl.learner import monitoring
+from hilserl.learner.monitoring import format_status, MetricsLog, wandb_logged_in
+from hilserl.learner.monitoring_plots import learner_panels
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 

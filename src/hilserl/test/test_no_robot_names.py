@@ -11,12 +11,13 @@ import glob
 import os
 import re
 
-from hilserl.robot_registry import default_robot, load_robot, registry_directory, robot_names
+from hilserl.arm.robot_registry import default_robot, load_robot, registry_directory, robot_names
 import pytest
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'hilserl')
-MODULES = ['modes.py', 'mode_parts.py', 'graph.py', 'runner.py', 'launch_description.py',
-           'sim_training.py', 'commands/demo.py', 'nodes/sim_arm.py'] + sorted(
+MODULES = ['launching/modes.py', 'launching/mode_parts.py', 'launching/graph.py',
+           'launching/runner.py', 'launching/launch_description.py', 'commands/demo.py',
+           'nodes/sim_arm.py'] + sorted(
     os.path.relpath(path, PACKAGE) for path in glob.glob(os.path.join(PACKAGE, 'sim', '*.py')))
 
 

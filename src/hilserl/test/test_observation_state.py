@@ -1,10 +1,10 @@
-"""The policy's state and action vectors (hilserl.observation_state)."""
+"""The policy's state and action vectors (hilserl.actor.observation_state)."""
 
 import math
 
-from hilserl.observation_state import (action_from_command, command_from_action,
-                                       GRIPPER_CLOSE, GRIPPER_OPEN, GRIPPER_STAY, state_names,
-                                       state_vector)
+from hilserl.actor.observation_state import (action_from_command, command_from_action,
+                                             GRIPPER_CLOSE, GRIPPER_OPEN, GRIPPER_STAY,
+                                             state_names, state_vector)
 import numpy as np
 import pytest
 
@@ -83,7 +83,7 @@ def test_gripper_values_agree_with_the_grasp_critic():
 
 
 def test_the_object_position_and_its_offset_from_the_tcp_end_the_state():
-    from hilserl.observation_state import state_names as names, state_vector as vector
+    from hilserl.actor.observation_state import state_names as names, state_vector as vector
     joints = {'a': 0.1, 'g': 0.5}
     state = vector(joints, ['a'], 'g', (0.2, 0.0, 0.1), (1, 0, 0, 0), (0.3, -0.1, 0.02))
     assert names(['a'], object_position=True)[-6:] == [

@@ -2,8 +2,8 @@
 
 from dataclasses import replace
 
-from hilserl.parameter_page import (differences, format_value, NodeParameters,
-                                    ParameterInfo, render, split_sections)
+from hilserl.ros.parameter_page import (differences, format_value, NodeParameters,
+                                        ParameterInfo, render, split_sections)
 
 DOUBLE, STRING, STRING_ARRAY, DOUBLE_ARRAY, BOOL = 3, 4, 9, 8, 1
 

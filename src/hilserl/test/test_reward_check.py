@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from hilserl.monitoring import MetricsLog
-from hilserl.monitoring_plots import episode_panels
-from hilserl.reward_check import (CHECK_FIELDS, evaluation_figures, false_rates,
-                                  false_success_summary, figures_line, RewardCheck,
-                                  RunningCheck, truth_snapshot)
+from hilserl.actor.reward_check import (CHECK_FIELDS, evaluation_figures, false_rates,
+                                        false_success_summary, figures_line, RewardCheck,
+                                        RunningCheck, truth_snapshot)
+from hilserl.learner.monitoring import MetricsLog
+from hilserl.learner.monitoring_plots import episode_panels
 
 
 def run(check, ticks):

@@ -1,8 +1,8 @@
 """RewardLabeler: each reward source's success decisions, events, and progress shaping."""
 
-from hilserl.episodes import (EpisodeConfig, EpisodeTracker, FAILURE, INTERVENTION_START,
-                              RERECORD, StepLabel, SUCCESS)
-from hilserl.reward_labeler import accepts_event, RewardLabeler
+from hilserl.actor.episodes import (EpisodeConfig, EpisodeTracker, FAILURE, INTERVENTION_START,
+                                    RERECORD, StepLabel, SUCCESS)
+from hilserl.actor.reward_labeler import accepts_event, RewardLabeler
 import pytest
 
 

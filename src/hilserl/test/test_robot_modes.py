@@ -5,9 +5,9 @@ import os
 import pytest
 import yaml
 
-from hilserl.graph import GraphError
-from hilserl.modes import MODES
-from hilserl.robot_registry import load_robot, registry_directory
+from hilserl.arm.robot_registry import load_robot, registry_directory
+from hilserl.launching.graph import GraphError
+from hilserl.launching.modes import MODES
 
 
 def copy_of(name, tmp_path, change=None):

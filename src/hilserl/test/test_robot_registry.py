@@ -6,8 +6,8 @@ import shutil
 import pytest
 import yaml
 
-from hilserl.robot_registry import (config_directory, load_robot, robot_file_path,
-                                    RobotFileError, robot_names)
+from hilserl.arm.robot_registry import (config_directory, load_robot, robot_file_path,
+                                        RobotFileError, robot_names)
 
 REPO = os.path.join(os.path.dirname(__file__), '..', '..', '..')
 ROBOTS = os.path.normpath(os.path.join(REPO, 'config', 'robots'))

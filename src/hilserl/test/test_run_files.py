@@ -6,8 +6,8 @@ from hilserl_learning import buffer_store
 import pytest
 from test_learner_core import FakeActor, fresh, settings
 
-from hilserl.learner_core import CHECKPOINTS_DIR, LearnerCore, LearnerError
-from hilserl.run_files import BUFFERS_DIR
+from hilserl.learner.core import CHECKPOINTS_DIR, LearnerCore, LearnerError
+from hilserl.learner.run_files import BUFFERS_DIR
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import sys
 import threading
 import time
 
-from hilserl import runner as runner_module
-from hilserl.graph import Mode, NodeSpec
-from hilserl.runner import EXIT_INTERRUPTED, GraphRunner
+from hilserl.launching import runner as runner_module
+from hilserl.launching.graph import Mode, NodeSpec
+from hilserl.launching.runner import EXIT_INTERRUPTED, GraphRunner
 
 # Each prints 'ready' once its handlers are in place.
 SCRIPTS = {

@@ -6,9 +6,9 @@ from hypothesis import given, HealthCheck, settings, strategies as st
 import numpy as np
 import pytest
 
-from hilserl.kinematics import Kinematics
-from hilserl.robot_descriptions import resolve_description
-from hilserl.safety_filter import Gripper, SafetyConfig, SafetyFilter
+from hilserl.arm.kinematics import Kinematics
+from hilserl.arm.robot_descriptions import resolve_description
+from hilserl.arm.safety_filter import Gripper, SafetyConfig, SafetyFilter
 
 SO101_ARM = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll']
 HOME = np.array([0.0, -0.4, 0.6, 1.2, 0.0])

@@ -4,8 +4,8 @@ from hypothesis import given, HealthCheck, settings, strategies as st
 import numpy as np
 import pytest
 
+from hilserl.arm.robot_registry import load_robot
 from hilserl.sim import SimArm, SimArmConfig
-from hilserl.robot_registry import load_robot
 from hilserl.sim.closed_loop import CONTROL_DT, sim_filter, sim_kinematics
 
 

@@ -4,10 +4,11 @@ import os
 
 os.environ.setdefault('MUJOCO_GL', 'egl')
 
-from hilserl.episodes import (FAILURE, INTERVENTION_END, INTERVENTION_START,  # noqa: E402
-                              RERECORD, SUCCESS)
-from hilserl.scripted_human import (HumanSettings, InterventionPolicy,  # noqa: E402
-                                    InterventionSettings, ScriptedHuman, StallDetector, Truth)
+from hilserl.actor.episodes import (FAILURE, INTERVENTION_END, INTERVENTION_START,  # noqa: E402
+                                    RERECORD, SUCCESS)
+from hilserl.human.scripted_human import (HumanSettings, InterventionPolicy,  # noqa: E402
+                                          InterventionSettings, ScriptedHuman, StallDetector,
+                                          Truth)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 

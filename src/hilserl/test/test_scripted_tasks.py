@@ -11,11 +11,11 @@ import os
 
 os.environ.setdefault('MUJOCO_GL', 'egl')
 
+from hilserl.arm.robot_registry import load_robot  # noqa: E402
 from hilserl.sim import SimArm, SimArmConfig  # noqa: E402
 from hilserl.sim.closed_loop import (CONTROL_DT, run_episode, scripted_policy,  # noqa: E402
                                      sim_controller, sim_filter,
                                      sim_kinematics)
-from hilserl.robot_registry import load_robot  # noqa: E402
 from hilserl.sim.robots import robot_description  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -4,9 +4,9 @@ import os
 
 os.environ.setdefault('MUJOCO_GL', 'egl')
 
+from hilserl.arm.robot_descriptions import asset_file  # noqa: E402
+from hilserl.arm.robot_registry import load_robot  # noqa: E402
 from hilserl.sim import SimArm, SimArmConfig  # noqa: E402
-from hilserl.robot_descriptions import asset_file  # noqa: E402
-from hilserl.robot_registry import load_robot  # noqa: E402
 import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -2,7 +2,7 @@
 
 import os
 
-from hilserl import robot_descriptions as assets
+from hilserl.arm import robot_descriptions as assets
 from hilserl.sim.mesh_simplify import cluster_decimate, load_mesh, simplified_mesh
 from hypothesis import given, settings, strategies as st
 import numpy as np

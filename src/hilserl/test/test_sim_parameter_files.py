@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from hilserl.robot_registry import load_robot
+from hilserl.arm.robot_registry import load_robot
 
 CONFIG = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'config')
 FILES = {'so100': 'so100_follower.yaml'}

@@ -4,10 +4,10 @@ import os
 
 os.environ.setdefault('MUJOCO_GL', 'egl')
 
-from hilserl.episodes import EpisodeConfig  # noqa: E402
-from hilserl.observation_state import state_names  # noqa: E402
-from hilserl import sim_training  # noqa: E402
-from hilserl.sim_training import (RunSettings, run_episode, scripted_human,  # noqa: E402
+from hilserl.actor.episodes import EpisodeConfig  # noqa: E402
+from hilserl.actor.observation_state import state_names  # noqa: E402
+from hilserl.sim import training as sim_training  # noqa: E402
+from hilserl.sim.training import (RunSettings, run_episode, scripted_human,  # noqa: E402
                                   SimTask, steps_to_reach)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

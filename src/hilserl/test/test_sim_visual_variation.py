@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault('MUJOCO_GL', 'egl')
 
-from hilserl.graph import GraphError  # noqa: E402
-from hilserl.modes import MODES  # noqa: E402
+from hilserl.launching.graph import GraphError  # noqa: E402
+from hilserl.launching.modes import MODES  # noqa: E402
 from hilserl.sim import SimArm, SimArmConfig  # noqa: E402
 from hilserl.sim.closed_loop import (CONTROL_DT, run_episode, scripted_policy,  # noqa: E402
                                      sim_controller, sim_filter)

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from hilserl.transition_link import (DUPLICATE, GAP, NEW, OutboundQueue, SequenceTracker,
-                                     TransitionLog)
+from hilserl.transport.transition_link import (DUPLICATE, GAP, NEW, OutboundQueue, SequenceTracker,
+                                               TransitionLog)
 
 
 def payload(sequence, size=100):

@@ -4,12 +4,12 @@ from hilserl_interfaces.msg import Observation
 import numpy as np
 import pytest
 
-from hilserl.image_conversion import array_to_image
-from hilserl.transition_messages import (observation_from_message, observation_to_message,
-                                         set_image_features, transition_from_bytes,
-                                         transition_from_message,
-                                         transition_message_from_bytes, transition_to_bytes,
-                                         transition_to_message, TransitionFormatError)
+from hilserl.ros.image_conversion import array_to_image
+from hilserl.ros.transition_messages import (observation_from_message, observation_to_message,
+                                             set_image_features, transition_from_bytes,
+                                             transition_from_message,
+                                             transition_message_from_bytes, transition_to_bytes,
+                                             transition_to_message, TransitionFormatError)
 
 CAMERAS = ['front', 'wrist']
 STATE_NAMES = ['a', 'b', 'c']

@@ -1,7 +1,7 @@
 """The actor's side of the delivery protocol: numbering, holding, resending."""
 
-from hilserl.transition_link import OutboundQueue
-from hilserl.transition_outbox import ResendScheduler, TransitionOutbox
+from hilserl.transport.transition_link import OutboundQueue
+from hilserl.transport.transition_outbox import ResendScheduler, TransitionOutbox
 import pytest
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pinocchio as pin
 import pytest
 
-from hilserl.robot_descriptions import asset_dir
-from hilserl.urdf_export import export_urdf, write_binary_stl
+from hilserl.arm.robot_descriptions import asset_dir
+from hilserl.arm.urdf_export import export_urdf, write_binary_stl
 
 
 @pytest.fixture(scope='module')

@@ -3,7 +3,7 @@ The node helpers hilserl and its arm drivers share; rclpy and the standard libra
 
 A driver (hilserl_so100_driver, say) installs with this package instead of hilserl's
 learning stack (torch, MuJoCo, pinocchio). ``EXIT_BAD_CONFIG`` is importable without
-rclpy: the mode graphs (hilserl.graph) use it too.
+rclpy: the mode graphs (hilserl.launching.graph) use it too.
 """
 
 # Exit status of a node that refused its configuration (sysexits' EX_CONFIG); the

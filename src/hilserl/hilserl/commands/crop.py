@@ -36,9 +36,9 @@ def register(subparsers) -> None:
 
 def run(options) -> int:
     """Choose, check and write the crops."""
-    from hilserl import crop_roi
     from hilserl.dataset.bag_reading import DatasetError, first_frames
     from hilserl.dataset.reader import episode_paths
+    from hilserl.vision import crop_roi
     try:
         parameters = crop_roi.ProcessorParameters(options.params)
         given = dict(crop_roi.parse_camera_rectangle(text) for text in options.camera)

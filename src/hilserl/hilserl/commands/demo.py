@@ -129,8 +129,8 @@ def register(subparsers) -> None:
 
 
 def _run_mode(name: str, arguments) -> None:
-    from hilserl.modes import MODES
-    from hilserl.runner import EXIT_INTERRUPTED, run_mode
+    from hilserl.launching.modes import MODES
+    from hilserl.launching.runner import EXIT_INTERRUPTED, run_mode
     print(f'\n=== hilserl launch {name} ' + ' '.join(f'{k}:={v}' for k, v in arguments.items()),
           flush=True)
     status = run_mode(MODES[name], {k: str(v) for k, v in arguments.items()})
@@ -143,7 +143,7 @@ def _run_mode(name: str, arguments) -> None:
 
 def _simulated_robot(robot: Optional[str]) -> str:
     """Return ``--robot`` (a registry name, or a file as an absolute path), checked."""
-    from hilserl.robot_registry import default_robot, is_robot_path, load_robot, RobotFileError
+    from hilserl.arm.robot_registry import default_robot, is_robot_path, load_robot, RobotFileError
     try:
         robot = robot or default_robot()
         file = load_robot(robot)
@@ -279,7 +279,7 @@ def _encoder(options, run_dir: str, demos: str, classifier_dir: str):
 
 def _print_classifier_figures(evaluation, episodes_csv: str) -> None:
     """Print success by the ground truth and by the classifier, and the classifier's errors."""
-    from hilserl.reward_check import evaluation_figures
+    from hilserl.actor.reward_check import evaluation_figures
 
     def rate(value):
         return 'n/a' if value is None else f'{value:.3f}'

@@ -11,7 +11,7 @@ import os
 import sys
 
 from hilserl.commands import CommandError
-from hilserl.parameter_page import PAGE
+from hilserl.ros.parameter_page import PAGE
 
 PARAMETERS_DESCRIPTION = """\
 Write docs/parameters.md: every parameter of every node executable of hilserl and
@@ -49,7 +49,7 @@ def register(subparsers) -> None:
 def run_parameters(options) -> int:
     """Write or check the parameters page; return 0, or 1 for a stale page."""
     from hilserl.nodes.parameter_docs import collect, ParameterDocsError
-    from hilserl.parameter_page import differences, render
+    from hilserl.ros.parameter_page import differences, render
     path = os.path.normpath(options.output or default_page())
     if options.node and not options.check:
         raise CommandError('--node needs --check (the page holds every node)')

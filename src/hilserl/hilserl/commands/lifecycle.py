@@ -5,7 +5,7 @@ import sys
 
 from hilserl.commands import CommandError
 # No ROS import at the top of that module: `--help` works before the workspace is sourced.
-from hilserl.lifecycle_client import TRANSITIONS
+from hilserl.ros.lifecycle_client import TRANSITIONS
 
 DESCRIPTION = """\
 The suite's managed (lifecycle) nodes - the SO100 follower driver, the camera
@@ -51,7 +51,7 @@ def run(options) -> int:
     """Query or change the nodes' states; 1 (one line) when one is missing or refuses."""
     if not options.wait > 0:
         raise CommandError(f'--wait must be positive, got {options.wait:g}')
-    from hilserl.lifecycle_client import full_node_name, LifecycleClient, LifecycleError
+    from hilserl.ros.lifecycle_client import full_node_name, LifecycleClient, LifecycleError
     try:
         with LifecycleClient(wait_s=options.wait) as client:
             if options.action == 'get':

@@ -99,11 +99,11 @@ def image_to_rgb(message, where: str) -> np.ndarray:
     Return a decoded sensor_msgs/Image as RGB uint8 ``[H, W, 3]``.
 
     The pixel layout rules (encodings, row padding, sizes) are those of
-    :func:`hilserl.image_conversion.numpy_image_to_array`, which reads a rosbags message
+    :func:`hilserl.ros.image_conversion.numpy_image_to_array`, which reads a rosbags message
     as well as an rclpy one; BGR is swapped and mono repeated into three channels.
     """
-    from hilserl.image_conversion import numpy_image_to_array
-    from hilserl.image_processing import ImageProcessingError
+    from hilserl.ros.image_conversion import numpy_image_to_array
+    from hilserl.vision.image_processing import ImageProcessingError
     try:
         pixels = numpy_image_to_array(message)
     except ImageProcessingError as error:

@@ -7,19 +7,19 @@ processed frames of ``camera_names``; executes the newest ``teleop/command`` whi
 ``teleop/intervention`` says the human is in control, else the policy's action
 (``hilserl_learning.SACAgent.select_action``), as an EndEffectorCommand (source HUMAN
 or POLICY) on ``end_effector_command`` (the safety filter); labels the previous step
-(:mod:`hilserl.episodes`) and sends it as a Transition on ``transitions``, numbered per
-actor and held until ``transition_acks`` covers it (:mod:`hilserl.transition_link`).
+(:mod:`hilserl.actor.episodes`) and sends it as a Transition on ``transitions``, numbered per
+actor and held until ``transition_acks`` covers it (:mod:`hilserl.transport.transition_link`).
 Policy parameters (``policy_parameters``) are decoded on a worker thread and swapped
 in between two ticks. Until the first parameters arrive the policy's steps are zero
 actions (the arm holds still unless the human takes over), or, with ``wait_for_policy``,
 no episode starts. Between episodes it resets
 the arm through the safety filter's ``reset`` service and publishes EpisodeStats on
-``episode_stats``. The decisions are in :mod:`hilserl.actor_core`, the rewards in
-:mod:`hilserl.reward_labeler` (``reward_source``), the sending in
-:mod:`hilserl.transition_outbox`, the run's results in :mod:`hilserl.actor_results`; the
-inputs, the commands and the resets are shared with the recorder (:mod:`hilserl.episode_io`).
+``episode_stats``. The decisions are in :mod:`hilserl.actor.core`, the rewards in
+:mod:`hilserl.actor.reward_labeler` (``reward_source``), the sending in
+:mod:`hilserl.transport.transition_outbox`, the run's results in :mod:`hilserl.actor.results`; the
+inputs, the commands and the resets are shared with the recorder (:mod:`hilserl.ros.episode_io`).
 
-A managed node (:mod:`hilserl.lifecycle_support`): deactivated, it stops commanding (the
+A managed node (:mod:`hilserl.ros.lifecycle_support`): deactivated, it stops commanding (the
 safety filter holds the arm; a reset under way finishes) and the step under way sends no
 transition; activated again, the episode goes on.
 """
@@ -38,22 +38,22 @@ from rclpy.lifecycle import LifecycleNode
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
 
-from hilserl.actor_core import choose_action, FrameFeatures, LoopStats, PolicyHolder
-from hilserl.actor_results import RunResults
-from hilserl.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
-from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
-                              EVENT_NAMES, SUCCESS)
-from hilserl.lifecycle_support import ActiveOnly, autostart, declare_autostart
-from hilserl.node_support import (log_at, make_thread_realtime, NodeFailed, run_node,
-                                  StopNode)
+from hilserl.actor.core import choose_action, FrameFeatures, LoopStats, PolicyHolder
+from hilserl.actor.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
+                                    EVENT_NAMES, SUCCESS)
+from hilserl.actor.observation_state import action_from_command, command_from_action
+from hilserl.actor.results import RunResults
+from hilserl.actor.reward_check import RewardCheck, truth_snapshot
+from hilserl.actor.reward_labeler import RewardLabeler
 from hilserl.nodes.actor_parameters import declare_actor_parameters
-from hilserl.observation_state import action_from_command, command_from_action
-from hilserl.reward_check import RewardCheck, truth_snapshot
-from hilserl.reward_labeler import RewardLabeler
-from hilserl.transition_link import OutboundQueue
-from hilserl.transition_messages import (observation_from_message, set_image_features,
-                                         transition_to_bytes, transition_to_message)
-from hilserl.transition_outbox import TransitionOutbox
+from hilserl.ros.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
+from hilserl.ros.lifecycle_support import ActiveOnly, autostart, declare_autostart
+from hilserl.ros.node_support import (log_at, make_thread_realtime, NodeFailed, run_node,
+                                      StopNode)
+from hilserl.ros.transition_messages import (observation_from_message, set_image_features,
+                                             transition_to_bytes, transition_to_message)
+from hilserl.transport.transition_link import OutboundQueue
+from hilserl.transport.transition_outbox import TransitionOutbox
 
 TRANSITIONS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 ACKS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)

@@ -6,11 +6,11 @@ from typing import List, Optional
 
 from rclpy.parameter import Parameter
 
+from hilserl.actor.reward_labeler import REWARD_SOURCES
 from hilserl.defaults import (ARM_HOME_PARAMETER, ARM_JOINT_NAMES, ARM_NODE, CAMERA_NAMES,
                               CONTROL_FPS, EPISODE_TIME_S, GRIPPER_JOINT_NAME, RESET_RETRY_S,
                               TELEOP_TIMEOUT_S)
-from hilserl.reward_labeler import REWARD_SOURCES
-from hilserl.node_support import declare, valid_camera_name
+from hilserl.ros.node_support import declare, valid_camera_name
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def declare_actor_parameters(node) -> ActorParameters:
             'Simulation only: add w * (progress after - progress before) to the reward of '
             "each step, the progress being the task's shaped progress "
             "(sim/ground_truth.dense_reward): potential-based shaping. 0: HIL-SERL's "
-            'sparse reward. See hilserl.reward_labeler.'),
+            'sparse reward. See hilserl.actor.reward_labeler.'),
         check_reward=param(
             'check_reward_against_ground_truth', False,
             'Simulation, reward_source classifier: also read sim/ground_truth and count the '

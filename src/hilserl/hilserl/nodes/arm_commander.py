@@ -162,9 +162,9 @@ def running_mode(mode: str, output: Optional[TextIO] = None, **arguments) -> Ite
     goes to ``output`` (default: stdout). Leaving the block stops the nodes as Ctrl-C
     stops ``hilserl launch``. An unknown mode or argument raises GraphError.
     """
-    from hilserl.graph import GraphError
-    from hilserl.modes import MODES
-    from hilserl.runner import GraphRunner
+    from hilserl.launching.graph import GraphError
+    from hilserl.launching.modes import MODES
+    from hilserl.launching.runner import GraphRunner
     if mode not in MODES:
         raise GraphError(f"no mode '{mode}'; the modes are {', '.join(sorted(MODES))}")
     values = {name: ('true' if value else 'false') if isinstance(value, bool) else str(value)

@@ -9,7 +9,7 @@ A managed (lifecycle) node: configure prepares the source, activate opens it
 and starts publishing, deactivate stops publishing (the device stays open),
 cleanup releases it. With ``autostart`` (the default) it configures and
 activates itself as it starts; the launch files and ``hilserl launch`` bring it
-up instead (:mod:`hilserl.lifecycle_support`).
+up instead (:mod:`hilserl.ros.lifecycle_support`).
 """
 
 import math
@@ -18,10 +18,10 @@ from rclpy.lifecycle import LifecycleNode
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
-from hilserl.camera_sources import ReconnectingSource, open_source
-from hilserl.image_conversion import array_to_image
-from hilserl.lifecycle_support import autostart, declare_autostart, transition
-from hilserl.node_support import declare, run_node
+from hilserl.ros.image_conversion import array_to_image
+from hilserl.ros.lifecycle_support import autostart, declare_autostart, transition
+from hilserl.ros.node_support import declare, run_node
+from hilserl.vision.camera_sources import ReconnectingSource, open_source
 
 
 def pinhole_camera_info(width: int, height: int, horizontal_fov_deg: float,

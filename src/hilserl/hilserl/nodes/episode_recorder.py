@@ -6,7 +6,7 @@ EndEffectorCommand) and forwards it to ``end_effector_command`` (the safety filt
 so the human drives every step; it records each step as :mod:`hilserl.dataset.bag_format`
 lays it out (EpisodeStep with state, action and labels, each camera's newest frame,
 ``joint_states``, ``tcp_pose``, the forwarded command, and ``episode_events``). The
-labels follow :mod:`hilserl.episodes`. Between episodes it calls the safety filter's
+labels follow :mod:`hilserl.actor.episodes`. Between episodes it calls the safety filter's
 ``reset`` (std_srvs/Trigger), which sends the arm home; with
 ``fixed_reset_joint_positions`` set, it first writes them to the arm node's home
 parameter. It exits with status 0 once ``num_episodes`` episodes are kept.
@@ -21,17 +21,17 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.serialization import serialize_message
 
+from hilserl.actor.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeSchedule,
+                                    EpisodeTracker, EVENT_NAMES, FAILURE, format_status, RERECORD,
+                                    SUCCESS)
+from hilserl.actor.observation_state import action_from_command
 from hilserl.dataset import bag_format
 from hilserl.dataset.writer import EpisodeBagWriter, next_episode_index
 from hilserl.defaults import (ARM_HOME_PARAMETER, ARM_JOINT_NAMES, ARM_NODE, CAMERA_NAMES,
                               CONTROL_FPS, EPISODE_TIME_S, GRIPPER_JOINT_NAME, RESET_RETRY_S,
                               TELEOP_TIMEOUT_S)
-from hilserl.episode_io import EpisodeIO, EpisodeIOSettings, Observation, set_stamp
-from hilserl.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeSchedule,
-                              EpisodeTracker, EVENT_NAMES, FAILURE, format_status, RERECORD,
-                              SUCCESS)
-from hilserl.node_support import declare, log_at, run_node, StopNode, valid_camera_name
-from hilserl.observation_state import action_from_command
+from hilserl.ros.episode_io import EpisodeIO, EpisodeIOSettings, Observation, set_stamp
+from hilserl.ros.node_support import declare, log_at, run_node, StopNode, valid_camera_name
 
 LABELLING_EVENTS = (SUCCESS, FAILURE, RERECORD)
 

@@ -16,9 +16,9 @@ from rclpy.qos import qos_profile_sensor_data
 from rclpy.time import Time
 from sensor_msgs.msg import Image
 
-from hilserl.image_conversion import image_to_array
-from hilserl.image_processing import ImageProcessingError
-from hilserl.node_support import declare, run_node, StopNode
+from hilserl.ros.image_conversion import image_to_array
+from hilserl.ros.node_support import declare, run_node, StopNode
+from hilserl.vision.image_processing import ImageProcessingError
 
 
 class ImageMonitorNode(Node):

@@ -15,11 +15,11 @@ from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from hilserl.image_conversion import array_to_image, image_to_array
-from hilserl.image_processing import (CropBox, ImageProcessingError, crop_and_resize,
-                                      parse_size)
-from hilserl.log_throttle import LogThrottle
-from hilserl.node_support import declare, run_node, valid_camera_name
+from hilserl.ros.image_conversion import array_to_image, image_to_array
+from hilserl.ros.log_throttle import LogThrottle
+from hilserl.ros.node_support import declare, run_node, valid_camera_name
+from hilserl.vision.image_processing import (CropBox, ImageProcessingError, crop_and_resize,
+                                             parse_size)
 
 
 class ImageProcessorNode(Node):

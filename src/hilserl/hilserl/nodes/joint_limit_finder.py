@@ -10,7 +10,7 @@ config/robots/, whose ``safety:`` section gets the bounds), logs the running
 joint and TCP extremes every ``report_period_s``, and on Ctrl-C (or after
 ``duration_s``) writes ``end_effector_bounds.min/max`` (the TCP box shrunk
 by ``margin``) back into that file, with the joint ranges as a comment; the
-rest of the file is kept.  The logic is in :mod:`hilserl.joint_limits`.
+rest of the file is kept.  The logic is in :mod:`hilserl.arm.joint_limits`.
 """
 
 import sys
@@ -18,11 +18,11 @@ import sys
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 
-from hilserl.joint_limits import (JointLimitsError, LimitRecorder, load_arm_parameters,
-                                  write_bounds)
-from hilserl.kinematics import Kinematics
-from hilserl.node_support import declare, run_node, StopNode
-from hilserl.robot_descriptions import resolve_description
+from hilserl.arm.joint_limits import (JointLimitsError, LimitRecorder, load_arm_parameters,
+                                      write_bounds)
+from hilserl.arm.kinematics import Kinematics
+from hilserl.arm.robot_descriptions import resolve_description
+from hilserl.ros.node_support import declare, run_node, StopNode
 
 
 class JointLimitFinder(Node):

@@ -7,7 +7,7 @@ and left positive, a deadzone, a message on every change and, while nothing
 changes, again at ``autorepeat_rate``. A missing or unplugged device is reported
 in one line and retried every ``retry_interval_s``; the pad's state is cleared
 (one all-released message) when it goes away, so a held stick stops there.
-The decoding is in :mod:`hilserl.teleop.js_event`.
+The decoding is in :mod:`hilserl.human.teleop.js_event`.
 """
 
 import errno
@@ -19,8 +19,8 @@ from typing import Optional
 from rclpy.node import Node
 from sensor_msgs.msg import Joy
 
-from hilserl.node_support import declare, run_node
-from hilserl.teleop.js_event import (JoyState, JsEventReader, JSIOCGAXES, JSIOCGBUTTONS)
+from hilserl.human.teleop.js_event import (JoyState, JsEventReader, JSIOCGAXES, JSIOCGBUTTONS)
+from hilserl.ros.node_support import declare, run_node
 
 # Device polling period; one record is 8 bytes, a pad sends a few hundred per second.
 POLL_PERIOD_S = 0.01

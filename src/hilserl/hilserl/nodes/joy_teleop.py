@@ -3,23 +3,23 @@ Gamepad teleoperation: ``joy`` (sensor_msgs/Joy) in, teleop commands and events 
 
 The mapping (which stick moves which axis, which button does what) is
 parameters, with presets in ``config/teleop_joy_{xbox,playstation,logitech}.yaml``;
-see :mod:`hilserl.teleop.joy_mapping`. ``joy`` comes from the standard ``joy``
+see :mod:`hilserl.human.teleop.joy_mapping`. ``joy`` comes from the standard ``joy``
 node (``ros2 run joy joy_node``) or, without it, from ``joy_publisher``.
-Publishes what every teleop node publishes (:mod:`hilserl.teleop.output`).
+Publishes what every teleop node publishes (:mod:`hilserl.ros.teleop_output`).
 """
 
 import time
 
 from sensor_msgs.msg import Joy
 
-from hilserl.node_support import declare, run_node
-from hilserl.teleop.common import TeleopCommand
-from hilserl.teleop.joy_mapping import JoyMapping, JoyTeleop, PARAMETERS
-from hilserl.teleop.output import TeleopNode
+from hilserl.human.teleop.common import TeleopCommand
+from hilserl.human.teleop.joy_mapping import JoyMapping, JoyTeleop, PARAMETERS
+from hilserl.ros.node_support import declare, run_node
+from hilserl.ros.teleop_output import TeleopNode
 
 
 class JoyTeleopNode(TeleopNode):
-    """Thin ROS shell around :class:`hilserl.teleop.joy_mapping.JoyTeleop`."""
+    """Thin ROS shell around :class:`hilserl.human.teleop.joy_mapping.JoyTeleop`."""
 
     def __init__(self, **kwargs):
         """Read the mapping and subscribe to ``joy``."""

@@ -3,7 +3,7 @@ Keyboard teleoperation in a plain terminal (no X needed).
 
 Reads keys from the terminal on stdin (cbreak mode, restored on exit and on
 Ctrl-C) and publishes what every teleop node publishes
-(:mod:`hilserl.teleop.output`). Default keys (``config/teleop_keyboard.yaml``):
+(:mod:`hilserl.ros.teleop_output`). Default keys (``config/teleop_keyboard.yaml``):
 arrows move in x/y, Page Up/Down or ``u``/``d`` in z, ``o``/``c`` open/close
 the gripper, Space toggles the intervention, ``s`` success, Esc failure, ``r``
 re-record, ``+``/``-`` speed, ``q`` quit. A key press moves for ``key_hold_s``
@@ -11,16 +11,16 @@ re-record, ``+``/``-`` speed, ``q`` quit. A key press moves for ``key_hold_s``
 status line is kept up to date on stderr.
 """
 
-from hilserl.node_support import declare, run_node
-from hilserl.teleop.common import TeleopCommand
-from hilserl.teleop.keyboard import ACTIONS, KeyboardTeleop
-from hilserl.teleop.output import TeleopNode
+from hilserl.human.teleop.common import TeleopCommand
+from hilserl.human.teleop.keyboard import ACTIONS, KeyboardTeleop
+from hilserl.ros.node_support import declare, run_node
+from hilserl.ros.teleop_output import TeleopNode
 
 _AXIS_NAMES = ('x', 'y', 'z')
 
 
 class KeyboardTeleopNode(TeleopNode):
-    """Thin ROS shell around :class:`hilserl.teleop.keyboard.KeyboardTeleop`."""
+    """Thin ROS shell around :class:`hilserl.human.teleop.keyboard.KeyboardTeleop`."""
 
     def __init__(self, **kwargs):
         """Read the bindings, take over the terminal and print the help line."""

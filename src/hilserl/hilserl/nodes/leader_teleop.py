@@ -4,7 +4,7 @@ Leader-arm teleoperation: the follower's TCP is commanded toward the leader's.
 Subscribes ``leader/joint_states`` (e.g. from ``so100_leader``) and the
 follower's ``tcp_pose`` (from the safety filter); FK of the leader's joints, with
 the same description and TCP parameters as the safety filter, gives the
-leader's TCP (see :mod:`hilserl.teleop.leader_mapping`). Who is in control is
+leader's TCP (see :mod:`hilserl.human.teleop.leader_mapping`). Who is in control is
 switched by a gamepad button (``joy``, ``intervention_button``) and/or Space in
 the terminal on stdin, when there is one.
 
@@ -21,20 +21,20 @@ from geometry_msgs.msg import PoseStamped
 from rclpy import Parameter
 from sensor_msgs.msg import JointState, Joy
 
+from hilserl.arm.kinematics import Kinematics
+from hilserl.arm.robot_descriptions import resolve_description
 from hilserl.defaults import ARM_JOINT_NAMES, GRIPPER_JOINT_NAME
-from hilserl.kinematics import Kinematics
-from hilserl.log_throttle import LogThrottle
-from hilserl.node_support import declare, run_node
-from hilserl.robot_descriptions import resolve_description
-from hilserl.teleop.common import InterventionSwitch, TeleopCommand
-from hilserl.teleop.keyboard import SESSION_ACTIONS
-from hilserl.teleop.leader_mapping import GripperHysteresis, LeaderFollowing
-from hilserl.teleop.output import TeleopNode
-from hilserl.teleop.terminal import NotATerminal
+from hilserl.human.teleop.common import InterventionSwitch, TeleopCommand
+from hilserl.human.teleop.keyboard import SESSION_ACTIONS
+from hilserl.human.teleop.leader_mapping import GripperHysteresis, LeaderFollowing
+from hilserl.human.teleop.terminal import NotATerminal
+from hilserl.ros.log_throttle import LogThrottle
+from hilserl.ros.node_support import declare, run_node
+from hilserl.ros.teleop_output import TeleopNode
 
 
 class LeaderTeleopNode(TeleopNode):
-    """Thin ROS shell around :class:`hilserl.teleop.leader_mapping.LeaderFollowing`."""
+    """Thin ROS shell around :class:`hilserl.human.teleop.leader_mapping.LeaderFollowing`."""
 
     def __init__(self, **kwargs):
         """Load the kinematics and wire leader, follower, gamepad and terminal."""

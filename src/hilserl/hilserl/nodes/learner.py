@@ -19,8 +19,8 @@ The state size, the state names and the cameras come from the demonstrations whe
 when set, must match them; ``state_names``, when set, picks the demonstrations'
 state entries and must match a first transition's); a resumed run takes them, and
 the agent configuration, from its checkpoint. Storage, checkpoints and resume are in
-:mod:`hilserl.learner_core`; episode and learner metrics go to
-:class:`hilserl.monitoring.MetricsLog` (CSV and plots in ``run_dir``, wandb when
+:mod:`hilserl.learner.core`; episode and learner metrics go to
+:class:`hilserl.learner.monitoring.MetricsLog` (CSV and plots in ``run_dir``, wandb when
 enabled). Training runs in its own thread; the subscription callback only logs and
 stores.
 """
@@ -43,14 +43,14 @@ from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 import torch
 
-from hilserl.learner_core import (DATA_FIELDS, GAP, LearnerConfigurationError, LearnerCore,
+from hilserl.actor.reward_check import CHECK_FIELDS
+from hilserl.learner.core import (DATA_FIELDS, GAP, LearnerConfigurationError, LearnerCore,
                                   LearnerSettings, REJECTED)
-from hilserl.log_throttle import LogThrottle
-from hilserl.monitoring import EPISODE_STATS_FIELDS, MetricsLog
-from hilserl.node_support import declare, drain, NodeFailed, run_node
-from hilserl.reward_check import CHECK_FIELDS
-from hilserl.transition_link import STREAM_SEPARATOR, stream_id, stream_owner
-from hilserl.transition_messages import transition_message_from_bytes, TransitionFormatError
+from hilserl.learner.monitoring import EPISODE_STATS_FIELDS, MetricsLog
+from hilserl.ros.log_throttle import LogThrottle
+from hilserl.ros.node_support import declare, drain, NodeFailed, run_node
+from hilserl.ros.transition_messages import transition_message_from_bytes, TransitionFormatError
+from hilserl.transport.transition_link import STREAM_SEPARATOR, stream_id, stream_owner
 
 TRANSITIONS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 ACKS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
@@ -125,7 +125,7 @@ def declare_agent_config(node: Node) -> AgentConfig:
 
 
 class LearnerNode(Node):
-    """Thin ROS shell around :class:`hilserl.learner_core.LearnerCore`."""
+    """Thin ROS shell around :class:`hilserl.learner.core.LearnerCore`."""
 
     def __init__(self, **kwargs):
         """Declare parameters, start or resume the run, wire the topics, start training."""

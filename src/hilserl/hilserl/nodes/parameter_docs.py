@@ -14,7 +14,7 @@ so the scripted human declares the parameters of its own episodes), stdin is a
 pseudo-terminal (the teleop nodes read keys from one), and discovery is off, so
 nothing on a running graph sees these nodes. Nodes are created, never spun, then
 destroyed; what they print or log is not shown. The page itself is written by
-:mod:`hilserl.parameter_page`.
+:mod:`hilserl.ros.parameter_page`.
 """
 
 import contextlib
@@ -35,7 +35,7 @@ import rclpy
 from rclpy.node import Node
 from rclpy.parameter import Parameter, parameter_value_to_python
 
-from hilserl.parameter_page import NodeParameters, ParameterInfo
+from hilserl.ros.parameter_page import NodeParameters, ParameterInfo
 
 # The packages whose node executables are documented, in page order.
 PACKAGES = ('hilserl', 'hilserl_so100_driver')
@@ -64,7 +64,7 @@ def _scratch_path(name: str) -> Callable[[str], str]:
 
 def _robot_file_copy(scratch: str) -> str:
     """Copy the so101 robot file into ``scratch`` (the joint limit finder writes into it)."""
-    from hilserl.robot_registry import robot_file_path
+    from hilserl.arm.robot_registry import robot_file_path
     copy = os.path.join(scratch, 'so101.yaml')
     shutil.copyfile(robot_file_path('so101'), copy)
     return copy

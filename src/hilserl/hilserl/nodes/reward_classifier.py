@@ -3,12 +3,12 @@ Judge task success from camera frames with a trained reward classifier.
 
 Subscribes ``<camera>/<image_topic>`` (sensor data QoS) for every camera the
 classifier reads, groups the frames into synchronised sets
-(:class:`hilserl.frame_sync.FrameSynchronizer`) and publishes per set
+(:class:`hilserl.vision.frame_sync.FrameSynchronizer`) and publishes per set
 ``reward_classifier/probability`` (std_msgs/Float32) and
 ``reward_classifier/success`` (std_msgs/Bool, probability >= threshold). For people it
 publishes ``reward_classifier/marker`` (visualization_msgs/Marker, the probability as
 text above the TCP of ``tcp_pose``, for rviz) and, with ``report_period_s``, logs a
-summary line per period (:mod:`hilserl.classifier_display`). With
+summary line per period (:mod:`hilserl.vision.classifier_display`). With
 ``terminate_on_success`` it also raises SUCCESS on ``episode_events`` once per
 episode; an EPISODE_START there re-arms it, and any event that ends the episode
 (SUCCESS from anyone, FAILURE, RERECORD, EPISODE_END) disarms it.
@@ -25,13 +25,12 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Bool, Float32
 from visualization_msgs.msg import Marker
 
-from hilserl import classifier_display
-
-from hilserl.frame_sync import FrameSet, FrameSynchronizer
-from hilserl.image_conversion import image_to_array
-from hilserl.image_processing import ImageProcessingError
-from hilserl.log_throttle import LogThrottle
-from hilserl.node_support import declare, run_node, valid_camera_name
+from hilserl.ros.image_conversion import image_to_array
+from hilserl.ros.log_throttle import LogThrottle
+from hilserl.ros.node_support import declare, run_node, valid_camera_name
+from hilserl.vision import classifier_display
+from hilserl.vision.frame_sync import FrameSet, FrameSynchronizer
+from hilserl.vision.image_processing import ImageProcessingError
 
 EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 EPISODE_OVER = (EpisodeEvent.SUCCESS, EpisodeEvent.FAILURE, EpisodeEvent.RERECORD,

@@ -5,7 +5,7 @@ Subscribes ``end_effector_command`` (hilserl_interfaces/EndEffectorCommand) and
 ``joint_states``; publishes ``joint_commands`` (std_msgs/Float64MultiArray in
 ``arm_joint_names`` + gripper order, what a ros2_control forward position
 controller takes), ``tcp_pose`` and ``safety_markers`` (the bounds box and the
-current target, for rviz). The guarantees are in :mod:`hilserl.safety_filter`.
+current target, for rviz). The guarantees are in :mod:`hilserl.arm.safety_filter`.
 
 ``reset`` (std_srvs/Trigger) is how an episode starts: the filter stops
 commanding, calls the arm's ``reset_to_home``, and once the arm reports its new
@@ -26,12 +26,12 @@ from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import Marker, MarkerArray
 
+from hilserl.arm.kinematics import Kinematics
+from hilserl.arm.robot_descriptions import resolve_description
+from hilserl.arm.safety_filter import SafetyConfig, SafetyFilter
 from hilserl.defaults import ARM_CONTROL_RATE_HZ, ARM_JOINT_NAMES, BASE_FRAME, GRIPPER_JOINT_NAME
-from hilserl.kinematics import Kinematics
-from hilserl.log_throttle import LogThrottle
-from hilserl.node_support import declare, run_node
-from hilserl.robot_descriptions import resolve_description
-from hilserl.safety_filter import SafetyConfig, SafetyFilter
+from hilserl.ros.log_throttle import LogThrottle
+from hilserl.ros.node_support import declare, run_node
 
 
 def rotation_to_quaternion(rotation: np.ndarray):
@@ -70,7 +70,7 @@ def bounds_marker(frame_id: str, low: np.ndarray, high: np.ndarray) -> Marker:
 
 
 class SafetyFilterNode(Node):
-    """Thin ROS shell around :class:`hilserl.safety_filter.SafetyFilter`."""
+    """Thin ROS shell around :class:`hilserl.arm.safety_filter.SafetyFilter`."""
 
     def __init__(self, **kwargs):
         """Load the kinematics, declare limits and wire the topics."""

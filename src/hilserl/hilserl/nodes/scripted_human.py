@@ -5,13 +5,13 @@ Subscribes ``sim/ground_truth`` (hilserl_interfaces/SimGroundTruth) and
 ``episode_events``; publishes, as every teleop node does, ``teleop/command``
 (EndEffectorCommand, source HUMAN) at ``fps``, ``teleop/intervention``
 (std_msgs/Bool, latched) and ``episode_events`` (SUCCESS, FAILURE, RERECORD,
-INTERVENTION_START/END). The logic is :class:`hilserl.scripted_human.ScriptedHuman`;
-with ``outcome:=failure`` it plays the episodes badly (:mod:`hilserl.failure_play`).
+INTERVENTION_START/END). The logic is :class:`hilserl.human.scripted_human.ScriptedHuman`;
+with ``outcome:=failure`` it plays the episodes badly (:mod:`hilserl.human.failure_play`).
 The controller reads the TCP from the ground truth rather than ``tcp_pose``: it is
 taken in the same simulation step as the cube's pose, so the two always agree.
 With ``run_own_episodes`` (classifier mode, where no recorder or actor runs) it starts,
 ends and resets (the safety filter's ``reset``) its own episodes
-(:mod:`hilserl.self_paced_episodes`) and publishes their EPISODE_START/END.
+(:mod:`hilserl.human.self_paced_episodes`) and publishes their EPISODE_START/END.
 """
 
 from hilserl_interfaces.msg import EndEffectorCommand, EpisodeEvent, SimGroundTruth
@@ -21,13 +21,13 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from hilserl import self_paced_episodes
+from hilserl.actor.episodes import EPISODE_END, EPISODE_START, EVENT_NAMES, FAILURE, SUCCESS
 from hilserl.defaults import CONTROL_FPS, RESET_RETRY_S, TASK
-from hilserl.episodes import EPISODE_END, EPISODE_START, EVENT_NAMES, FAILURE, SUCCESS
-from hilserl.node_support import declare, run_node
-from hilserl.scripted_human import (HumanSettings, InterventionSettings, ScriptedHuman,
-                                    Truth)
-from hilserl.scripted_policy import ScriptedConfig
+from hilserl.human import self_paced_episodes
+from hilserl.human.scripted_human import (HumanSettings, InterventionSettings, ScriptedHuman,
+                                          Truth)
+from hilserl.human.scripted_policy import ScriptedConfig
+from hilserl.ros.node_support import declare, run_node
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -51,7 +51,7 @@ def truth_of(msg: SimGroundTruth) -> Truth:
 
 
 class ScriptedHumanNode(Node):
-    """ROS shell around :class:`hilserl.scripted_human.ScriptedHuman`."""
+    """ROS shell around :class:`hilserl.human.scripted_human.ScriptedHuman`."""
 
     def __init__(self, **kwargs):
         """Declare the parameters and start acting at ``fps``."""

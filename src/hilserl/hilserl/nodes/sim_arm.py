@@ -28,15 +28,15 @@ from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
 
+from hilserl.arm.robot_registry import default_robot
 from hilserl.defaults import ARM_CONTROL_RATE_HZ, BASE_FRAME, CAMERA_NAMES, CONTROL_FPS, TASK
-from hilserl.image_conversion import array_to_image
-from hilserl.node_support import declare, run_node
 from hilserl.nodes.camera_publisher import pinhole_camera_info
-from hilserl.robot_registry import default_robot
+from hilserl.ros.image_conversion import array_to_image
+from hilserl.ros.node_support import declare, run_node
 from hilserl.sim import SimArm, SimArmConfig
 from hilserl.sim.description import robot_description
-from hilserl.sim.scene import control_period
 from hilserl.sim.readout import camera_fovy, JointReadout, moving_joint_names
+from hilserl.sim.scene import control_period
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)

@@ -5,7 +5,7 @@ The same chain as on the ROS graph (commands every policy step, the filter
 ticking once per physics control step, the arm tracking its targets) in one
 process, for tests, benchmarks and demonstration scripts. The kinematics, the
 filter's limits and the scripted controller's settings come from the arm's robot
-file (config/robots/, :mod:`hilserl.robot_registry`), as the nodes read them.
+file (config/robots/, :mod:`hilserl.arm.robot_registry`), as the nodes read them.
 """
 
 import dataclasses
@@ -14,11 +14,11 @@ from typing import Callable, List, Optional
 
 import numpy as np
 
-from hilserl.kinematics import Kinematics
-from hilserl.robot_descriptions import resolve_description
-from hilserl.robot_registry import load_robot
-from hilserl.safety_filter import SafetyConfig, SafetyFilter
-from hilserl.scripted_policy import ScriptedConfig, ScriptedController
+from hilserl.arm.kinematics import Kinematics
+from hilserl.arm.robot_descriptions import resolve_description
+from hilserl.arm.robot_registry import load_robot
+from hilserl.arm.safety_filter import SafetyConfig, SafetyFilter
+from hilserl.human.scripted_policy import ScriptedConfig, ScriptedController
 # control_period: also for the closed loop's users, with CONTROL_DT below.
 from hilserl.sim.scene import control_period  # noqa: F401
 from hilserl.sim.sim_arm import SimArm
@@ -119,7 +119,7 @@ def run_episode(arm: SimArm, safety: SafetyFilter, policy: Callable, seed: int,
 
 
 def scripted_policy(controller) -> Callable:
-    """Adapt a :class:`hilserl.scripted_policy.ScriptedController` to ground truth."""
+    """Adapt a :class:`hilserl.human.scripted_policy.ScriptedController` to ground truth."""
     def policy(truth):
         return controller.act(truth.tcp_position, truth.cube_position,
                               truth.target_position, truth.grasped)

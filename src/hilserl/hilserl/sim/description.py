@@ -5,15 +5,15 @@ The robot file's ``description.source`` is used as it is when it is a URDF, with
 relative mesh paths made absolute ``file://`` URIs so rviz finds them from any
 working directory. An arm that ships only an MJCF gets a URDF exported from its
 simulation model from ``sim.urdf_root_body`` on, with the decimated render meshes
-(:mod:`hilserl.urdf_export`).
+(:mod:`hilserl.arm.urdf_export`).
 """
 
 import os
 import re
 
-from hilserl.robot_descriptions import resolve_description
-from hilserl.robot_registry import load_robot
-from hilserl.urdf_export import export_urdf
+from hilserl.arm.robot_descriptions import resolve_description
+from hilserl.arm.robot_registry import load_robot
+from hilserl.arm.urdf_export import export_urdf
 
 CACHE_DIR = os.path.join(os.environ.get('XDG_CACHE_HOME', os.path.expanduser('~/.cache')),
                          'hilserl', 'robot_descriptions')

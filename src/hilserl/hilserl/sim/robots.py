@@ -2,7 +2,7 @@
 What the simulation needs to know about an arm, as plain data from its robot file.
 
 A ``RobotDescription`` is the ``sim`` section of a robot file (config/robots/,
-:mod:`hilserl.robot_registry`) with the joints, gripper and home pose: the MJCF to
+:mod:`hilserl.arm.robot_registry`) with the joints, gripper and home pose: the MJCF to
 load, the joints and actuators in the order the suite uses, the TCP site, where the
 cameras go, the task regions, and how the arm's model is adjusted (TCP site, gripper
 contacts, actuators) while the scene is built. No module of the simulation names a
@@ -19,8 +19,8 @@ from typing import Tuple
 import mujoco
 import numpy as np
 
-from hilserl.robot_descriptions import resolve_description
-from hilserl.robot_registry import load_robot
+from hilserl.arm.robot_descriptions import resolve_description
+from hilserl.arm.robot_registry import load_robot
 
 Vector3 = Tuple[float, float, float]
 Region = Tuple[Tuple[float, ...], Tuple[float, ...]]
@@ -73,7 +73,7 @@ class RobotDescription:
     """Static facts about one arm model, from its robot file; see the module docstring."""
 
     name: str
-    # File references as hilserl.robot_descriptions.resolve_description takes them.
+    # File references as hilserl.arm.robot_descriptions.resolve_description takes them.
     model: str
     scene: str
     arm_joints: Tuple[str, ...]

@@ -19,8 +19,8 @@ from typing import Dict, Optional, Tuple
 import mujoco
 import numpy as np
 
-from hilserl.robot_descriptions import resolve_description
-from hilserl.robot_registry import load_robot
+from hilserl.arm.robot_descriptions import resolve_description
+from hilserl.arm.robot_registry import load_robot
 from hilserl.sim.mesh_simplify import simplified_mesh
 from hilserl.sim.robots import adjust_model, look_at_quat, robot_description, RobotDescription
 from hilserl.sim.tasks import TASKS

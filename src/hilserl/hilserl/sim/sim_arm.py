@@ -10,7 +10,7 @@ Joint order is ``joint_names``: the arm joints, then one gripper joint, named as
 the MJCF. Joint positions are in the joints' own units (radians); the gripper target
 is the gripper joint's position too and is converted linearly from the gripper
 joint's range to the gripper actuator's control range (a tendon-driven gripper's
-0..255 command, say). The robot is a robot file (:mod:`hilserl.robot_registry`);
+0..255 command, say). The robot is a robot file (:mod:`hilserl.arm.robot_registry`);
 without one, the registry's default robot.
 """
 
@@ -21,7 +21,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import mujoco
 import numpy as np
 
-from hilserl.robot_registry import default_robot
+from hilserl.arm.robot_registry import default_robot
 from hilserl.sim import tasks
 from hilserl.sim.robots import robot_description
 from hilserl.sim.scene import build_model, CUBE_HALF_SIZE, SceneSettings

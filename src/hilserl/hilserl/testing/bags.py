@@ -111,7 +111,7 @@ def synthetic_episode(episode_index: int = 0, steps: int = 5,
 
 
 def _image_message(pixels: np.ndarray, encoding: str, stamp_ns: int, frame_id: str):
-    from hilserl.image_conversion import array_to_image
+    from hilserl.ros.image_conversion import array_to_image
     if encoding == 'bgr8':
         pixels = pixels[..., ::-1]
     elif encoding == 'mono8':

@@ -41,7 +41,7 @@ class DomainLease:
 
 def isolated_environment(domain_id: int, config_dir: str) -> Dict[str, str]:
     """Return the variables that keep a test's DDS traffic on loopback in its own domain."""
-    from hilserl.dds import dds_environment
+    from hilserl.transport.dds import dds_environment
     variables = {'ROS_DOMAIN_ID': str(domain_id), 'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST',
                  'ROS_STATIC_PEERS': '', 'PYTHONUNBUFFERED': '1',
                  'RCUTILS_COLORIZED_OUTPUT': '0'}

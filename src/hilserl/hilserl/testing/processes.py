@@ -8,8 +8,8 @@ import tempfile
 import time
 from typing import List, Optional, Sequence
 
-from hilserl.graph import NodeSpec
-from hilserl.runner import node_command
+from hilserl.launching.graph import NodeSpec
+from hilserl.launching.runner import node_command
 
 # A learner's Ctrl-C writes its final checkpoint (buffers included), draws the final
 # plots and finishes wandb; on a loaded 2-core machine that has taken over 5 s.

@@ -5,8 +5,8 @@ import pty
 import subprocess
 from typing import Sequence
 
-from hilserl.graph import NodeSpec
-from hilserl.runner import node_command
+from hilserl.launching.graph import NodeSpec
+from hilserl.launching.runner import node_command
 from hilserl.testing.processes import ManagedProcess, mode_command, ProcessGroup
 
 

@@ -1,0 +1,5 @@
+"""
+The learner's logic, without ROS.
+
+Transition intake, step assembly, SAC updates (core), training metrics.
+"""

@@ -1,0 +1,5 @@
+"""
+Cameras and images, without ROS.
+
+Camera sources, test pattern, crop and resize, frame sync, classifier display.
+"""
