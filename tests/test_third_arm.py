@@ -86,6 +86,9 @@ def test_record_then_train_on_the_third_arm(processes, probe, tmp_path):
     assert record.wait(timeout=10) == 0, output
     assert 'Traceback' not in output, output
     assert len(bag_format.episode_directories(str(dataset))) == 2
+    # The recorder's last events may still be on their way to the probe when it exits.
+    probe.spin_until(lambda: sum(msg.event == EpisodeEvent.SUCCESS
+                                 for msg in events.messages) >= 2, 10, 'two SUCCESS events')
     assert sum(msg.event == EpisodeEvent.SUCCESS for msg in events.messages) == 2, output
     assert 'my_arm.yaml reach' in output, output
     # Train mode's own graph on those demonstrations, started node by node so that the
