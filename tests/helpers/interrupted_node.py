@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-A node for the shutdown tests, run through ``hilserl.ros.node_support.run_node``.
+A node for the shutdown tests, run through ``hilserl_common.node_support.run_node``.
 
     interrupted_node.py interrupt   # the callback turns Ctrl-C into a RuntimeError
     interrupted_node.py fail        # the callback raises a RuntimeError by itself
@@ -32,7 +32,7 @@ from rclpy.node import Node
 from rclpy.signals import uninstall_signal_handlers
 from std_msgs.msg import String
 
-from hilserl.ros.node_support import drain, run_node
+from hilserl_common.node_support import drain, run_node
 
 
 class BusyNode(Node):

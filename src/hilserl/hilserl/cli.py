@@ -7,7 +7,7 @@ from typing import List, Optional
 from hilserl.commands import CommandError, register_all
 from hilserl.launching.graph import GraphError, parse_assignments
 from hilserl.launching.modes import MODES
-from hilserl.launching.stop_signals import StopSignals
+from hilserl_common.stop_signals import StopSignals
 
 
 def _describe_modes() -> str:
@@ -69,7 +69,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     Run the ``hilserl`` command; errors are one line on stderr and exit status 2.
 
     Ctrl-C or SIGTERM interrupt a command (exit status 130); more of them while it
-    cleans up are reported, not raised (:class:`hilserl.launching.stop_signals.StopSignals`).
+    cleans up are reported, not raised (:class:`hilserl_common.stop_signals.StopSignals`).
     """
     options = build_parser().parse_args(argv)
     try:

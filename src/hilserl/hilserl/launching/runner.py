@@ -40,7 +40,7 @@ from ament_index_python.packages import (PackageNotFoundError, get_package_prefi
                                          get_package_share_directory)
 
 from hilserl.launching.graph import GraphError, Mode, NodeSpec
-from hilserl.launching.stop_signals import signal_name, STOP_SIGNALS
+from hilserl_common.stop_signals import signal_name, STOP_SIGNALS
 from hilserl.transport.dds import dds_environment
 
 # Exit status of a mode stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report),

@@ -19,7 +19,7 @@ the arm through the safety filter's ``reset`` service and publishes EpisodeStats
 :mod:`hilserl.transport.transition_outbox`, the run's results in :mod:`hilserl.actor.results`; the
 inputs, the commands and the resets are shared with the recorder (:mod:`hilserl.ros.episode_io`).
 
-A managed node (:mod:`hilserl.ros.lifecycle_support`): deactivated, it stops commanding (the
+A managed node (:mod:`hilserl_common.lifecycle_support`): deactivated, it stops commanding (the
 safety filter holds the arm; a reset under way finishes) and the step under way sends no
 transition; activated again, the episode goes on.
 """
@@ -47,9 +47,9 @@ from hilserl.actor.reward_check import RewardCheck, truth_snapshot
 from hilserl.actor.reward_labeler import RewardLabeler
 from hilserl.nodes.actor_parameters import declare_actor_parameters
 from hilserl.ros.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
-from hilserl.ros.lifecycle_support import ActiveOnly, autostart, declare_autostart
-from hilserl.ros.node_support import (log_at, make_thread_realtime, NodeFailed, run_node,
-                                      StopNode)
+from hilserl_common.lifecycle_support import ActiveOnly, autostart, declare_autostart
+from hilserl_common.node_support import (log_at, make_thread_realtime, NodeFailed, run_node,
+                                         StopNode)
 from hilserl.ros.transition_messages import (observation_from_message, set_image_features,
                                              transition_to_bytes, transition_to_message)
 from hilserl.transport.transition_link import OutboundQueue

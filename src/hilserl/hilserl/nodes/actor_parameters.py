@@ -10,7 +10,7 @@ from hilserl.actor.reward_labeler import REWARD_SOURCES
 from hilserl.defaults import (ARM_HOME_PARAMETER, ARM_JOINT_NAMES, ARM_NODE, CAMERA_NAMES,
                               CONTROL_FPS, EPISODE_TIME_S, GRIPPER_JOINT_NAME, RESET_RETRY_S,
                               TELEOP_TIMEOUT_S)
-from hilserl.ros.node_support import declare, valid_camera_name
+from hilserl_common.node_support import declare, valid_camera_name
 
 
 @dataclass(frozen=True)

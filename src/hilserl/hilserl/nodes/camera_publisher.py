@@ -9,7 +9,7 @@ A managed (lifecycle) node: configure prepares the source, activate opens it
 and starts publishing, deactivate stops publishing (the device stays open),
 cleanup releases it. With ``autostart`` (the default) it configures and
 activates itself as it starts; the launch files and ``hilserl launch`` bring it
-up instead (:mod:`hilserl.ros.lifecycle_support`).
+up instead (:mod:`hilserl_common.lifecycle_support`).
 """
 
 import math
@@ -19,8 +19,8 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
 from hilserl.ros.image_conversion import array_to_image
-from hilserl.ros.lifecycle_support import autostart, declare_autostart, transition
-from hilserl.ros.node_support import declare, run_node
+from hilserl_common.lifecycle_support import autostart, declare_autostart, transition
+from hilserl_common.node_support import declare, run_node
 from hilserl.vision.camera_sources import ReconnectingSource, open_source
 
 

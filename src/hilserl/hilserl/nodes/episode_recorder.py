@@ -31,7 +31,7 @@ from hilserl.defaults import (ARM_HOME_PARAMETER, ARM_JOINT_NAMES, ARM_NODE, CAM
                               CONTROL_FPS, EPISODE_TIME_S, GRIPPER_JOINT_NAME, RESET_RETRY_S,
                               TELEOP_TIMEOUT_S)
 from hilserl.ros.episode_io import EpisodeIO, EpisodeIOSettings, Observation, set_stamp
-from hilserl.ros.node_support import declare, log_at, run_node, StopNode, valid_camera_name
+from hilserl_common.node_support import declare, log_at, run_node, StopNode, valid_camera_name
 
 LABELLING_EVENTS = (SUCCESS, FAILURE, RERECORD)
 

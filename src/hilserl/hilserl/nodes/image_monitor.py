@@ -17,7 +17,7 @@ from rclpy.time import Time
 from sensor_msgs.msg import Image
 
 from hilserl.ros.image_conversion import image_to_array
-from hilserl.ros.node_support import declare, run_node, StopNode
+from hilserl_common.node_support import declare, run_node, StopNode
 from hilserl.vision.image_processing import ImageProcessingError
 
 

@@ -16,8 +16,8 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
 from hilserl.ros.image_conversion import array_to_image, image_to_array
-from hilserl.ros.log_throttle import LogThrottle
-from hilserl.ros.node_support import declare, run_node, valid_camera_name
+from hilserl_common.log_throttle import LogThrottle
+from hilserl_common.node_support import declare, run_node, valid_camera_name
 from hilserl.vision.image_processing import (CropBox, ImageProcessingError, crop_and_resize,
                                              parse_size)
 

@@ -22,7 +22,7 @@ from hilserl.arm.joint_limits import (JointLimitsError, LimitRecorder, load_arm_
                                       write_bounds)
 from hilserl.arm.kinematics import Kinematics
 from hilserl.arm.robot_descriptions import resolve_description
-from hilserl.ros.node_support import declare, run_node, StopNode
+from hilserl_common.node_support import declare, run_node, StopNode
 
 
 class JointLimitFinder(Node):

@@ -20,7 +20,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Joy
 
 from hilserl.human.teleop.js_event import (JoyState, JsEventReader, JSIOCGAXES, JSIOCGBUTTONS)
-from hilserl.ros.node_support import declare, run_node
+from hilserl_common.node_support import declare, run_node
 
 # Device polling period; one record is 8 bytes, a pad sends a few hundred per second.
 POLL_PERIOD_S = 0.01

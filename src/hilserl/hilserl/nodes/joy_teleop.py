@@ -14,7 +14,7 @@ from sensor_msgs.msg import Joy
 
 from hilserl.human.teleop.common import TeleopCommand
 from hilserl.human.teleop.joy_mapping import JoyMapping, JoyTeleop, PARAMETERS
-from hilserl.ros.node_support import declare, run_node
+from hilserl_common.node_support import declare, run_node
 from hilserl.ros.teleop_output import TeleopNode
 
 

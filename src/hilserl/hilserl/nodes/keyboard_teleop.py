@@ -13,7 +13,7 @@ status line is kept up to date on stderr.
 
 from hilserl.human.teleop.common import TeleopCommand
 from hilserl.human.teleop.keyboard import ACTIONS, KeyboardTeleop
-from hilserl.ros.node_support import declare, run_node
+from hilserl_common.node_support import declare, run_node
 from hilserl.ros.teleop_output import TeleopNode
 
 _AXIS_NAMES = ('x', 'y', 'z')

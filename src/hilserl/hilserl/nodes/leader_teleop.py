@@ -28,8 +28,8 @@ from hilserl.human.teleop.common import InterventionSwitch, TeleopCommand
 from hilserl.human.teleop.keyboard import SESSION_ACTIONS
 from hilserl.human.teleop.leader_mapping import GripperHysteresis, LeaderFollowing
 from hilserl.human.teleop.terminal import NotATerminal
-from hilserl.ros.log_throttle import LogThrottle
-from hilserl.ros.node_support import declare, run_node
+from hilserl_common.log_throttle import LogThrottle
+from hilserl_common.node_support import declare, run_node
 from hilserl.ros.teleop_output import TeleopNode
 
 

@@ -47,8 +47,8 @@ from hilserl.actor.reward_check import CHECK_FIELDS
 from hilserl.learner.core import (DATA_FIELDS, GAP, LearnerConfigurationError, LearnerCore,
                                   LearnerSettings, REJECTED)
 from hilserl.learner.monitoring import EPISODE_STATS_FIELDS, MetricsLog
-from hilserl.ros.log_throttle import LogThrottle
-from hilserl.ros.node_support import declare, drain, NodeFailed, run_node
+from hilserl_common.log_throttle import LogThrottle
+from hilserl_common.node_support import declare, drain, NodeFailed, run_node
 from hilserl.ros.transition_messages import transition_message_from_bytes, TransitionFormatError
 from hilserl.transport.transition_link import STREAM_SEPARATOR, stream_id, stream_owner
 

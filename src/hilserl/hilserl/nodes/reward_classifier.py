@@ -26,8 +26,8 @@ from std_msgs.msg import Bool, Float32
 from visualization_msgs.msg import Marker
 
 from hilserl.ros.image_conversion import image_to_array
-from hilserl.ros.log_throttle import LogThrottle
-from hilserl.ros.node_support import declare, run_node, valid_camera_name
+from hilserl_common.log_throttle import LogThrottle
+from hilserl_common.node_support import declare, run_node, valid_camera_name
 from hilserl.vision import classifier_display
 from hilserl.vision.frame_sync import FrameSet, FrameSynchronizer
 from hilserl.vision.image_processing import ImageProcessingError

@@ -30,8 +30,8 @@ from hilserl.arm.kinematics import Kinematics
 from hilserl.arm.robot_descriptions import resolve_description
 from hilserl.arm.safety_filter import SafetyConfig, SafetyFilter
 from hilserl.defaults import ARM_CONTROL_RATE_HZ, ARM_JOINT_NAMES, BASE_FRAME, GRIPPER_JOINT_NAME
-from hilserl.ros.log_throttle import LogThrottle
-from hilserl.ros.node_support import declare, run_node
+from hilserl_common.log_throttle import LogThrottle
+from hilserl_common.node_support import declare, run_node
 
 
 def rotation_to_quaternion(rotation: np.ndarray):

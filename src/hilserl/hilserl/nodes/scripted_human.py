@@ -27,7 +27,7 @@ from hilserl.human import self_paced_episodes
 from hilserl.human.scripted_human import (HumanSettings, InterventionSettings, ScriptedHuman,
                                           Truth)
 from hilserl.human.scripted_policy import ScriptedConfig
-from hilserl.ros.node_support import declare, run_node
+from hilserl_common.node_support import declare, run_node
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)

@@ -32,7 +32,7 @@ from hilserl.arm.robot_registry import default_robot
 from hilserl.defaults import ARM_CONTROL_RATE_HZ, BASE_FRAME, CAMERA_NAMES, CONTROL_FPS, TASK
 from hilserl.nodes.camera_publisher import pinhole_camera_info
 from hilserl.ros.image_conversion import array_to_image
-from hilserl.ros.node_support import declare, run_node
+from hilserl_common.node_support import declare, run_node
 from hilserl.sim import SimArm, SimArmConfig
 from hilserl.sim.description import robot_description
 from hilserl.sim.readout import camera_fovy, JointReadout, moving_joint_names

@@ -30,7 +30,7 @@ from std_msgs.msg import Bool
 from hilserl.human.teleop.common import TeleopCommand, TeleopEvent
 from hilserl.human.teleop.keyboard import DEFAULT_BINDINGS, EVENT_ACTIONS, KeyBindings
 from hilserl.human.teleop.terminal import StatusLine, TerminalKeys
-from hilserl.ros.node_support import declare, StopNode
+from hilserl_common.node_support import declare, StopNode
 
 INTERVENTION_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                               durability=DurabilityPolicy.TRANSIENT_LOCAL)
