@@ -13,6 +13,8 @@ do. The nodes' output goes to the --log file.
 import argparse
 import sys
 
+import numpy as np
+
 import rclpy
 
 from hilserl.launching.graph import GraphError
@@ -29,10 +31,14 @@ def show(what: str, pose) -> None:
 
 def drive(arm: ArmCommander, distance: float, start_timeout_s: float) -> None:
     """Move down, left, back right and up by ``distance`` m, showing the pose each time."""
-    show('start', arm.wait_for_pose(start_timeout_s))   # the arm may take a while to start
-    for label, move in (('down', {'dz': -distance}), ('left', {'dy': distance}),
-                        ('right', {'dy': -distance}), ('up', {'dz': distance})):
-        show(label, arm.move_by(**move))
+    start = arm.wait_for_pose(start_timeout_s)   # the arm may take a while to start
+    show('start', start)
+    # Goals from the pose shown, so the moves add up even if the arm still settles.
+    goal = np.array(start.position, dtype=float)
+    for label, offset in (('down', (0, 0, -distance)), ('left', (0, distance, 0)),
+                          ('right', (0, -distance, 0)), ('up', (0, 0, distance))):
+        goal = goal + offset
+        show(label, arm.move_to(goal))
 
 
 def main(argv=None) -> int:
