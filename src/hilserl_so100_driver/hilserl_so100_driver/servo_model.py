@@ -21,8 +21,8 @@ Behaviour modelled, and the choices made where the sources are silent:
   torque on, the present position moves toward Goal_Position clamped to
   [Min_Position_Limit, Max_Position_Limit], at most |Goal_Speed| step/s
   (0 = the model's maximum, 3072 step/s for the STS3215) and, when
-  Acceleration > 0, with a trapezoidal ramp of Acceleration x 100 step/s^2.
-  The dead zones are not modelled: the servo stops exactly on the goal.
+  Acceleration > 0, with a trapezoidal ramp of Acceleration x 100 step/s^2
+  (the motion itself is in :mod:`.servo_motion`).
 * Velocity mode (1): turns at Goal_Speed (sign bit 15), wrapping around.
   PWM mode (2): speed proportional to the duty in Goal_Time.  Step mode (3) is
   not modelled (the servo holds).
@@ -45,6 +45,7 @@ Behaviour modelled, and the choices made where the sources are silent:
 import math
 
 from . import sts3215
+from .servo_motion import position_step, velocity_step
 from .sts3215 import ErrorBit, OperatingMode, register
 
 LOCK_POLICIES = ('volatile', 'refuse')
@@ -316,8 +317,8 @@ class ServoModel:
             speed = abs(self.get('Goal_Speed'))
             vmax = min(speed, self._max_speed()) if speed else self._max_speed()
             present = self._present_float()
-            present, self._velocity = _position_step(present, self._target(), self._velocity,
-                                                     vmax, accel, dt)
+            present, self._velocity = position_step(present, self._target(), self._velocity,
+                                                    vmax, accel, dt)
             self._set_present_float(present)
             return
         if mode == OperatingMode.VELOCITY:
@@ -326,17 +327,7 @@ class ServoModel:
             wanted = self.get('Goal_Time') / 1000.0 * self._max_speed()
         else:
             wanted = 0.0
-        start = self._velocity
-        if accel:
-            t_ramp = abs(wanted - start) / accel
-            if t_ramp >= dt:  # still ramping at the end of the step
-                end = start + math.copysign(accel * dt, wanted - start)
-                distance = (start + end) / 2.0 * dt
-            else:  # ramp, then cruise
-                end = wanted
-                distance = (start + wanted) / 2.0 * t_ramp + wanted * (dt - t_ramp)
-        else:
-            end, distance = wanted, wanted * dt
+        end, distance = velocity_step(self._velocity, wanted, accel, dt)
         self._velocity = end
         self._set_present_float((self._present_float() + distance) % self.spec.resolution)
 
@@ -381,34 +372,3 @@ class ServoModel:
             current_ma = (self.spec.idle_current_ma
                           + self.spec.stall_current_ma * abs(self._load) / 1000.0)
         self._put('Present_Current', min(65535, round(current_ma / 6.5)))
-
-
-def _position_step(present: float, target: float, velocity: float, vmax: float,
-                   accel: float, dt: float) -> tuple[float, float]:
-    """Return (position, velocity) after ``dt`` moving toward ``target``."""
-    if vmax <= 0.0:
-        return present, 0.0
-    if not accel:
-        error = target - present
-        step = vmax * dt
-        if abs(error) <= step:
-            return target, 0.0
-        return present + math.copysign(step, error), math.copysign(vmax, error)
-    # Trapezoidal ramp, integrated in small steps (stops early once settled).
-    h = max(0.001, dt / 2000.0)
-    remaining = dt
-    while remaining > 0.0:
-        step = min(h, remaining)
-        remaining -= step
-        error = target - present
-        if error == 0.0 and velocity == 0.0:
-            break
-        wanted = math.copysign(min(vmax, math.sqrt(2.0 * accel * abs(error))), error)
-        change = max(-accel * step, min(accel * step, wanted - velocity))
-        velocity += change
-        moved = velocity * step
-        if (error > 0.0 and moved >= error) or (error < 0.0 and moved <= error) or error == 0.0:
-            present, velocity = target, 0.0
-        else:
-            present += moved
-    return present, velocity
