@@ -11,8 +11,7 @@ actor gets the latest at once; pushed every ``policy_push_period_s`` seconds whe
 policy changed, and at start-up).
 ``updates_per_step`` holds the learner steps per online step received (the update-to-data
 ratio; each learner step runs ``agent.critic_updates_per_learner_step`` critic updates).
-A parameter file or command line that sets a parameter by its old name
-(:data:`RENAMED_PARAMETERS`) is refused with the new name.
+The parameters are declared and checked in :mod:`hilserl.nodes.learner_parameters`.
 
 The state size, the state names and the cameras come from the demonstrations when
 ``demo_datasets`` are given, otherwise from the first transition (``camera_names``,
@@ -25,30 +24,24 @@ enabled). Training runs in its own thread; the subscription callback only logs a
 stores.
 """
 
-import ast
-import inspect
 import secrets
 import threading
 import time
 import traceback
-import typing
-from typing import Any, Dict
+from typing import Dict
 
 from hilserl_interfaces.msg import EpisodeStats, PolicyParameters, Transition, TransitionAck
-from hilserl_learning import AgentConfig, configure_torch, config as agent_config_module
-from hilserl_learning.config import RENAMED_FIELDS
+from hilserl_learning import configure_torch
 from hilserl_learning.policy_blob import encode_policy, POLICY_FORMAT_VERSION
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-import torch
 
 from hilserl.actor.reward_check import CHECK_FIELDS
-from hilserl.learner.core import (DATA_FIELDS, GAP, LearnerConfigurationError, LearnerCore,
-                                  LearnerSettings, REJECTED)
+from hilserl.learner.core import GAP, LearnerConfigurationError, LearnerCore, REJECTED
 from hilserl.learner.monitoring import EPISODE_STATS_FIELDS, MetricsLog
+from hilserl.nodes.learner_parameters import declare_learner_parameters
 from hilserl_common.log_throttle import LogThrottle
-from hilserl_common.node_support import declare, drain, NodeFailed, run_node
+from hilserl_common.node_support import drain, NodeFailed, run_node
 from hilserl.ros.transition_messages import transition_message_from_bytes, TransitionFormatError
 from hilserl.transport.transition_link import STREAM_SEPARATOR, stream_id, stream_owner
 
@@ -57,71 +50,6 @@ ACKS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 STATS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 PARAMETERS_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
-_OPTIONAL_TYPES = {str: Parameter.Type.STRING, int: Parameter.Type.INTEGER,
-                   float: Parameter.Type.DOUBLE}
-# Parameters renamed since earlier releases: old name -> new name.
-RENAMED_PARAMETERS = {
-    'max_updates_per_step': 'updates_per_step',
-    'policy_parameters_push_frequency': 'policy_push_period_s',
-    **{f'agent.{old}': f'agent.{new}' for old, new in RENAMED_FIELDS.items()}}
-
-
-def refuse_renamed_parameters(node: Node, renamed: Dict[str, str]) -> None:
-    """
-    Raise ValueError when a parameter file or ``-p`` sets a parameter by an old name.
-
-    ``renamed`` maps each old name to the new one; rclpy would otherwise ignore the old,
-    undeclared name without a word, and the node would run on the default.
-    """
-    given = sorted(old for old in renamed if old in node._parameter_overrides)
-    if given:
-        raise ValueError('renamed parameter(s): ' + ', '.join(
-            f"'{old}' is now '{renamed[old]}'" for old in given))
-
-
-def agent_field_docs() -> Dict[str, str]:
-    """Return each AgentConfig field's docstring (the string under its definition)."""
-    try:
-        tree = ast.parse(inspect.getsource(agent_config_module))
-    except (OSError, TypeError, SyntaxError):
-        return {}
-    docs = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and node.name == 'AgentConfig':
-            for field, doc in zip(node.body, node.body[1:]):
-                if (isinstance(field, ast.AnnAssign) and isinstance(doc, ast.Expr)
-                        and isinstance(doc.value, ast.Constant)):
-                    docs[field.target.id] = str(doc.value.value)
-    return docs
-
-
-def declare_agent_config(node: Node) -> AgentConfig:
-    """Declare ``agent.<field>`` for every tunable AgentConfig field; return the config."""
-    docs = agent_field_docs()
-    hints = typing.get_type_hints(AgentConfig)
-    values: Dict[str, Any] = {}
-    for field, default in AgentConfig().to_dict().items():
-        if field in DATA_FIELDS:
-            continue
-        hint = hints[field]
-        optional = type(None) in typing.get_args(hint)
-        base = next((t for t in typing.get_args(hint) if t is not type(None)), hint)
-        doc = docs.get(field, field)
-        if default is None:
-            declared = _OPTIONAL_TYPES[base]
-            doc += ' Unset: None.'
-        elif optional:
-            declared = default
-            doc += ' 0 or less: None.'
-        else:
-            declared = default
-        value = declare(node, f'agent.{field}', declared, doc)
-        if optional and isinstance(value, (int, float)) and default is not None and value <= 0:
-            value = None
-        if value == '' and optional:
-            value = None
-        values[field] = value
-    return AgentConfig(**values)
 
 
 class LearnerNode(Node):
@@ -130,102 +58,22 @@ class LearnerNode(Node):
     def __init__(self, **kwargs):
         """Declare parameters, start or resume the run, wire the topics, start training."""
         super().__init__('learner', **kwargs)
-        refuse_renamed_parameters(self, RENAMED_PARAMETERS)
-        run_dir = declare(self, 'run_dir', '', 'Directory of this run: checkpoints, the '
-                          'transition log, metrics CSV files and plots.')
-        resume = declare(self, 'resume', False, 'Continue the run in run_dir from its latest '
-                         'checkpoint and transition log (it must have a checkpoint).')
-        device = declare(self, 'device', 'cpu', "Torch device of the networks ('cpu', 'cuda').")
-        storage_device = declare(self, 'storage_device', 'cpu',
-                                 "Where replay buffers live; only 'cpu' (batches are moved "
-                                 'to device).')
-        demos = declare(self, 'demo_datasets', Parameter.Type.STRING_ARRAY,
-                        'Recorded datasets or episode bags for the demonstration buffer '
-                        '(fresh runs only; a resumed run has them in its checkpoint).') or []
-        cameras = declare(self, 'camera_names', Parameter.Type.STRING_ARRAY,
-                          'Cameras the learner expects, in order; unset: those of the demos '
-                          'or of the first transition.')
-        state_names = declare(self, 'state_names', Parameter.Type.STRING_ARRAY,
-                              'The state entries the policy gets, in order (train mode sets '
-                              'them from the arm and object_in_state); demonstrations give '
-                              'these columns, whatever else they recorded. Unset: the '
-                              'state of the demos or of the first transition.')
-        if not declare(self, 'use_cameras', True, 'false: a state-only policy; the camera '
-                       'frames of demonstrations and transitions are ignored.'):
-            cameras = []
-        encoder = declare(self, 'image_encoder', 'frozen',
-                          "'frozen': cached features of a frozen ResNet-10; 'cnn': small CNN "
-                          'trained end to end.')
-        settings = LearnerSettings(
-            run_dir=run_dir, camera_names=cameras, state_names=state_names or None,
-            device=device,
-            agent=declare_agent_config(self),
-            batch_size=declare(self, 'batch_size', 256, 'Steps per batch (half online, '
-                               'half demonstrations).'),
-            online_step_before_learning=declare(
-                self, 'online_step_before_learning', 100,
-                'Online steps to collect before the first update.'),
-            updates_per_step=declare(
-                self, 'updates_per_step', 0,
-                'Learner steps per online step received, at most (the update-to-data '
-                'ratio; each runs agent.critic_updates_per_learner_step critic updates; '
-                '0: as many as the machine runs).'),
-            checkpoint_every_updates=declare(self, 'checkpoint_every_updates', 1000,
-                                             'Learner steps between checkpoints.'),
-            online_capacity=declare(self, 'online_buffer_capacity', 200_000,
-                                    'Rows (frames) of the online replay buffer.'),
-            offline_capacity=declare(self, 'offline_buffer_capacity', 50_000,
-                                     'Rows of the demonstration buffer (demos and '
-                                     'interventions).'),
-            offline_pretrain_updates=declare(self, 'offline_pretrain_updates', 0,
-                                             'Learner steps on demonstrations alone before '
-                                             'going online (fresh runs).'),
-            seed=declare(self, 'seed', 0, 'Seed of the network initialisation and sampling.'))
-        self._push_period_s = declare(self, 'policy_push_period_s', 4.0,
-                                      'Seconds between two policy pushes (a push happens '
-                                      'only when the policy changed).')
-        ack_period_s = declare(self, 'ack_period_s', 0.2, 'Seconds between acknowledgements.')
-        status_period_s = declare(self, 'status_period_s', 5.0,
-                                  'Seconds between status lines and learner metrics rows.')
-        self._max_update_rate = declare(self, 'max_update_rate_hz', 0.0,
-                                        'Most learner steps per second (0: unlimited), to '
-                                        'leave CPU to actors on the same machine.')
-        threads = declare(self, 'torch_threads', 0, 'Torch intra-op threads (0: all cores).')
-        use_wandb = declare(self, 'use_wandb', False, 'Also log metrics to Weights & Biases.')
-        self._learn = declare(self, 'learn', True, 'Train; false only serves the policy of '
-                              'the checkpoint (evaluation runs).')
-        if not run_dir:
-            raise ValueError('run_dir is not set (the directory for checkpoints and logs)')
-        try:
-            torch_device = torch.device(device)
-        except RuntimeError as error:
-            raise ValueError(f"device '{device}': {error}") from None
-        if torch_device.type == 'cuda' and not torch.cuda.is_available():
-            raise ValueError(f"device '{device}': this torch build sees no CUDA device")
-        if storage_device != 'cpu':
-            raise ValueError(f"storage_device '{storage_device}' is not supported: replay "
-                             "buffers live in CPU memory ('cpu')")
-        settings.agent.image_encoder = encoder
-        AgentConfig(**{**settings.agent.to_dict(), 'num_cameras': 1})   # validates encoder
-        for name in ('batch_size', 'checkpoint_every_updates', 'online_capacity',
-                     'offline_capacity'):
-            if getattr(settings, name) < 1:
-                raise ValueError(f'{name} must be at least 1')
-        if ack_period_s <= 0 or status_period_s <= 0 or self._push_period_s <= 0:
-            raise ValueError('ack_period_s, status_period_s and policy_push_period_s '
-                             'must be positive')
-        self.get_logger().info(f'torch: {configure_torch(threads or None)}')
-        self._core = LearnerCore(settings, log=self.get_logger().info)
-        if resume:
-            if demos:
+        p = declare_learner_parameters(self)
+        run_dir, status_period_s = p.settings.run_dir, p.status_period_s
+        self._push_period_s, self._max_update_rate, self._learn = (
+            p.push_period_s, p.max_update_rate_hz, p.learn)
+        self.get_logger().info(f'torch: {configure_torch(p.torch_threads or None)}')
+        self._core = LearnerCore(p.settings, log=self.get_logger().info)
+        if p.resume:
+            if p.demo_datasets:
                 self.get_logger().warning('resume:=true: demo_datasets ignored (the '
                                           'checkpoint holds the demonstration buffer)')
             self._core.resume()
         else:
-            self._core.start_fresh(demos)
+            self._core.start_fresh(p.demo_datasets)
         # Serving a policy for an evaluation adds nothing to the training run's curves: the
         # evaluating actor writes its episodes to evaluation.json.
-        self._metrics = MetricsLog(run_dir, use_wandb=use_wandb,
+        self._metrics = MetricsLog(run_dir, use_wandb=p.use_wandb,
                                    warn=self.get_logger().warning) if self._learn else None
         self._metrics_lock = threading.Lock()
         self._session = secrets.token_hex(8)
@@ -242,7 +90,7 @@ class LearnerNode(Node):
         if self._metrics is not None:
             self._stats_subscription = self.create_subscription(
                 EpisodeStats, 'episode_stats', self._log_episode, STATS_QOS)
-        self.create_timer(ack_period_s, self._publish_acks)
+        self.create_timer(p.ack_period_s, self._publish_acks)
         self.create_timer(status_period_s, self._log_status)
         self._publish_acks()   # a resumed run announces at once where each actor resumes
         self.get_logger().info(f'learner session {self._session}, run_dir {run_dir}')
