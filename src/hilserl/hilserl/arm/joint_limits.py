@@ -34,9 +34,9 @@ ROBOT_FILE_SECTION = 'safety'
 #: Every comment line this tool writes starts with this, so a later run can replace them.
 COMMENT_MARK = 'find_joint_limits:'
 #: Parameters the arm's kinematics need, with the defaults of the safety filter node
-#: (None: no default, the file must give it).
-ARM_KEYS = {'robot_description_path': None, 'tcp_frame': None, 'arm_joint_names': None,
-            'tcp_offset': [0.0, 0.0, 0.0], 'tcp_rpy': [0.0, 0.0, 0.0]}
+#: (None: no default, the file must give it). One of the two descriptions is needed.
+ARM_KEYS = {'robot_description_path': '', 'robot_description_topic': '', 'tcp_frame': None,
+            'arm_joint_names': None, 'tcp_offset': [0.0, 0.0, 0.0], 'tcp_rpy': [0.0, 0.0, 0.0]}
 #: Bounds are written in 0.1 mm.
 DECIMALS = 4
 
@@ -149,9 +149,13 @@ def load_arm_parameters(path: str) -> dict:
         except RobotFileError as error:
             raise JointLimitsError(str(error)) from None
         return {'robot_description_path': robot.description.path,
+                'robot_description_topic': robot.description.topic,
                 'tcp_frame': robot.tcp.frame, 'arm_joint_names': list(robot.arm.joints),
                 'tcp_offset': list(robot.tcp.offset), 'tcp_rpy': list(robot.tcp.rpy)}
     section = _section(data, path)
+    if not (section.get('robot_description_path') or section.get('robot_description_topic')):
+        raise JointLimitsError(f'{path}: {SECTION}.ros__parameters lacks '
+                               'robot_description_path (or robot_description_topic)')
     out = {}
     for key, default in ARM_KEYS.items():
         if key not in section and default is None:

@@ -64,19 +64,23 @@ class Kinematics:
 
     def __init__(self, description_path: str, tcp_frame: str, arm_joint_names: Sequence[str],
                  tcp_offset: Sequence[float] = (0.0, 0.0, 0.0),
-                 tcp_rpy: Sequence[float] = (0.0, 0.0, 0.0)):
+                 tcp_rpy: Sequence[float] = (0.0, 0.0, 0.0), urdf_text: Optional[str] = None):
         """
         Load ``description_path`` (.urdf or MJCF .xml) and keep ``arm_joint_names``.
 
         ``tcp_frame`` names a URDF link/frame or an MJCF site or body; the TCP is
         ``tcp_offset`` metres from that frame's origin, along its axes, turned by
         ``tcp_rpy`` so that, by the suite's convention, its z axis points out of
-        the gripper (the approach direction).
+        the gripper (the approach direction). ``urdf_text``, when given, is the URDF
+        itself (as a ``robot_description`` topic carries it) and ``description_path``
+        only names where it came from in errors.
         """
-        if not os.path.isfile(description_path):
+        if urdf_text is None and not os.path.isfile(description_path):
             raise KinematicsError(f'robot description {description_path} does not exist')
         try:
-            if description_path.endswith('.urdf'):
+            if urdf_text is not None:
+                full = pin.buildModelFromXML(urdf_text)
+            elif description_path.endswith('.urdf'):
                 full = pin.buildModelFromUrdf(description_path)
             else:
                 full = pin.buildModelFromMJCF(description_path)

@@ -6,6 +6,7 @@ field it reads and refuses the ones it does not know.
 """
 
 from dataclasses import dataclass
+import re
 from typing import Dict, Optional, Tuple
 
 from hilserl.arm.robot_file_fields import Floats, Names, Section, vector3
@@ -19,10 +20,16 @@ INTEGRATORS = ('euler', 'implicit', 'implicitfast', 'rk4')
 
 @dataclass(frozen=True)
 class Description:
-    """Where the arm's URDF or MJCF comes from, resolved to a path, and its base frame."""
+    """Where the arm's URDF or MJCF comes from (a file or a topic) and its base frame."""
 
-    path: str
+    path: str          # '' when the URDF comes from a topic
     base_frame: str
+    topic: str = ''    # source 'topic': the robot_description topic of the arm's stack
+
+
+# description.source: topic, the URDF robot_state_publisher publishes (transient local).
+DESCRIPTION_TOPIC = '/robot_description'
+_TOPIC_NAME = re.compile(r'^/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$')
 
 
 @dataclass(frozen=True)
@@ -193,6 +200,27 @@ def parse_safety(section: Section) -> Safety:
         control_rate_hz=section.number('control_rate_hz', positive=True))
     section.finish()
     return safety
+
+
+def parse_description(section: Section) -> Description:
+    """Return the description: ``source`` a file (see Section.path) or ``topic``."""
+    source = section.text('source')
+    base_frame = section.text('base_frame')
+    if source == 'topic':
+        def topic_name(value):
+            if not isinstance(value, str) or not _TOPIC_NAME.match(value):
+                raise ValueError(f'expected a topic name such as {DESCRIPTION_TOPIC}, got '
+                                 f'{value!r}')
+            return value
+        return Description('', base_frame, section.take('topic', topic_name,
+                                                        DESCRIPTION_TOPIC))
+    if 'topic' in section:
+        section.fail('topic', 'only with source: topic')
+    if '://' in source and not source.startswith('package://') or (
+            '/' not in source and '.' not in source):
+        section.fail('source', f'unknown source {source!r}; expected topic, '
+                               'package://<python package>/<file> or a URDF or MJCF file')
+    return Description(section.path('source'), base_frame)
 
 
 def parse_driver(section: Section) -> Driver:

@@ -20,14 +20,14 @@ from typing import Dict, List, Optional, Tuple
 
 from hilserl.arm.robot_file_fields import Floats, Names, RobotFileError, Section, vector3
 from hilserl.arm.robot_file_sections import (Arm, Cameras, Description, Driver, Gripper,
-                                             parse_cameras, parse_driver, parse_safety, parse_sim,
+                                             parse_cameras, parse_description, parse_driver,
+                                             parse_safety, parse_sim,
                                              parse_teleop_leader, Safety, Sim, SimCamera, Tcp,
                                              TeleopLeader)
 
-__all__ = ['Arm', 'Cameras', 'default_robot', 'Description', 'Driver', 'Gripper',
-           'load_robot',
-           'registry_directory', 'robot_file_path', 'RobotFile', 'RobotFileError',
-           'robot_names', 'Safety', 'Sim', 'SimCamera', 'Tcp', 'TeleopLeader']
+__all__ = ['Arm', 'Cameras', 'default_joint_names', 'default_robot', 'Description', 'Driver',
+           'Gripper', 'load_robot', 'registry_directory', 'robot_file_path', 'RobotFile',
+           'RobotFileError', 'robot_names', 'Safety', 'Sim', 'SimCamera', 'Tcp', 'TeleopLeader']
 
 NAME_PATTERN = re.compile(r'^[a-z][a-z0-9_]*$')
 # In hilserl's installed config/: the registry name used when no robot is given.
@@ -81,6 +81,7 @@ class RobotFile:
         safety = self.safety
         return {
             'robot_description_path': self.description.path,
+            'robot_description_topic': self.description.topic,
             'base_frame': self.description.base_frame,
             'tcp_frame': self.tcp.frame, 'tcp_offset': list(self.tcp.offset),
             'tcp_rpy': list(self.tcp.rpy),
@@ -133,6 +134,12 @@ def default_robot(config_folder: Optional[str] = None) -> str:
         raise RobotFileError(f'{DEFAULT_ROBOT_FILE}: default_robot: expected a robot name, '
                              f'got {name!r}')
     return name
+
+
+def default_joint_names() -> Tuple[Tuple[str, ...], str]:
+    """Return the default robot's arm joints and gripper joint: a node started alone's."""
+    robot = load_robot(default_robot())
+    return robot.arm.joints, robot.gripper.joint
 
 
 def robot_names(directory: Optional[str] = None) -> List[str]:
@@ -196,8 +203,7 @@ def parse_robot(content, path: str) -> RobotFile:
     tcp = root.section('tcp')
     robot = RobotFile(
         name=name, path=os.path.abspath(path),
-        description=Description(path=description.path('source'),
-                                base_frame=description.text('base_frame')),
+        description=parse_description(description),
         arm=arm,
         gripper=Gripper(joint=gripper.text('joint'), open=gripper.number('open'),
                         closed=gripper.number('closed'), home=gripper.number('home')),
@@ -213,6 +219,9 @@ def parse_robot(content, path: str) -> RobotFile:
         section.finish()
     if robot.simulated and robot.sim is None:
         root.fail('sim', 'driver.kind simulator needs a sim section')
+    if robot.description.topic and robot.simulated:
+        root.fail('description.source', 'topic needs a real arm (driver.kind hilserl or '
+                                        "external): the simulator's kinematics read a file")
     if robot.cameras.kind == 'simulator' and not robot.simulated:
         root.fail('cameras.kind', 'simulator cameras need driver.kind simulator')
     return robot

