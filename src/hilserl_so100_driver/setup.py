@@ -22,10 +22,10 @@ setup(
     extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
-            'servo_bus_emulator = hilserl_so100_driver.bus_emulator:main',
-            'so100_calibrate = hilserl_so100_driver.calibrate_cli:main',
-            'so100_follower = hilserl_so100_driver.nodes.follower_driver:main',
-            'so100_leader = hilserl_so100_driver.nodes.leader_arm:main',
+            'servo_bus_emulator = hilserl_so100_driver.executables:servo_bus_emulator',
+            'so100_calibrate = hilserl_so100_driver.executables:so100_calibrate',
+            'so100_follower = hilserl_so100_driver.executables:so100_follower',
+            'so100_leader = hilserl_so100_driver.executables:so100_leader',
         ],
     },
 )

@@ -1,7 +1,7 @@
-"""``python -m hilserl`` is the ``hilserl`` command."""
+"""``python -m hilserl`` is the ``hilserl`` command (its console script, as installed)."""
 
 import sys
 
-from hilserl.cli import main
+from hilserl.executables import hilserl
 
-sys.exit(main())
+sys.exit(hilserl())

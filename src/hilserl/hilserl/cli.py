@@ -7,6 +7,7 @@ from typing import List, Optional
 from hilserl.commands import CommandError, register_all
 from hilserl.launching.graph import GraphError, parse_assignments
 from hilserl.launching.modes import MODES
+from hilserl_common import EXIT_INTERRUPTED
 from hilserl_common.stop_signals import StopSignals
 
 
@@ -68,16 +69,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     """
     Run the ``hilserl`` command; errors are one line on stderr and exit status 2.
 
-    Ctrl-C or SIGTERM interrupt a command (exit status 130); more of them while it
-    cleans up are reported, not raised (:class:`hilserl_common.stop_signals.StopSignals`).
+    Ctrl-C or SIGTERM interrupt a command (exit status 130), also while its arguments
+    are read (the parser imports every command's module); more of them while it cleans
+    up are reported, not raised (:class:`hilserl_common.stop_signals.StopSignals`).
+    One while this module imports is the console script's
+    (:mod:`hilserl.executables`): the same status, no traceback.
     """
-    options = build_parser().parse_args(argv)
+    signals = StopSignals('hilserl')
     try:
-        with StopSignals(f'hilserl {options.command}'):
+        with signals:
+            options = build_parser().parse_args(argv)
+            signals.name = f'hilserl {options.command}'
             return options.run(options)
     except (GraphError, CommandError) as error:
-        print(f'hilserl {options.command}: error: {error}', file=sys.stderr)
+        print(f'{signals.name}: error: {error}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f'hilserl {options.command}: interrupted', file=sys.stderr)
-        return 130
+        print(f'{signals.name}: interrupted', file=sys.stderr)
+        return EXIT_INTERRUPTED

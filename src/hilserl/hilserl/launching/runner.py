@@ -40,12 +40,10 @@ from ament_index_python.packages import (PackageNotFoundError, get_package_prefi
                                          get_package_share_directory)
 
 from hilserl.launching.graph import GraphError, Mode, NodeSpec
+from hilserl_common import EXIT_INTERRUPTED
 from hilserl_common.stop_signals import signal_name, STOP_SIGNALS
 from hilserl.transport.dds import dds_environment
 
-# Exit status of a mode stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report),
-# so that `hilserl launch a && hilserl launch b` stops there.
-EXIT_INTERRUPTED = 130
 POLL_PERIOD_S = 0.05
 # How long `hilserl lifecycle up` waits for each managed node's services to appear: a
 # node may take a while to start on a loaded machine (the actor imports torch).

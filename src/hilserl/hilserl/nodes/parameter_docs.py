@@ -70,6 +70,14 @@ def _robot_file_copy(scratch: str) -> str:
     return copy
 
 
+def _default_robot_parameter(name: str) -> Callable[[str], Any]:
+    """Return a maker of the safety filter's parameter ``name`` for the default robot."""
+    def make(_scratch):
+        from hilserl.arm.robot_registry import default_robot, load_robot
+        return load_robot(default_robot()).safety_filter_parameters()[name]
+    return make
+
+
 def _untrained_classifier(scratch: str) -> str:
     """Save an untrained reward classifier (the default architecture) under ``scratch``."""
     from hilserl_learning.reward_classifier import (ClassifierConfig, RewardClassifier,
@@ -95,6 +103,9 @@ START_VALUES: Dict[str, Sequence[StartValue]] = {
         'model_path', '`model_path` set to an untrained classifier', _untrained_classifier),),
     'scripted_human': (StartValue('run_own_episodes', '`run_own_episodes:=true`',
                                   _constant(True)),),
+    'safety_filter': tuple(StartValue(name, f'`{name}` of the default robot file',
+                                      _default_robot_parameter(name))
+                           for name in ('robot_description_path', 'tcp_frame')),
     'sim_arm': (StartValue('render_cameras', '`render_cameras:=false`', _constant(False)),),
 }
 
@@ -117,11 +128,19 @@ def node_executables(packages: Sequence[str] = PACKAGES) -> List[Executable]:
         except importlib.metadata.PackageNotFoundError:
             raise ParameterDocsError(f'{package} is not installed (build the workspace: '
                                      'colcon build --symlink-install)') from None
-        found.extend(sorted((Executable(package, entry.name, entry.value)
-                             for entry in entry_points if entry.group == 'console_scripts'
-                             and '.nodes.' in entry.value.partition(':')[0]),
+        executables = (Executable(package, entry.name, _target(entry))
+                       for entry in entry_points if entry.group == 'console_scripts')
+        found.extend(sorted((executable for executable in executables
+                             if '.nodes.' in executable.target.partition(':')[0]),
                             key=lambda executable: executable.name))
     return found
+
+
+def _target(entry: importlib.metadata.EntryPoint) -> str:
+    """Return the ``module:function`` an entry point runs, behind its console script."""
+    # The console scripts are hilserl_common.entry.console_script functions (in a light
+    # module, imported here), which name the module they import and run.
+    return getattr(entry.load(), 'target', entry.value)
 
 
 def node_class(executable: Executable) -> type:
