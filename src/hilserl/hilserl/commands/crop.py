@@ -10,7 +10,8 @@ Take the first raw frame of each camera from a bag (an episode, a dataset, or an
 and write it as <camera>.crop [top, left, height, width] into the image processor's
 parameter file, keeping the file's other settings and comments. Rectangles come from
 --camera, or, without --camera and with a display, from dragging them in a window
-per camera. Previews <camera>_crop.png show each crop resized to the file's
+per camera that shows the processed result beside the frame (Enter keeps, Esc skips).
+Previews <camera>_crop.png show each crop resized to the file's
 resize_size, as the processor will publish it."""
 
 
@@ -59,7 +60,7 @@ def run(options) -> int:
                                   if not parameters.camera_names or c in parameters.camera_names]
         for camera in cameras:
             parameters.check_camera(camera)
-        crops = given or crop_roi.select_interactively(frames, cameras)
+        crops = given or crop_roi.select_interactively(frames, cameras, parameters)
         for camera, box in crops.items():
             crop_roi.check_inside(camera, box, frames[camera])
         for camera, box in crops.items():

@@ -3,9 +3,9 @@ Choose the image processor's crop rectangles from recorded frames; no ROS.
 
 The processor crops raw camera frames (``<camera>.crop`` = ``[top, left, height, width]``)
 and resizes them to ``resize_size``. This module parses rectangles given on the command
-line or drawn with OpenCV, checks them against a frame, writes them into the processor's
-parameter file (ruamel.yaml round trip, so the file's comments and order survive) and
-saves previews of the processed result.
+line or dragged in a window (:mod:`hilserl.vision.crop_selector`), checks them against a
+frame, writes them into the processor's parameter file (ruamel.yaml round trip, so the
+file's comments and order survive) and saves previews of the processed result.
 """
 
 import os
@@ -99,6 +99,15 @@ class ProcessorParameters:
             raise CropToolError(f"camera '{camera}' is not in camera_names "
                                 f"{self.camera_names} of {self.path}")
 
+    def present_crop(self, camera: str) -> Optional[CropBox]:
+        """Return ``<camera>.crop`` as the file has it, or None (none, or not a valid crop)."""
+        section = self.parameters.get(camera)
+        values = section.get('crop') if isinstance(section, dict) else None
+        try:
+            return CropBox.from_sequence(values) if values else None
+        except ImageProcessingError:
+            return None
+
     def set_crop(self, camera: str, box: CropBox) -> None:
         """Set ``<camera>.crop``, written as a flow list ``[top, left, height, width]``."""
         from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -140,27 +149,18 @@ def display_available() -> bool:
     return bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
 
 
-def select_interactively(frames: Dict[str, np.ndarray],
-                         cameras: Optional[Sequence[str]] = None) -> Dict[str, CropBox]:
+def select_interactively(frames: Dict[str, np.ndarray], cameras: Sequence[str],
+                         parameters: 'ProcessorParameters') -> Dict[str, CropBox]:
     """
-    Let the user drag a rectangle on each camera's frame with ``cv2.selectROI``.
+    Let the user drag a rectangle on each camera's frame, with the processed preview beside it.
 
-    Enter or space accepts, c or Esc skips the camera (its crop stays as it is).
+    Enter accepts, c or Esc skips the camera (its crop stays as it is).
     """
-    import cv2
-    crops = {}
-    for camera in cameras or list(frames):
-        window = f'{camera}: drag the crop, Enter accepts, c skips'
-        try:
-            left, top, width, height = cv2.selectROI(
-                window, np.ascontiguousarray(frames[camera][..., ::-1]),
-                showCrosshair=True, fromCenter=False)
-            cv2.destroyWindow(window)
-        except cv2.error as error:
-            reason = (error.err or str(error)).strip().split('. ')[0]
-            raise CropToolError(
-                f'cannot open a window ({reason}; opencv-python-headless has no GUI): '
-                'pass the rectangles with --camera NAME=top,left,height,width') from None
-        if width > 0 and height > 0:
-            crops[camera] = CropBox(int(top), int(left), int(height), int(width))
-    return crops
+    from hilserl.vision.crop_selector import CropSelectorError, select_with_windows
+    present = {camera: box for camera in cameras
+               if (box := parameters.present_crop(camera)) is not None}
+    try:
+        return select_with_windows(frames, cameras, parameters.resize_size, present)
+    except CropSelectorError as error:
+        raise CropToolError(f'{error}: pass the rectangles with '
+                            '--camera NAME=top,left,height,width') from None
