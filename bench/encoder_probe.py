@@ -57,7 +57,7 @@ except ImportError:  # plain checkout: use the package sources next to this scri
                                         'src', package))
 
 from hilserl.sim import SimArm, SimArmConfig  # noqa: E402
-from hilserl.sim.closed_loop import (CONTROL_DT, run_episode, scripted_policy,  # noqa: E402
+from hilserl.sim.closed_loop import (control_period, run_episode, scripted_policy,  # noqa: E402
                                      sim_controller, sim_filter)
 from hilserl_learning.classifier_encoder import classifier_backbone  # noqa: E402
 from hilserl_learning.classifier_training import train_classifier, TrainingConfig  # noqa: E402
@@ -77,7 +77,8 @@ FOLDS = 5
 
 def render_episodes(scene: str, seeds, steps: int, every: int) -> dict:
     """Run scripted pick-lift episodes; return frames per camera and the ground truth."""
-    arm = SimArm(SimArmConfig(robot='so101', task='pick_lift', control_dt=CONTROL_DT,
+    arm = SimArm(SimArmConfig(robot='so101', task='pick_lift',
+                              control_dt=control_period('so101'),
                               cameras={name: (IMAGE_SIZE, IMAGE_SIZE) for name in CAMERAS},
                               visual_variation=scene))
     data = {key: [] for key in (*CAMERAS, 'cube', 'tcp', 'success', 'episode')}

@@ -5,7 +5,7 @@ import glob
 import os
 
 from hilserl import defaults
-from hilserl.arm.robot_registry import default_robot, load_robot
+from hilserl.arm.robot_registry import default_joint_names, default_robot, load_robot
 
 NODES = os.path.join(os.path.dirname(defaults.__file__), 'nodes')
 # Parameters several nodes declare with the same meaning: their default must not be a
@@ -47,10 +47,9 @@ def test_the_checker_finds_a_literal_default(tmp_path):
     assert list(literal_defaults(str(node))) == [('fps', 1)]
 
 
-def test_the_joint_defaults_are_the_default_robot_s():
+def test_the_defaults_agree_with_the_default_robot_s_file():
     robot = load_robot(default_robot())
-    assert defaults.ARM_JOINT_NAMES == tuple(robot.arm.joints)
-    assert defaults.GRIPPER_JOINT_NAME == robot.gripper.joint
+    assert default_joint_names() == (robot.arm.joints, robot.gripper.joint)
     assert set(defaults.CAMERA_NAMES) == set(robot.cameras.names)
     assert defaults.CONTROL_FPS == robot.cameras.fps
     assert defaults.ARM_CONTROL_RATE_HZ == robot.safety.control_rate_hz

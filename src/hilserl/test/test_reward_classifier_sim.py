@@ -14,7 +14,7 @@ import time
 os.environ.setdefault('MUJOCO_GL', 'egl')
 
 from hilserl.sim import SimArm, SimArmConfig  # noqa: E402
-from hilserl.sim.closed_loop import (CONTROL_DT, run_episode, scripted_policy,  # noqa: E402
+from hilserl.sim.closed_loop import (control_period, run_episode, scripted_policy,  # noqa: E402
                                      sim_controller, sim_filter)
 from hilserl_learning.classifier_training import (format_report, train_classifier,  # noqa: E402
                                                   TrainingConfig)
@@ -32,7 +32,7 @@ REQUIRED_ACCURACY = 0.95
 
 def render_pick_lift_episodes():
     """Return ({camera: uint8 [N, H, W, 3]}, success labels [N], episode ids [N])."""
-    arm = SimArm(SimArmConfig(robot='so101', task='pick_lift', control_dt=CONTROL_DT,
+    arm = SimArm(SimArmConfig(robot='so101', task='pick_lift', control_dt=control_period('so101'),
                               cameras={name: (IMAGE_SIZE, IMAGE_SIZE) for name in CAMERAS}))
     frames = {name: [] for name in CAMERAS}
     labels, episode_ids = [], []

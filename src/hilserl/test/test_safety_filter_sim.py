@@ -6,13 +6,13 @@ import pytest
 
 from hilserl.arm.robot_registry import load_robot
 from hilserl.sim import SimArm, SimArmConfig
-from hilserl.sim.closed_loop import CONTROL_DT, sim_filter, sim_kinematics
+from hilserl.sim.closed_loop import control_period, sim_filter, sim_kinematics
 
 
 @pytest.fixture(scope='module')
 def so101():
     arm = SimArm(SimArmConfig(robot='so101', task='pick_lift', cameras={},
-                              control_dt=CONTROL_DT))
+                              control_dt=control_period('so101')))
     yield arm, sim_kinematics(arm)
     arm.close()
 

@@ -159,9 +159,9 @@ def test_bad_intervention_settings_are_refused(settings):
 def test_the_scripted_human_solves_a_simulated_pick_lift_and_says_so():
     from hilserl.nodes.scripted_human import scripted_config
     from hilserl.sim import SimArm, SimArmConfig
-    from hilserl.sim.closed_loop import CONTROL_DT, run_episode, sim_filter
+    from hilserl.sim.closed_loop import control_period, run_episode, sim_filter
     arm = SimArm(SimArmConfig(robot='so101', task='pick_lift', cameras={},
-                              control_dt=CONTROL_DT))
+                              control_dt=control_period('so101')))
     human = ScriptedHuman(HumanSettings('pick_lift', scripted=scripted_config('so101')))
     human.start_episode(0)
     events = []

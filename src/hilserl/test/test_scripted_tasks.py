@@ -13,7 +13,7 @@ os.environ.setdefault('MUJOCO_GL', 'egl')
 
 from hilserl.arm.robot_registry import load_robot  # noqa: E402
 from hilserl.sim import SimArm, SimArmConfig  # noqa: E402
-from hilserl.sim.closed_loop import (CONTROL_DT, run_episode, scripted_policy,  # noqa: E402
+from hilserl.sim.closed_loop import (control_period, run_episode, scripted_policy,  # noqa: E402
                                      sim_controller, sim_filter,
                                      sim_kinematics)
 from hilserl.sim.robots import robot_description  # noqa: E402
@@ -86,7 +86,8 @@ def test_safety_box_holds_every_task_region_with_margin(robot):
 @pytest.mark.parametrize('robot', ROBOTS)
 def test_scripted_controller_solves_the_task_through_the_safety_filter(robot, task,
                                                                        kinematics):
-    arm = SimArm(SimArmConfig(robot=robot, task=task, cameras={}, control_dt=CONTROL_DT))
+    arm = SimArm(SimArmConfig(robot=robot, task=task, cameras={},
+                              control_dt=control_period(robot)))
     try:
         safety = sim_filter(arm, kinematics(arm))
         checker = TickChecker(safety)

@@ -6,6 +6,7 @@ os.environ.setdefault('MUJOCO_GL', 'egl')
 
 from hilserl.actor.episodes import EpisodeConfig  # noqa: E402
 from hilserl.actor.observation_state import state_names  # noqa: E402
+from hilserl.arm.robot_registry import default_robot, robot_file_path  # noqa: E402
 from hilserl.sim import training as sim_training  # noqa: E402
 from hilserl.sim.training import (RunSettings, run_episode, scripted_human,  # noqa: E402
                                   SimTask, steps_to_reach)
@@ -98,6 +99,24 @@ def test_runs_train_as_train_mode_is_configured():
     actor = train['actor']['ros__parameters']
     assert (actor['fps'], actor['control_time_s']) == (sim_training.FPS,
                                                        sim_training.TRAIN_TIME_S)
+
+
+def test_the_task_runs_at_the_robot_file_s_control_rate(tmp_path):
+    # A copy of the default arm ticking at 50 Hz: 20 ms periods, 5 filter ticks a step.
+    with open(robot_file_path(default_robot()), encoding='utf-8') as stream:
+        content = yaml.safe_load(stream)
+    content['safety']['control_rate_hz'] = 50.0
+    path = tmp_path / 'fast_arm.yaml'
+    path.write_text(yaml.safe_dump(content))
+    fast = SimTask(str(path), 'reach', seed=0)
+    try:
+        assert fast.arm.control_dt == pytest.approx(0.02)
+        assert fast.ticks_per_step == 5
+        before = fast.arm.data.time
+        fast.step([0.0, 0.0, 0.0], 1)
+        assert fast.arm.data.time - before == pytest.approx(0.1)   # one step at 10 Hz
+    finally:
+        fast.arm.close()
 
 
 def test_steps_to_reach_is_the_first_evaluation_at_the_target():

@@ -7,7 +7,7 @@ os.environ.setdefault('MUJOCO_GL', 'egl')
 from hilserl.launching.graph import GraphError  # noqa: E402
 from hilserl.launching.modes import MODES  # noqa: E402
 from hilserl.sim import SimArm, SimArmConfig  # noqa: E402
-from hilserl.sim.closed_loop import (CONTROL_DT, run_episode, scripted_policy,  # noqa: E402
+from hilserl.sim.closed_loop import (control_period, run_episode, scripted_policy,  # noqa: E402
                                      sim_controller, sim_filter)
 from hilserl.sim.visual_variation import (DISTRACTOR_CLEARANCE, PREFIX,  # noqa: E402
                                           texture_bank)
@@ -120,7 +120,7 @@ def test_visuals_leave_the_layout_alone_and_distractors_clear_of_the_cube(random
 def test_scripted_policy_solves_randomized_pick_lift_exactly_as_plain():
     results = {}
     for name in ('randomized', 'none'):
-        loop_arm = make_arm(name, control_dt=CONTROL_DT)  # the closed loop's control period
+        loop_arm = make_arm(name, control_dt=control_period('so101'))  # the robot file's
         try:
             safety = sim_filter(loop_arm)
             results[name] = []

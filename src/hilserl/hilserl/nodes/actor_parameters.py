@@ -7,9 +7,9 @@ from typing import List, Optional
 from rclpy.parameter import Parameter
 
 from hilserl.actor.reward_labeler import REWARD_SOURCES
-from hilserl.defaults import (ARM_HOME_PARAMETER, ARM_JOINT_NAMES, ARM_NODE, CAMERA_NAMES,
-                              CONTROL_FPS, EPISODE_TIME_S, GRIPPER_JOINT_NAME, RESET_RETRY_S,
-                              TELEOP_TIMEOUT_S)
+from hilserl.arm.robot_registry import default_joint_names
+from hilserl.defaults import (ARM_HOME_PARAMETER, ARM_NODE, CAMERA_NAMES, CONTROL_FPS,
+                              EPISODE_TIME_S, RESET_RETRY_S, TELEOP_TIMEOUT_S)
 from hilserl_common.node_support import declare, valid_camera_name
 
 
@@ -60,6 +60,7 @@ def declare_actor_parameters(node) -> ActorParameters:
                     'state-only policy.')
     use_cameras = param('use_cameras', True,
                         'false: a state-only policy (camera_names are not used).')
+    default_arm, default_gripper = default_joint_names()
     p = ActorParameters(
         actor_id=param('actor_id', '', 'Id in the transitions (empty: the node name).')
         or node.get_name(),
@@ -80,9 +81,9 @@ def declare_actor_parameters(node) -> ActorParameters:
             'more cameras have a new frame than fit, the longest-waiting go first and the '
             'others act on their previous frame one tick longer (one is always encoded).'),
         cameras=list(cameras or []) if use_cameras else [],
-        arm_joints=param('arm_joint_names', list(ARM_JOINT_NAMES),
+        arm_joints=param('arm_joint_names', list(default_arm),
                          'Arm joints of the state vector, in order.'),
-        gripper_joint=param('gripper_joint_name', GRIPPER_JOINT_NAME,
+        gripper_joint=param('gripper_joint_name', default_gripper,
                             'Gripper joint of the state vector.'),
         state_from_ground_truth=param(
             'state_from_ground_truth', False,

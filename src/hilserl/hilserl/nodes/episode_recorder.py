@@ -25,11 +25,11 @@ from hilserl.actor.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, E
                                     EpisodeTracker, EVENT_NAMES, FAILURE, format_status, RERECORD,
                                     SUCCESS)
 from hilserl.actor.observation_state import action_from_command
+from hilserl.arm.robot_registry import default_joint_names
 from hilserl.dataset import bag_format
 from hilserl.dataset.writer import EpisodeBagWriter, next_episode_index
-from hilserl.defaults import (ARM_HOME_PARAMETER, ARM_JOINT_NAMES, ARM_NODE, CAMERA_NAMES,
-                              CONTROL_FPS, EPISODE_TIME_S, GRIPPER_JOINT_NAME, RESET_RETRY_S,
-                              TELEOP_TIMEOUT_S)
+from hilserl.defaults import (ARM_HOME_PARAMETER, ARM_NODE, CAMERA_NAMES, CONTROL_FPS,
+                              EPISODE_TIME_S, RESET_RETRY_S, TELEOP_TIMEOUT_S)
 from hilserl.ros.episode_io import EpisodeIO, EpisodeIOSettings, Observation, set_stamp
 from hilserl_common.node_support import declare, log_at, run_node, StopNode, valid_camera_name
 
@@ -64,9 +64,10 @@ class EpisodeRecorderNode(Node):
                                   'Retry a reset that has not finished after this long.')
         teleop_timeout_s = declare(self, 'teleop_timeout_s', TELEOP_TIMEOUT_S,
                                    'Older teleop commands are not forwarded (hold).')
-        arm_joints = declare(self, 'arm_joint_names', list(ARM_JOINT_NAMES),
+        default_arm, default_gripper = default_joint_names()
+        arm_joints = declare(self, 'arm_joint_names', list(default_arm),
                              'Arm joints of the state vector, in order.')
-        gripper_joint = declare(self, 'gripper_joint_name', GRIPPER_JOINT_NAME,
+        gripper_joint = declare(self, 'gripper_joint_name', default_gripper,
                                 'Gripper joint of the state vector.')
         state_from_ground_truth = declare(
             self, 'state_from_ground_truth', False,

@@ -23,7 +23,7 @@ from sensor_msgs.msg import JointState, Joy
 
 from hilserl.arm.kinematics import Kinematics
 from hilserl.arm.robot_descriptions import resolve_description
-from hilserl.defaults import ARM_JOINT_NAMES, GRIPPER_JOINT_NAME
+from hilserl.arm.robot_registry import default_joint_names
 from hilserl.human.teleop.common import InterventionSwitch, TeleopCommand
 from hilserl.human.teleop.keyboard import SESSION_ACTIONS
 from hilserl.human.teleop.leader_mapping import GripperHysteresis, LeaderFollowing
@@ -45,9 +45,10 @@ class LeaderTeleopNode(TeleopNode):
         tcp_frame = declare(self, 'tcp_frame', 'gripper_frame_link', 'Frame of the TCP.')
         tcp_offset = declare(self, 'tcp_offset', [0.0, 0.0, 0.0], 'TCP in tcp_frame (m).')
         tcp_rpy = declare(self, 'tcp_rpy', [0.0, 0.0, 0.0], 'TCP rotation in tcp_frame (rad).')
-        arm_joints = declare(self, 'arm_joint_names', list(ARM_JOINT_NAMES),
+        default_arm, default_gripper = default_joint_names()
+        arm_joints = declare(self, 'arm_joint_names', list(default_arm),
                              'Leader arm joints used for FK, in tree order.')
-        gripper_joint = declare(self, 'gripper_joint_name', GRIPPER_JOINT_NAME,
+        gripper_joint = declare(self, 'gripper_joint_name', default_gripper,
                                 "The leader's gripper joint.")
         offsets = declare(self, 'leader_joint_offsets', Parameter.Type.DOUBLE_ARRAY,
                           "Added to the leader's arm joints before FK (rad); unset: zeros.")

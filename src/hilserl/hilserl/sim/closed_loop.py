@@ -19,14 +19,10 @@ from hilserl.arm.robot_descriptions import resolve_description
 from hilserl.arm.robot_registry import load_robot
 from hilserl.arm.safety_filter import SafetyConfig, SafetyFilter
 from hilserl.human.scripted_policy import ScriptedConfig, ScriptedController
-# control_period: also for the closed loop's users, with CONTROL_DT below.
+# control_period(robot): the arm's control period from its robot file, for the closed
+# loop's users (SimArmConfig.control_dt), as the sim_arm node uses it.
 from hilserl.sim.scene import control_period  # noqa: F401
 from hilserl.sim.sim_arm import SimArm
-
-# Control period of the shipped simulated arms (the sim node's, control_period of their
-# robot files: 30 Hz over a 2 ms timestep is 17 steps); a test keeps them equal. For
-# another arm, use control_period(robot).
-CONTROL_DT = 0.034
 
 
 def robot_kinematics(robot: str) -> Kinematics:

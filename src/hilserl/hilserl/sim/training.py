@@ -46,7 +46,7 @@ from hilserl.actor.reward_labeler import RewardLabeler
 from hilserl.arm.robot_registry import default_robot
 from hilserl.human.scripted_human import HumanSettings, InterventionSettings, ScriptedHuman, Truth
 from hilserl.sim import SimArm, SimArmConfig
-from hilserl.sim.closed_loop import CONTROL_DT, sim_controller, sim_filter, sim_kinematics
+from hilserl.sim.closed_loop import control_period, sim_controller, sim_filter, sim_kinematics
 from hilserl.sim.sim_arm import GroundTruth
 
 FPS = 10.0                  # actor and scripted human, config/record.yaml and train.yaml
@@ -85,14 +85,14 @@ class SimTask:
         """
         self.cameras = dict(CAMERAS) if cameras else {}
         self.encode: Optional[Callable[[np.ndarray], np.ndarray]] = None
-        self.arm = SimArm(SimArmConfig(robot=robot or default_robot(), task=task,
-                                       cameras=self.cameras,
-                                       control_dt=CONTROL_DT, seed=seed,
+        robot = robot or default_robot()
+        self.arm = SimArm(SimArmConfig(robot=robot, task=task, cameras=self.cameras, seed=seed,
+                                       control_dt=control_period(robot),
                                        visual_variation=visual_variation))
         self.kinematics = sim_kinematics(self.arm)
         self.safety = sim_filter(self.arm, self.kinematics)
-        # The filter ticks at the arm's control rate, the policy at FPS (3 ticks a step).
-        self.ticks_per_step = max(1, round(1.0 / (FPS * CONTROL_DT)))
+        # The filter ticks at the robot file's control rate, the policy at FPS (30 / 10 Hz).
+        self.ticks_per_step = max(1, round(1.0 / (FPS * self.arm.control_dt)))
         self.scripted = sim_controller(self.arm).config
         self._now = 0.0
 
@@ -111,8 +111,7 @@ class SimTask:
 
     def state(self, truth: GroundTruth) -> np.ndarray:
         """Return the actor's state vector: joints, TCP pose by forward kinematics, cube."""
-        q = self.arm.joint_positions()
-        names = self.arm.joint_names
+        q, names = self.arm.joint_positions(), self.arm.joint_names
         position, rotation = self.kinematics.forward(q[:-1])
         quaternion_xyzw = pinocchio.Quaternion(rotation).coeffs()
         return state_vector(dict(zip(names, q)), names[:-1], names[-1], position,
@@ -265,10 +264,9 @@ class RunSettings:
                      'batch_size'):
             if getattr(self, name) < 1:
                 raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
-        if (self.demos < 0 or self.pretrain_updates < 0 or self.learning_starts < 0
-                or self.intervention_penalty < 0):
-            raise ValueError('demos, pretrain_updates, learning_starts and '
-                             'intervention_penalty must be >= 0')
+        for name in ('demos', 'pretrain_updates', 'learning_starts', 'intervention_penalty'):
+            if getattr(self, name) < 0:
+                raise ValueError(f'{name} must be >= 0, got {getattr(self, name)}')
         if self.policy_inputs not in ('state', 'images'):
             raise ValueError(f"policy_inputs must be 'state' or 'images', not "
                              f'{self.policy_inputs!r}')
