@@ -28,6 +28,7 @@ from hilserl_learning import add_transition, AgentConfig
 import numpy as np
 
 from hilserl.learner.core import LearnerCore, LearnerSettings
+from hilserl.ros.transition_messages import transition_from_bytes
 
 STATE_DIM = 20
 CAMERAS = ['front', 'wrist']
@@ -98,7 +99,7 @@ def main() -> None:
             agent=AgentConfig(image_encoder=encoder, allow_random_encoder=True),
             online_capacity=args.transitions + args.transitions // EPISODE_LENGTH + 2,
             offline_capacity=args.demo_steps * 2)
-        core = LearnerCore(settings)
+        core = LearnerCore(settings, transition_from_bytes)
         core.start_fresh()
         # What the first transition (or the demonstrations) would build.
         core._build(STATE_DIM, [f's{i}' for i in range(STATE_DIM)], cameras,

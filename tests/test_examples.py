@@ -65,9 +65,10 @@ def test_read_dataset_says_what_is_wrong(tmp_path):
 
 def test_run_checkpoint_acts_on_every_step_of_the_episode(dataset, tmp_path):
     from hilserl.learner.core import LearnerCore, LearnerSettings
+    from hilserl.ros.transition_messages import transition_from_bytes
     run_dir = tmp_path / 'run'
     core = LearnerCore(LearnerSettings(run_dir=str(run_dir), camera_names=[], batch_size=8,
-                                       offline_pretrain_updates=3))
+                                       offline_pretrain_updates=3), transition_from_bytes)
     core.start_fresh([str(dataset)])
     while core.pretraining_left():
         core.pretrain_step()

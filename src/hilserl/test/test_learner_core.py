@@ -10,7 +10,8 @@ import torch
 from hilserl.learner.core import (CHECKPOINTS_DIR, DUPLICATE, GAP, LearnerConfigurationError,
                                   LearnerCore, LearnerError, LearnerSettings, NEW, WAL_FILE)
 from hilserl.ros.transition_messages import (observation_to_message, set_image_features,
-                                             transition_to_bytes, transition_to_message)
+                                             transition_from_bytes, transition_to_bytes,
+                                             transition_to_message)
 from hilserl.testing import bags
 
 STATE_NAMES = ['s0', 's1', 's2']
@@ -24,6 +25,11 @@ def settings(run_dir, **overrides):
                   online_capacity=200, offline_capacity=200)
     values.update(overrides)
     return LearnerSettings(**values)
+
+
+def new_core(run_dir, log=lambda line: None, **overrides):
+    """Return a LearnerCore on ``settings(run_dir, **overrides)``, decoding as the node does."""
+    return LearnerCore(settings(run_dir, **overrides), transition_from_bytes, log=log)
 
 
 def observation(step, episode, cameras=0, size=36, offset=0):
@@ -71,7 +77,7 @@ class FakeActor:
 
 
 def fresh(run_dir, **overrides):
-    core = LearnerCore(settings(run_dir, **overrides))
+    core = new_core(run_dir, **overrides)
     core.start_fresh()
     return core
 
@@ -104,8 +110,8 @@ def test_a_step_enters_the_buffers_when_its_next_observation_is_known(tmp_path):
 def log_of_six_steps(run_dir, td_target_max):
     """Return what a learner with TD targets clipped to [0, max] logs for 2 episodes."""
     lines = []
-    core = LearnerCore(settings(run_dir, agent=AgentConfig(
-        td_target_min=0.0, td_target_max=td_target_max, **TINY)), log=lines.append)
+    core = new_core(run_dir, agent=AgentConfig(
+        td_target_min=0.0, td_target_max=td_target_max, **TINY), log=lines.append)
     core.start_fresh()
     FakeActor().send(core, range(6))   # the last step of each episode has reward 1
     return lines
@@ -197,7 +203,7 @@ def test_resume_restores_agent_buffers_tracker_and_the_pending_step(tmp_path):
     core, actor = fresh(tmp_path), FakeActor()
     train_until_checkpoint(core, actor, range(7))   # step 6 is pending (its episode goes on)
     assert core.agent.temperature != AgentConfig().temperature_init
-    resumed = LearnerCore(settings(tmp_path))
+    resumed = new_core(tmp_path)
     assert resumed.resume() == 0
     assert_same_learner(core, resumed)
     for learner in (core, resumed):
@@ -213,7 +219,7 @@ def test_after_a_crash_the_log_replays_what_came_since_the_checkpoint(tmp_path):
     acknowledged = core.acks()   # flushed: these are durable; then the process dies
     with open(os.path.join(tmp_path, WAL_FILE), 'ab') as stream:
         stream.write(b'\x05\x00torn record')   # a write cut short by the crash
-    resumed = LearnerCore(settings(tmp_path))
+    resumed = new_core(tmp_path)
     assert resumed.resume() == 5
     assert resumed.acks() == acknowledged == {'actor_0': 11}
     assert resumed.online.state_equal(core.online)
@@ -232,7 +238,7 @@ def test_records_the_checkpoint_already_holds_are_skipped_on_replay(tmp_path):
     # A crash after the checkpoint's rename but before the log was cleared.
     with open(wal_path, 'wb') as stream:
         stream.write(log_before)
-    resumed = LearnerCore(settings(tmp_path))
+    resumed = new_core(tmp_path)
     assert resumed.resume() == 0
     assert resumed.tracker.duplicates == 5 and resumed.num_online_steps == 4
     assert resumed.online.state_equal(core.online)
@@ -246,22 +252,22 @@ def test_only_the_latest_checkpoint_is_kept_and_a_half_written_one_is_ignored(tm
     os.makedirs(os.path.join(tmp_path, CHECKPOINTS_DIR, '.tmp-000099', 'agent'))
     assert sorted(os.listdir(os.path.join(tmp_path, CHECKPOINTS_DIR))) == [
         '.tmp-000099', os.path.basename(latest)]
-    assert LearnerCore(settings(tmp_path)).latest_checkpoint() == latest
+    assert new_core(tmp_path).latest_checkpoint() == latest
 
 
 def test_a_used_run_dir_needs_resume_and_resume_needs_a_checkpoint(tmp_path):
     with pytest.raises(LearnerError, match='holds no checkpoint'):
-        LearnerCore(settings(tmp_path)).resume()
+        new_core(tmp_path).resume()
     core = fresh(tmp_path)
     FakeActor().send(core, [0])
     with pytest.raises(LearnerError, match='resume:=true'):
-        LearnerCore(settings(tmp_path)).start_fresh()
+        new_core(tmp_path).start_fresh()
 
 
 def test_demonstrations_fill_the_offline_buffer_fit_the_normaliser_then_pretraining_runs(tmp_path):
     episodes = bags.write_dataset(str(tmp_path / 'demos'), num_episodes=2, steps=4,
                                   cameras=())
-    core = LearnerCore(settings(tmp_path / 'run', offline_pretrain_updates=3))
+    core = new_core(tmp_path / 'run', offline_pretrain_updates=3)
     core.start_fresh([str(tmp_path / 'demos')])
     assert core.offline.num_steps_added == 8 and core.num_online_steps == 0
     states = np.concatenate([episode.states for episode in episodes])
@@ -272,7 +278,7 @@ def test_demonstrations_fill_the_offline_buffer_fit_the_normaliser_then_pretrain
     core.pretrain_step()
     core.checkpoint()
     core.close()
-    resumed = LearnerCore(settings(tmp_path / 'run', offline_pretrain_updates=3))
+    resumed = new_core(tmp_path / 'run', offline_pretrain_updates=3)
     resumed.resume()   # a stop during pretraining continues it, it does not start over
     assert resumed.pretraining_left() == 2
     while resumed.pretraining_left():
@@ -284,7 +290,7 @@ def test_state_names_pick_the_run_layout_out_of_richer_demonstrations(tmp_path):
     """Demos recorded with the object position train a policy configured without it."""
     episodes = bags.write_dataset(str(tmp_path / 'demos'), num_episodes=1, steps=4,
                                   cameras=(), state_names=['s0', 'object.x', 's2'])
-    core = LearnerCore(settings(tmp_path / 'run', state_names=['s2', 's0']))
+    core = new_core(tmp_path / 'run', state_names=['s2', 's0'])
     core.start_fresh([str(tmp_path / 'demos')])
     assert core.state_names == ['s2', 's0'] and core.agent.config.state_dim == 2
     np.testing.assert_allclose(core.agent.normalizer.mean.numpy(),
@@ -294,7 +300,7 @@ def test_state_names_pick_the_run_layout_out_of_richer_demonstrations(tmp_path):
 def test_demonstrations_without_a_configured_state_entry_are_a_clear_error(tmp_path):
     bags.write_dataset(str(tmp_path / 'demos'), num_episodes=1, steps=2, cameras=(),
                        state_names=STATE_NAMES)
-    core = LearnerCore(settings(tmp_path / 'run', state_names=['s0', 'object.x']))
+    core = new_core(tmp_path / 'run', state_names=['s0', 'object.x'])
     with pytest.raises(LearnerError, match=r"no state entries \['object.x'\]"):
         core.start_fresh([str(tmp_path / 'demos')])
 
@@ -307,7 +313,7 @@ def test_a_first_transition_of_another_state_layout_is_rejected(tmp_path):
 def test_an_image_policy_on_a_random_frozen_encoder_is_refused_unless_allowed(tmp_path):
     bags.write_dataset(str(tmp_path / 'demos'), num_episodes=1, steps=2, cameras=('front',),
                        image_size=(32, 32), state_names=STATE_NAMES)
-    refused = LearnerCore(settings(tmp_path / 'a', agent=AgentConfig(**TINY)))
+    refused = new_core(tmp_path / 'a', agent=AgentConfig(**TINY))
     with pytest.raises(LearnerConfigurationError, match='allow_random_encoder'):
         refused.start_fresh([str(tmp_path / 'demos')])
     # The first transition of an actor is no better: the error stops the learner.
@@ -323,7 +329,7 @@ def test_camera_demos_with_the_frozen_encoder_store_features_once_per_frame(tmp_
     bags.write_dataset(str(tmp_path / 'demos'), num_episodes=1, steps=3, cameras=('front',),
                        image_size=(32, 32), state_names=STATE_NAMES)
     agent = AgentConfig(image_encoder='frozen', allow_random_encoder=True, **TINY)
-    core = LearnerCore(settings(tmp_path / 'run', agent=agent, batch_size=4))
+    core = new_core(tmp_path / 'run', agent=agent, batch_size=4)
     core.start_fresh([str(tmp_path / 'demos')])
     assert core.camera_names == ['front'] and core.offline.feature_shape == (1, 512)
     assert core.offline.image_shape is None and core.offline.num_steps_added == 3
@@ -334,7 +340,7 @@ def test_camera_demos_with_the_frozen_encoder_store_features_once_per_frame(tmp_
 @pytest.mark.parametrize('encoder, feature_shape', [('cnn', None), ('frozen', (2, 512))])
 def test_camera_transitions_train_with_either_encoder(tmp_path, encoder, feature_shape):
     agent = AgentConfig(image_encoder=encoder, allow_random_encoder=True, **TINY)
-    core = LearnerCore(settings(tmp_path, agent=agent, batch_size=4))
+    core = new_core(tmp_path, agent=agent, batch_size=4)
     core.start_fresh()
     actor = FakeActor(cameras=2)
     actor.send(core, range(6))
@@ -343,7 +349,7 @@ def test_camera_transitions_train_with_either_encoder(tmp_path, encoder, feature
     metrics = core.train_step()
     assert np.isfinite(metrics['critic_loss'])
     core.checkpoint()
-    resumed = LearnerCore(settings(tmp_path, agent=agent))
+    resumed = new_core(tmp_path, agent=agent)
     resumed.resume()
     assert resumed.online.state_equal(core.online)
 
@@ -352,7 +358,7 @@ def test_camera_transitions_train_with_either_encoder(tmp_path, encoder, feature
 def test_actor_features_are_stored_only_from_the_same_frozen_encoder(tmp_path, same_encoder):
     agent = AgentConfig(image_encoder='frozen', allow_random_encoder=True, **TINY)
     lines = []
-    core = LearnerCore(settings(tmp_path, agent=agent, batch_size=64), log=lines.append)
+    core = new_core(tmp_path, agent=agent, batch_size=64, log=lines.append)
     core.start_fresh()
     FakeActor(cameras=1, size=32).send(core, [0])   # builds the agent: its fingerprint
     ours = core.agent.frozen_encoder.fingerprint()

@@ -4,12 +4,11 @@ from hilserl_learning import AgentConfig, SACAgent
 import numpy as np
 import torch
 
-from hilserl.learner.core import LearnerCore
 from hilserl.learner.transition_intake import TransitionIntake
 from hilserl.sim import training as sim_training
 from hilserl.sim.training import RunSettings
 from hilserl.testing import bags
-from test_learner_core import FakeActor, settings, STATE_NAMES, TINY
+from test_learner_core import FakeActor, new_core, STATE_NAMES, TINY
 
 SPATIAL = dict(image_encoder='frozen', allow_random_encoder=True,
                image_pooling='spatial_embedding', feature_augmentation_copies=2, **TINY)
@@ -20,7 +19,7 @@ def test_transitions_and_demos_store_the_map_and_its_shifted_copies(tmp_path):
                        cameras=('front', 'wrist'), image_size=(64, 64),
                        state_names=STATE_NAMES)
     agent = AgentConfig(**SPATIAL)
-    core = LearnerCore(settings(tmp_path / 'run', agent=agent, batch_size=4))
+    core = new_core(tmp_path / 'run', agent=agent, batch_size=4)
     core.start_fresh([str(tmp_path / 'demos')])
     # resnet10 at 64x64: a 512 x 2 x 2 map per camera, 3 versions of each frame.
     for buffer in (core.online, core.offline):
@@ -31,7 +30,7 @@ def test_transitions_and_demos_store_the_map_and_its_shifted_copies(tmp_path):
     assert core.online.sample(4).observations['features'].shape == (4, 2, 2048)
     assert np.isfinite(core.train_step()['critic_loss'])
     core.checkpoint()
-    resumed = LearnerCore(settings(tmp_path / 'run', agent=agent))
+    resumed = new_core(tmp_path / 'run', agent=agent)
     resumed.resume()
     assert resumed.online.state_equal(core.online)
     assert resumed.offline.state_equal(core.offline)

@@ -4,9 +4,9 @@ import os
 
 from hilserl_learning import buffer_store
 import pytest
-from test_learner_core import FakeActor, fresh, settings
+from test_learner_core import FakeActor, fresh, new_core
 
-from hilserl.learner.core import CHECKPOINTS_DIR, LearnerCore, LearnerError
+from hilserl.learner.core import CHECKPOINTS_DIR, LearnerError
 from hilserl.learner.run_files import BUFFERS_DIR
 
 
@@ -38,7 +38,7 @@ def test_a_checkpoint_writes_only_the_chunks_of_new_rows(tmp_path, four_row_chun
     assert all(after[name] == before[name] for name in before)   # not rewritten
     assert os.listdir(os.path.join(tmp_path, CHECKPOINTS_DIR)) == [os.path.basename(latest)]
 
-    resumed = LearnerCore(settings(tmp_path))
+    resumed = new_core(tmp_path)
     assert resumed.resume() == 0
     assert resumed.online.state_equal(core.online)
     assert resumed.offline.state_equal(core.offline)
@@ -58,7 +58,7 @@ def test_a_crash_mid_checkpoint_resumes_from_the_previous_one_and_the_log(
     monkeypatch.setattr(buffer_store, 'save_file', crash)
     with pytest.raises(OSError, match='killed mid-save'):
         core.checkpoint()
-    resumed = LearnerCore(settings(tmp_path))
+    resumed = new_core(tmp_path)
     assert resumed.latest_checkpoint() == previous
     assert resumed.resume() == 6
     assert resumed.online.state_equal(core.online)
@@ -77,4 +77,4 @@ def test_a_damaged_chunk_stops_resume_with_a_clear_error(tmp_path):
         stream.seek(-1, os.SEEK_END)
         stream.write(bytes([last ^ 0xFF]))
     with pytest.raises(LearnerError, match=f'cannot resume from {latest}: .*{name}: checksum'):
-        LearnerCore(settings(tmp_path)).resume()
+        new_core(tmp_path).resume()

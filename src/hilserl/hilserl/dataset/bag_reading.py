@@ -15,6 +15,8 @@ import numpy as np
 import yaml
 
 from hilserl.dataset import bag_format
+from hilserl.vision.image_decoding import rgb_pixels
+from hilserl.vision.image_processing import ImageProcessingError
 
 
 class DatasetError(Exception):
@@ -96,23 +98,15 @@ def deserialize(raw: bytes, msgtype: str, where: str):
 
 def image_to_rgb(message, where: str) -> np.ndarray:
     """
-    Return a decoded sensor_msgs/Image as RGB uint8 ``[H, W, 3]``.
+    Return a decoded sensor_msgs/Image as RGB uint8 ``[H, W, 3]`` (a contiguous array).
 
     The pixel layout rules (encodings, row padding, sizes) are those of
-    :func:`hilserl.ros.image_conversion.numpy_image_to_array`, which reads a rosbags message
-    as well as an rclpy one; BGR is swapped and mono repeated into three channels.
+    :func:`hilserl.vision.image_decoding.rgb_pixels`; ``where`` names the frame in errors.
     """
-    from hilserl.ros.image_conversion import numpy_image_to_array
-    from hilserl.vision.image_processing import ImageProcessingError
     try:
-        pixels = numpy_image_to_array(message)
+        return np.ascontiguousarray(rgb_pixels(message))
     except ImageProcessingError as error:
         raise DatasetError(f'{where}: {error}') from None
-    if message.encoding.startswith('bgr'):
-        pixels = pixels[..., 2::-1]
-    elif pixels.shape[2] == 1:
-        pixels = np.repeat(pixels, 3, axis=2)
-    return np.ascontiguousarray(pixels[..., :3])
 
 
 def camera_topics(topics, image_kind: Optional[str], where: str) -> Tuple[str, Dict[str, str]]:

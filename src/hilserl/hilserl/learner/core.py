@@ -37,9 +37,8 @@ from hilserl.learner.run_files import (CHECKPOINT_PREFIX, CHECKPOINTS_DIR, LOG_S
                                        STATE_FILE, WAL_FILE)
 from hilserl.learner.step_assembly import recorded_steps, StepAssembler
 from hilserl.learner.transition_intake import TransitionIntake
-from hilserl.ros.transition_messages import (ObservationDict, ReceivedTransition,
-                                             transition_from_bytes)
 from hilserl.transport.transition_link import DUPLICATE, GAP, NEW, SequenceTracker
+from hilserl.transport.transition_record import ObservationDict, ReceivedTransition
 
 REJECTED = 'rejected'
 # AgentConfig fields the data decides (state size, cameras, frame size): not parameters.
@@ -86,9 +85,14 @@ class LearnerCore:
     """Receive, store, train, checkpoint and resume; thread-safe between those calls."""
 
     def __init__(self, settings: LearnerSettings,
-                 decode: Callable[[bytes], ReceivedTransition] = transition_from_bytes,
+                 decode: Callable[[bytes], ReceivedTransition],
                  log: Callable[[str], None] = lambda line: None) -> None:
-        """Prepare an empty learner; call :meth:`start_fresh` or :meth:`resume` next."""
+        """
+        Prepare an empty learner; call :meth:`start_fresh` or :meth:`resume` next.
+
+        ``decode`` turns an actor's payload into a :class:`ReceivedTransition` (the learner
+        node passes :func:`hilserl.ros.transition_messages.transition_from_bytes`).
+        """
         self.settings = settings
         self._log = log
         self.intake = TransitionIntake(decode, log)

@@ -24,7 +24,7 @@ from hilserl_learning import gripper
 import numpy as np
 import torch
 
-from hilserl.ros.transition_messages import ObservationDict, ReceivedTransition
+from hilserl.transport.transition_record import ObservationDict, ReceivedTransition
 
 Step = Dict[str, Any]   # keyword arguments of hilserl_learning.add_transition
 Convert = Callable[[ObservationDict], ObservationDict]

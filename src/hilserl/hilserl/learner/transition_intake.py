@@ -15,7 +15,7 @@ from hilserl_learning import AgentConfig, features_to_cache, SACAgent
 import torch
 
 from hilserl.learner.step_assembly import check_layout
-from hilserl.ros.transition_messages import ObservationDict, ReceivedTransition
+from hilserl.transport.transition_record import ObservationDict, ReceivedTransition
 
 
 class TransitionIntake:

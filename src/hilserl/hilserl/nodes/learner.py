@@ -42,8 +42,9 @@ from hilserl.learner.monitoring import EPISODE_STATS_FIELDS, MetricsLog
 from hilserl.nodes.learner_parameters import declare_learner_parameters
 from hilserl_common.log_throttle import LogThrottle
 from hilserl_common.node_support import drain, NodeFailed, run_node
-from hilserl.ros.transition_messages import transition_message_from_bytes, TransitionFormatError
+from hilserl.ros.transition_messages import transition_from_bytes, transition_message_from_bytes
 from hilserl.transport.transition_link import STREAM_SEPARATOR, stream_id, stream_owner
+from hilserl.transport.transition_record import TransitionFormatError
 
 TRANSITIONS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 ACKS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
@@ -63,7 +64,7 @@ class LearnerNode(Node):
         self._push_period_s, self._max_update_rate, self._learn = (
             p.push_period_s, p.max_update_rate_hz, p.learn)
         self.get_logger().info(f'torch: {configure_torch(p.torch_threads or None)}')
-        self._core = LearnerCore(p.settings, log=self.get_logger().info)
+        self._core = LearnerCore(p.settings, transition_from_bytes, log=self.get_logger().info)
         if p.resume:
             if p.demo_datasets:
                 self.get_logger().warning('resume:=true: demo_datasets ignored (the '

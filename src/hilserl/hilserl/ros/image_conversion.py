@@ -1,9 +1,10 @@
 """
 Convert between sensor_msgs/Image and NumPy arrays.
 
-cv_bridge is used when it is installed (a ROS install has it); otherwise a
-NumPy implementation does the same for the 8-bit encodings the suite handles.
-Both paths return H×W×C uint8 arrays and are tested against each other.
+cv_bridge is used when it is installed (a ROS install has it); otherwise
+:func:`hilserl.vision.image_decoding.image_pixels` does the same for the 8-bit
+encodings the suite handles. Both paths return H×W×C uint8 arrays and are tested
+against each other.
 """
 
 import array
@@ -11,6 +12,7 @@ import array
 import numpy as np
 from sensor_msgs.msg import Image
 
+from hilserl.vision.image_decoding import CHANNELS_BY_ENCODING, image_pixels
 from hilserl.vision.image_processing import ImageProcessingError
 
 try:  # pragma: no cover - depends on the machine
@@ -19,44 +21,16 @@ try:  # pragma: no cover - depends on the machine
 except ImportError:  # pip-only machines have no cv_bridge
     _BRIDGE = None
 
-CHANNELS_BY_ENCODING = {'mono8': 1, 'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4}
-
 
 def has_cv_bridge() -> bool:
     """Return whether conversions go through cv_bridge."""
     return _BRIDGE is not None
 
 
-def numpy_image_to_array(msg: Image) -> np.ndarray:
-    """
-    Return the pixels of ``msg`` as an H×W×C uint8 array, without cv_bridge.
-
-    The array is a view of the message buffer when rows are not padded.
-    """
-    channels = CHANNELS_BY_ENCODING.get(msg.encoding)
-    if channels is None:
-        raise ImageProcessingError(
-            f"unsupported encoding '{msg.encoding}' "
-            f'(supported: {", ".join(sorted(CHANNELS_BY_ENCODING))})')
-    if msg.height == 0 or msg.width == 0:
-        raise ImageProcessingError(f'empty image {msg.height}x{msg.width}')
-    row_bytes = msg.width * channels
-    if msg.step < row_bytes:
-        raise ImageProcessingError(
-            f'step {msg.step} is smaller than width*channels = {row_bytes}')
-    data = np.frombuffer(msg.data, dtype=np.uint8)
-    if data.size < msg.step * msg.height:
-        raise ImageProcessingError(
-            f'image data has {data.size} bytes, {msg.step * msg.height} expected '
-            f'for {msg.height} rows of {msg.step} bytes')
-    rows = data[:msg.step * msg.height].reshape(msg.height, msg.step)
-    return rows[:, :row_bytes].reshape(msg.height, msg.width, channels)
-
-
 def image_to_array(msg: Image) -> np.ndarray:
     """Return the pixels of ``msg`` as an H×W×C uint8 array."""
     if _BRIDGE is None or msg.encoding not in CHANNELS_BY_ENCODING:
-        return numpy_image_to_array(msg)
+        return image_pixels(msg)
     try:  # pragma: no cover - needs cv_bridge
         pixels = _BRIDGE.imgmsg_to_cv2(msg, desired_encoding='passthrough')
     except Exception as error:  # cv_bridge raises its own error types

@@ -1,12 +1,10 @@
 """
 Transition and Observation messages to and from the NumPy dicts of ``hilserl_learning``.
 
-An observation dict is what the agent and the replay buffers take: ``state`` float32
-``[S]`` and, with cameras, ``pixels`` uint8 ``[N, 3, H, W]`` (RGB, cameras in
-``camera_names`` order) and, when the sender computed them, the frozen encoder's
-``features`` float32 ``[N, F]``. On the wire (hilserl_interfaces/Observation) each camera
-is one ``sensor_msgs/Image`` rgb8 frame ``[H, W, 3]``; bgr8 frames are accepted and
-swapped.
+Observation dicts and :class:`ReceivedTransition` are described in
+:mod:`hilserl.transport.transition_record`. On the wire (hilserl_interfaces/Observation)
+each camera is one ``sensor_msgs/Image`` rgb8 frame ``[H, W, 3]``; bgr8 frames are
+accepted and swapped.
 
 Actor side: :func:`observation_to_message`, :func:`transition_to_message`, then
 :func:`transition_to_bytes` (the serialized message is the payload the actor numbers and
@@ -16,45 +14,16 @@ raises :class:`TransitionFormatError` (a ValueError) with a one-line reason.
 """
 
 import array
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Optional, Sequence
 
 from hilserl_interfaces.msg import Observation, Transition
 import numpy as np
 
-from hilserl.ros.image_conversion import array_to_image, numpy_image_to_array
+from hilserl.ros.image_conversion import array_to_image
+from hilserl.transport.transition_record import (ObservationDict, ReceivedTransition,
+                                                 TransitionFormatError)
+from hilserl.vision.image_decoding import rgb_pixels
 from hilserl.vision.image_processing import ImageProcessingError
-
-ObservationDict = Dict[str, np.ndarray]
-
-
-class TransitionFormatError(ValueError):
-    """A Transition or Observation message whose content cannot be used."""
-
-
-@dataclass
-class ReceivedTransition:
-    """One decoded Transition message (see Transition.msg for the meaning of each field)."""
-
-    actor_id: str
-    sequence: int
-    episode_index: int
-    step_index: int
-    observation: ObservationDict
-    action: np.ndarray                  # float32 [A]
-    reward: float
-    terminated: bool
-    truncated: bool
-    intervention: bool
-    final_observation: Optional[ObservationDict] = None
-    state_names: List[str] = field(default_factory=list)
-    camera_names: List[str] = field(default_factory=list)
-    features_encoder: str = ''          # fingerprint of the encoder behind any 'features'
-
-    @property
-    def ends_episode(self) -> bool:
-        """Return whether this is the last step of its episode."""
-        return self.terminated or self.truncated or self.final_observation is not None
 
 
 def observation_to_message(observation: ObservationDict, state_names: Sequence[str] = (),
@@ -102,11 +71,9 @@ def observation_from_message(message: Observation,
             raise TransitionFormatError(f"camera '{camera}': encoding '{image.encoding}' "
                                         'is not rgb8 or bgr8')
         try:
-            pixels = numpy_image_to_array(image)
+            pixels = rgb_pixels(image)
         except ImageProcessingError as error:
             raise TransitionFormatError(f"camera '{camera}': {error}") from None
-        if image.encoding == 'bgr8':
-            pixels = pixels[..., ::-1]
         if frames and pixels.shape != frames[0].shape:
             raise TransitionFormatError(f"camera '{camera}' frame is {pixels.shape[:2]}, "
                                         f"'{cameras[0]}' is "
