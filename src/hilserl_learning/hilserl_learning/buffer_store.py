@@ -23,8 +23,11 @@ is new. Until the new snapshot's JSON is in place, the previous snapshot names o
 files and stays loadable. :meth:`ChunkTable.prune` deletes the files no snapshot of the
 current generation names; call it only once the new snapshot is committed (``save`` does so
 itself when the store is the snapshot directory). A torn or altered chunk fails its CRC on
-load with a :class:`CheckpointError` naming the file. Files are not fsynced (like the other
-checkpoint files): the ordering guards against a killed process, not a power cut.
+load with a :class:`CheckpointError` naming the file. The chunk files a save writes, and
+then the store directory (their names), are fsynced before the snapshot's JSON is renamed
+into place: a power cut after that rename cannot leave it naming chunks that are missing or
+not on disk. The snapshot's own small files (JSON, valid rows) are replaced by rename, like
+the other checkpoint files, without an fsync of their own.
 """
 
 import os
@@ -38,7 +41,8 @@ import torch
 from torch import Tensor
 
 from .serialization import (check_format_version, check_tensor_shapes, CheckpointError,
-                            FORMAT_VERSION, load_tensors, read_json, save_tensors, write_json)
+                            FORMAT_VERSION, fsync_directory, load_tensors, read_json,
+                            save_tensors, write_json)
 
 CHUNK_BYTES = 16 * 2 ** 20
 SNAPSHOT_FILE = 'replay.json'
@@ -50,6 +54,15 @@ CHUNK_NAME = re.compile(r'chunk-\d{6,}-\d{8,}\.safetensors')
 def rows_per_chunk(row_bytes: int, target_bytes: Optional[int] = None) -> int:
     """Return how many rows of `row_bytes` bytes make a chunk of about `target_bytes`."""
     return max(1, (target_bytes or CHUNK_BYTES) // max(1, row_bytes))
+
+
+def fsync_file(path: str) -> None:
+    """Flush the file ``path`` to the disk (its data and size)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def tensors_crc32(tensors: Dict[str, Tensor]) -> int:
@@ -82,14 +95,16 @@ class ChunkTable:
         """
         Write the dirty chunks of rows ``[0, num_rows)`` to `store`; return the chunk index.
 
-        Every chunk is written if `store` is not the one the last save wrote to. The table
-        changes only once every file is written: after an error, the next save writes the
-        same chunks again.
+        Every chunk is written if `store` is not the one the last save wrote to. The
+        written files and then the store directory are fsynced before this returns. The
+        table changes only once every file is written: after an error, the next save writes
+        the same chunks again.
         """
         os.makedirs(store, exist_ok=True)
         same_store = os.path.realpath(store) == self.store
         generation = self.generation + 1
         entries = list(self.entries) if same_store else []
+        written = []
         for chunk in range(-(-num_rows // self.chunk_rows)):
             start = chunk * self.chunk_rows
             rows = min(num_rows, start + self.chunk_rows) - start
@@ -99,11 +114,17 @@ class ChunkTable:
             part = {name: value[start:start + rows] for name, value in tensors.items()}
             name = f'chunk-{chunk:06d}-{generation:08d}.safetensors'
             save_file(part, os.path.join(store, name))
+            written.append(os.path.join(store, name))
             entry = {'file': name, 'rows': rows, 'crc32': tensors_crc32(part)}
             if chunk < len(entries):
                 entries[chunk] = entry
             else:
                 entries.append(entry)
+        # All written first, then synced: the kernel writes them back together.
+        for path in written:
+            fsync_file(path)
+        if written:
+            fsync_directory(store)
         self.store, self.generation, self.entries = os.path.realpath(store), generation, entries
         self.dirty.clear()
         return self.index()
