@@ -29,6 +29,9 @@ setup(
          + workspace_files('config', '*.rviz')),
         # The robot registry (hilserl.arm.robot_registry): one file per arm.
         ('share/' + PACKAGE + '/config/robots', workspace_files('config/robots', '*.yaml')),
+        # Gymnasium environments as arms (hilserl.gym.env_file): robot:=gym.
+        ('share/' + PACKAGE + '/config/environments',
+         workspace_files('config/environments', '*.yaml')),
         ('bin', ['bin/hilserl']),
     ],
     install_requires=['setuptools'],
@@ -44,6 +47,7 @@ setup(
             'camera_publisher = hilserl.executables:camera_publisher',
             'episode_recorder = hilserl.executables:episode_recorder',
             'find_joint_limits = hilserl.executables:find_joint_limits',
+            'gym_env = hilserl.executables:gym_env',
             'image_monitor = hilserl.executables:image_monitor',
             'image_processor = hilserl.executables:image_processor',
             'joy_publisher = hilserl.executables:joy_publisher',

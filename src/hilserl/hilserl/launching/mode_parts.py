@@ -8,10 +8,13 @@ registry's (:func:`hilserl.arm.robot_registry.default_robot`): no module here na
 
 from dataclasses import replace
 import os
-from typing import Dict, List
+from typing import Dict, List, Union
 
 from hilserl.arm.robot_registry import default_robot, load_robot, RobotFile, RobotFileError
 from hilserl.defaults import CONTROL_FPS
+from hilserl.gym.env_file import environment_file_path, EnvRobot, load_environment
+from hilserl.gym.env_file import NODE_NAME as ENV_NODE_NAME
+from hilserl.gym.environment import EnvError
 from hilserl.launching.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
 
 DEMO_CAMERAS = ('front', 'wrist')
@@ -24,6 +27,10 @@ ROBOT_ARGUMENT = LaunchArgument(
     'arms and the real ones the suite ships) or the path of your own robot file '
     '(docs/robots.md).')
 TASK_ARGUMENT = LaunchArgument('task', 'pick_lift', 'Which task (simulation).', TASKS)
+ENV_ARGUMENT = LaunchArgument(
+    'env', '',
+    'With an environment file for robot:= (robot:=gym, docs/gymnasium.md): the entry or '
+    'Gymnasium id to train on; empty: the file\'s default.')
 LOCK_STEP = LaunchArgument(
     'lock_step', 'false',
     'Simulation: advance the physics only when commanded, one control period (1/fps) per '
@@ -43,12 +50,37 @@ def config_file(name: str) -> str:
     return os.path.join(get_package_share_directory('hilserl'), 'config', name)
 
 
-def robot_file(args: Dict[str, str]) -> RobotFile:
-    """Return the robot file ``robot:=`` names, or a GraphError naming the bad field."""
+def robot_file(args: Dict[str, str]) -> Union[RobotFile, EnvRobot]:
+    """
+    Return the robot file ``robot:=`` names, or a GraphError naming the bad field.
+
+    An environment file (``config/environments/NAME.yaml``) gives an EnvRobot instead:
+    the environment ``env:=`` picks, which plays the arm (:mod:`hilserl.gym.env_file`).
+    """
     try:
+        path = environment_file_path(args['robot'])
+        if path is not None:
+            robot = load_environment(path, args.get('env', ''))
+            robot.layout   # makes the environment once: its errors are the launcher's
+            return robot
+        if args.get('env'):
+            raise GraphError(f"env:={args['env']} needs an environment file for robot:= "
+                             f"(robot:={args['robot']} is an arm)")
         return load_robot(args['robot'])
-    except RobotFileError as error:
+    except (RobotFileError, EnvError) as error:
         raise GraphError(str(error)) from None
+
+
+def environment_nodes(robot: EnvRobot, cameras: bool) -> List[NodeSpec]:
+    """Return the node that plays the arm with an environment, and its image processor."""
+    environment = NodeSpec(ENV_NODE_NAME, ENV_NODE_NAME, parameters={
+        **robot.node_parameters(), 'render_cameras_enabled': cameras})
+    names = list(robot.layout.cameras)
+    if not cameras or not names:
+        return [environment]
+    # Resized to the processor's default size, the one the policy's encoder takes.
+    return [environment, NodeSpec('image_processor', 'image_processor',
+                                  parameters={'camera_names': names})]
 
 
 def sim_nodes(args: Dict[str, str]) -> List[NodeSpec]:
@@ -175,6 +207,11 @@ def arm_nodes(args: Dict[str, str], cameras: bool = True) -> List[NodeSpec]:
     ``cameras=False`` (a state-only policy in simulation) renders no frames at all.
     """
     robot = robot_file(args)
+    if isinstance(robot, EnvRobot):
+        if args.get('visual_variation', 'none') != 'none':
+            raise GraphError(f"visual_variation:={args['visual_variation']} needs the "
+                             "suite's simulator; an environment draws its own scenes")
+        return environment_nodes(robot, cameras)
     if robot.simulated:
         nodes = sim_nodes(dict(args, rviz='false'))
         if cameras:

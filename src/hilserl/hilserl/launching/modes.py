@@ -11,8 +11,10 @@ import os
 from typing import Dict, List
 
 from hilserl.actor.observation_state import state_names
+from hilserl.gym.env_file import EnvRobot
 from hilserl.launching.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
-from hilserl.launching.mode_parts import (arm_nodes, DEMO, DEMO_CAMERAS, LOCK_STEP, ROBOT_ARGUMENT,
+from hilserl.launching.mode_parts import (arm_nodes, DEMO, DEMO_CAMERAS, ENV_ARGUMENT, LOCK_STEP,
+                                          ROBOT_ARGUMENT,
                                           robot_file, SCRIPTED_OUTCOME, SIM, split_paths,
                                           TASK_ARGUMENT, TELEOP_CHOICES, teleop_nodes,
                                           visualisation_nodes)
@@ -35,6 +37,7 @@ def record_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         raise GraphError(f"scripted_outcome:={args['scripted_outcome']} needs "
                          'teleop:=scripted (a person fails episodes by themselves)')
     robot = robot_file(args)
+    environment = isinstance(robot, EnvRobot)
     recorder = NodeSpec(
         'episode_recorder', 'episode_recorder', parameter_files=('record.yaml',),
         parameters={'dataset_dir': os.path.abspath(args['dataset_dir']),
@@ -44,13 +47,14 @@ def record_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                     'image_kind': args['image_kind'],
                     'number_of_steps_after_success': int(args['steps_after_success']),
                     'arm_node': robot.driver.node_name,
-                    'state_from_ground_truth': (robot.simulated
+                    'state_from_ground_truth': (robot.simulated and not environment
                                                 and args['object_in_state'] == 'true'),
                     **robot.joint_parameters()},
         required=True)
-    if not robot.simulated and args['teleop'] == 'scripted':
-        raise GraphError('teleop:=scripted plays the human from simulator ground truth; '
-                         'the real arm needs keyboard, gamepad or leader')
+    if (not robot.simulated or environment) and args['teleop'] == 'scripted':
+        raise GraphError("teleop:=scripted plays the human from the suite simulator's "
+                         'ground truth; the real arm and an environment need keyboard, '
+                         'gamepad or leader')
     return arm_nodes(args) + teleop_nodes(args) + [recorder]
 
 
@@ -61,6 +65,7 @@ RECORD = Mode(
                 'under dataset_dir.',
     arguments=(
         ROBOT_ARGUMENT,
+        ENV_ARGUMENT,
         TASK_ARGUMENT,
         LaunchArgument('teleop', 'scripted',
                        'Who drives: the scripted human (simulation, unattended), the '
@@ -119,6 +124,8 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         raise GraphError(f"max_minutes:={args['max_minutes']} must be 0 (no limit) or more")
     robot = robot_file(args)
     simulated = robot.simulated
+    # An environment's own state is the whole observation (the object in it, if any).
+    environment = isinstance(robot, EnvRobot)
     if args['reward'] == 'ground_truth' and not simulated:
         raise GraphError('reward:=ground_truth needs a simulated arm; on the real arm use '
                          'reward:=classifier or reward:=human')
@@ -126,14 +133,22 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         raise GraphError('reward:=classifier needs classifier_model:=<trained model dir>')
     evaluate = args['evaluate'] == 'true'
     run_dir = os.path.abspath(args['run_dir'])
-    object_in_state = simulated and args['object_in_state'] == 'true'
+    object_in_state = simulated and args['object_in_state'] == 'true' and not environment
     inputs = args['policy_inputs']
-    if inputs == 'auto':
+    if inputs == 'auto' and environment:
+        inputs = 'images' if robot.layout.observed_images else 'state'
+    elif inputs == 'auto':
         inputs = 'state' if object_in_state else 'images'
-    if inputs == 'state' and not object_in_state:
+    if inputs == 'state' and not (object_in_state or environment):
         raise GraphError('policy_inputs:=state needs the object position in the state '
                          '(a simulated arm with object_in_state:=true); the policy could not '
                          'see the object otherwise')
+    cameras = {}
+    if environment and inputs == 'images':
+        if not robot.layout.cameras:
+            raise GraphError(f'policy_inputs:=images: {robot.settings.env_id} has no image '
+                             'observation and renders no frame')
+        cameras = {'camera_names': list(robot.layout.cameras)}
     actor = NodeSpec('actor', 'actor', parameter_files=('train.yaml',), parameters={
         'fps': argument_as_float(args, 'fps'),
         'control_time_s': argument_as_float(args, 'control_time_s'),
@@ -153,7 +168,7 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                             or bool(split_paths(args['demos']))),
         'use_cameras': inputs == 'images',
         'send_transitions': not evaluate,
-        **robot.joint_parameters()},
+        **cameras, **robot.joint_parameters()},
         required=args['num_episodes'] != '0' or max_minutes > 0, lifecycle=True)
     joints = robot.joint_parameters()
     learner_parameters = {'run_dir': run_dir, 'resume': args['resume'] == 'true' or evaluate,
@@ -162,7 +177,8 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                           # The actor's layout; demonstrations give these entries of theirs.
                           'state_names': state_names(joints['arm_joint_names'],
                                                      object_in_state),
-                          'agent.allow_random_encoder': args['allow_random_encoder'] == 'true'}
+                          'agent.allow_random_encoder': args['allow_random_encoder'] == 'true',
+                          **cameras}
     if args['frozen_encoder']:
         learner_parameters['agent.frozen_weights_path'] = os.path.abspath(args['frozen_encoder'])
     if split_paths(args['demos']) and not evaluate:
@@ -185,8 +201,10 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     if evaluate or args['teleop'] == 'none':
         return nodes
     if args['teleop'] == 'scripted':
-        if not simulated:
-            raise GraphError('teleop:=scripted needs a simulated arm')
+        if not simulated or environment:
+            raise GraphError("teleop:=scripted needs the suite's simulated arm; with "
+                             'robot:=' + args['robot'] + ' use teleop:=keyboard, gamepad or '
+                             'none')
         return nodes + [NodeSpec('scripted_human', 'scripted_human',
                                  parameter_files=('train.yaml',),
                                  parameters={'robot': robot.path, 'task': args['task'],
@@ -201,6 +219,7 @@ TRAIN = Mode(
                 '(or, in simulation, the scripted one) takes over when it goes wrong.',
     arguments=(
         ROBOT_ARGUMENT,
+        ENV_ARGUMENT,
         TASK_ARGUMENT,
         LaunchArgument('run_dir', 'runs/train',
                        'Checkpoints, write-ahead log, CSV/PNG curves and the wandb run.'),
