@@ -197,7 +197,7 @@ def test_the_description_can_come_from_the_robot_description_topic(tmp_path):
     content['description'] = {'source': 'topic', 'base_frame': 'base_link'}
     parameters = load_robot(write(tmp_path, content)).safety_filter_parameters()
     assert parameters['robot_description_topic'] == '/robot_description'
-    assert parameters['robot_description_path'] == ''
+    assert 'robot_description_path' not in parameters
     content['description']['topic'] = '/arm/robot_description'
     robot = load_robot(write(tmp_path, content))
     assert robot.description.topic == '/arm/robot_description'

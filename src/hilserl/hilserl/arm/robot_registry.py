@@ -79,9 +79,10 @@ class RobotFile:
     def safety_filter_parameters(self) -> Dict[str, object]:
         """Return the parameters of the safety_filter node for this arm."""
         safety = self.safety
+        description = self.description
         return {
-            'robot_description_path': self.description.path,
-            'robot_description_topic': self.description.topic,
+            **({'robot_description_topic': description.topic} if description.topic
+               else {'robot_description_path': description.path}),
             'base_frame': self.description.base_frame,
             'tcp_frame': self.tcp.frame, 'tcp_offset': list(self.tcp.offset),
             'tcp_rpy': list(self.tcp.rpy),
