@@ -1,5 +1,8 @@
 """Mode descriptions: arguments, defaults, errors; the same graph for launch and runner."""
 
+import subprocess
+import sys
+
 import pytest
 
 from hilserl.launching.graph import (EXIT_BAD_CONFIG, GraphError, LaunchArgument, Mode, NodeSpec,
@@ -22,6 +25,40 @@ def test_arguments_default_and_unknown_ones_are_refused():
         mode.nodes({'colour': 'red'})
     with pytest.raises(GraphError, match='speed:=3 is not one of 1, 2'):
         mode.nodes({'speed': '3'})
+
+
+def test_a_default_given_as_a_function_is_asked_each_time_it_is_needed():
+    asked = []
+
+    def default():
+        asked.append(1)
+        return str(len(asked))
+    mode = Mode('m', 'test', (LaunchArgument('n', default, 'a count'),),
+                lambda args: [NodeSpec('exe', args['n'])])
+    assert asked == []
+    assert mode.nodes({})[0].name == '1' and mode.nodes({'n': '7'})[0].name == '7'
+    assert mode.arguments[0].default == '2'
+
+
+# Reports every file the interpreter opens after the hook is set, but code and packages.
+IMPORT_WATCH = """
+import sys
+opened = []
+sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == 'open' else None)
+import hilserl.cli, hilserl.launching.modes, hilserl.launching.runner
+print('\\n'.join(p for p in opened if not p.endswith(('.py', '.pyc', '.so'))
+                  and '__pycache__' not in p and 'site-packages' not in p
+                  and not p.startswith(sys.base_prefix)))
+"""
+
+
+def test_importing_the_modes_and_the_command_reads_no_file():
+    # The default robot (config/default_robot.yaml) is read when a mode needs it.
+    result = subprocess.run([sys.executable, '-c', IMPORT_WATCH], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == []
+    assert MODES['sim'].resolve_arguments({})['robot']   # ... and then it is there
 
 
 def test_numeric_arguments_give_a_clear_error():

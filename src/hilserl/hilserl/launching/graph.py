@@ -8,7 +8,7 @@ same description into processes on machines without the launch package
 """
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 # EXIT_BAD_CONFIG: the exit status of a node that refused its configuration (sysexits'
 # EX_CONFIG), with which the nodes exit through hilserl_common.node_support.run_node.
@@ -27,12 +27,24 @@ class GraphError(ValueError):
 
 @dataclass(frozen=True)
 class LaunchArgument:
-    """A ``name:=value`` argument of a mode, as ``DeclareLaunchArgument`` declares it."""
+    """
+    A ``name:=value`` argument of a mode, as ``DeclareLaunchArgument`` declares it.
+
+    ``default_value`` is the default, or a function that returns it: a default read from
+    a file (the registry's default robot) is read when it is needed, not when the modes
+    are imported.
+    """
 
     name: str
-    default: str
+    default_value: Union[str, Callable[[], str]]
     description: str
     choices: Tuple[str, ...] = ()
+
+    @property
+    def default(self) -> str:
+        """Return the default value (asking its function now, if it has one)."""
+        value = self.default_value
+        return value() if callable(value) else value
 
 
 @dataclass(frozen=True)
@@ -115,7 +127,7 @@ class Mode:
                 f"it takes: {', '.join(known) or 'none'}")
         values = {}
         for name, argument in known.items():
-            value = str(given.get(name, argument.default))
+            value = str(given[name]) if name in given else argument.default
             if argument.choices and value not in argument.choices:
                 raise GraphError(f"{name}:={value} is not one of {', '.join(argument.choices)}")
             values[name] = value

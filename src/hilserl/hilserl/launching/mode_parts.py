@@ -22,7 +22,7 @@ DEMO_CAMERAS = ('front', 'wrist')
 TASKS = ('reach', 'push', 'pick_lift')
 # The arm and task arguments of the modes that run a whole arm (record, train, classifier).
 ROBOT_ARGUMENT = LaunchArgument(
-    'robot', default_robot(),
+    'robot', default_robot,
     'Which arm: a name from the robot registry (config/robots/NAME.yaml: the simulated '
     'arms and the real ones the suite ships) or the path of your own robot file '
     '(docs/robots.md).')
@@ -310,7 +310,7 @@ SIM = Mode(
     description='A MuJoCo arm behind the safety filter: send end_effector_command, watch '
                 'joint_states, cameras and sim/ground_truth.',
     arguments=(
-        LaunchArgument('robot', default_robot(),
+        LaunchArgument('robot', default_robot,
                        'Which simulated arm: a name from the robot registry '
                        '(config/robots/NAME.yaml with a sim section) or the path of your '
                        'own robot file (docs/robots.md).'),
