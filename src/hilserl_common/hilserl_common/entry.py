@@ -23,8 +23,11 @@ A signal inherited as ignored (``nohup``, a background job of a non-interactive
 shell) stays ignored, as POSIX programs do. Handlers set from Python do not survive
 ``exec``: a process that a node starts gets its default handlers (or its own).
 
-The one window left is the interpreter's start and the console script's own lookup of
-its entry point (tens of milliseconds), before any code of ours runs.
+The window left is what runs before any code of ours: the interpreter's start (a signal
+then kills the process: exit status -2 or -15, no traceback) and the generated console
+script's import of ``importlib.metadata`` to find its entry point (a SIGINT there is a
+KeyboardInterrupt traceback): about 0.1 s in all on an idle machine, 0.35 s on a 2-core
+machine at load 6, against the seconds the program's own imports take.
 """
 
 import importlib
