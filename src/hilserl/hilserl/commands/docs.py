@@ -2,7 +2,7 @@
 ``hilserl docs``: pages of docs/ generated from the code.
 
 ``parameters`` writes docs/parameters.md from the parameters every node declares
-(:mod:`hilserl.nodes.parameter_docs` starts each node in this process and asks it);
+(:mod:`hilserl.ros.parameter_docs` starts each node in this process and asks it);
 with ``--check`` it writes nothing and exits 1, naming what differs, when the page is
 stale.
 """
@@ -48,7 +48,7 @@ def register(subparsers) -> None:
 
 def run_parameters(options) -> int:
     """Write or check the parameters page; return 0, or 1 for a stale page."""
-    from hilserl.nodes.parameter_docs import collect, ParameterDocsError
+    from hilserl.ros.parameter_docs import collect, ParameterDocsError
     from hilserl.ros.parameter_page import differences, render
     path = os.path.normpath(options.output or default_page())
     if options.node and not options.check:

@@ -1,7 +1,7 @@
 """
 docs/parameters.md: every node's declared parameters as Markdown, and what differs from it.
 
-The records come from :func:`hilserl.nodes.parameter_docs.collect`, which reads them
+The records come from :func:`hilserl.ros.parameter_docs.collect`, which reads them
 from the nodes themselves; this module only writes the page (:func:`render`) and
 compares a page with the records (:func:`differences`), naming the node, the
 parameter and the column that differ. No ROS import.
