@@ -10,9 +10,7 @@ import os
 import subprocess
 
 from hilserl.arm.robot_registry import registry_directory
-from hilserl.dataset import bag_format
-from hilserl_interfaces.msg import EpisodeEvent
-from rclpy.qos import QoSProfile, ReliabilityPolicy
+from hilserl.testing.recording import record_scripted_episodes
 import yaml
 
 
@@ -34,18 +32,8 @@ def test_record_mode_runs_the_reach_task_on_a_robot_file_from_a_user_folder(
         content['sim']['regions']['target'] = {'min': [0.16, -0.1, 0.04],
                                                'max': [0.26, 0.1, 0.09]}
     path = write_robot(tmp_path, narrower_box)
-    dataset = tmp_path / 'dataset'
-    events = probe.subscribe(EpisodeEvent, '/episode_events',
-                             QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
-    record = processes.start_mode('record', robot=path, task='reach', teleop='scripted',
-                                  num_episodes=2, dataset_dir=dataset, fps=10,
-                                  control_time_s=10, lock_step='true')
-    probe.spin_until(lambda: not record.alive(), 170, 'record mode to finish')
-    output = record.output()
-    assert record.wait(timeout=10) == 0, output
-    assert 'Traceback' not in output, output
-    assert len(bag_format.episode_directories(str(dataset))) == 2
-    assert any(msg.event == EpisodeEvent.SUCCESS for msg in events.messages), output
+    recording = record_scripted_episodes(processes, probe, path, tmp_path / 'dataset')
+    output = recording.output
     assert 'my_arm.yaml reach' in output, output   # the sim arm names the file it runs
 
 

@@ -17,14 +17,11 @@ import shutil
 import subprocess
 
 from hilserl.arm.robot_registry import load_robot, registry_directory
-from hilserl.dataset import bag_format
 from hilserl.launching.modes import MODES
-from hilserl_interfaces.msg import EndEffectorCommand, EpisodeEvent, SimGroundTruth
+from hilserl.testing.recording import record_scripted_episodes
+from hilserl_interfaces.msg import EndEffectorCommand, SimGroundTruth
 import numpy as np
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
-
-RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 
 def copied_robot_file(tmp_path):
@@ -77,19 +74,9 @@ def test_record_then_train_on_the_third_arm(processes, probe, tmp_path):
     """Record mode records reach episodes; the train graph learns from them."""
     path = copied_robot_file(tmp_path)
     dataset = tmp_path / 'dataset'
-    events = probe.subscribe(EpisodeEvent, '/episode_events', RELIABLE)
-    record = processes.start_mode('record', robot=path, task='reach', teleop='scripted',
-                                  num_episodes=2, dataset_dir=dataset, fps=10,
-                                  control_time_s=10, lock_step='true')
-    probe.spin_until(lambda: not record.alive(), 170, 'record mode to finish')
-    output = record.output()
-    assert record.wait(timeout=10) == 0, output
-    assert 'Traceback' not in output, output
-    assert len(bag_format.episode_directories(str(dataset))) == 2
-    # The recorder's last events may still be on their way to the probe when it exits.
-    probe.spin_until(lambda: sum(msg.event == EpisodeEvent.SUCCESS
-                                 for msg in events.messages) >= 2, 10, 'two SUCCESS events')
-    assert sum(msg.event == EpisodeEvent.SUCCESS for msg in events.messages) == 2, output
+    recording = record_scripted_episodes(processes, probe, path, dataset, successes=2)
+    output = recording.output
+    assert recording.successes == 2, output
     assert 'my_arm.yaml reach' in output, output
     # Train mode's own graph on those demonstrations, started node by node so that the
     # learner pretrains briefly and starts learning early (train.yaml: 1000 and 100).
