@@ -108,32 +108,35 @@ def make_env(settings: EnvSettings, render: bool = False):
     except ImportError:
         raise EnvError('gymnasium is not installed (make setup installs it)') from None
     namespace = settings.env_id.split('/')[0] if '/' in settings.env_id else ''
-    if namespace and namespace not in gymnasium.envs.registry.keys():
+    registered = any(key.startswith(f'{namespace}/') for key in gymnasium.envs.registry)
+    if namespace and not registered:
         try:
             importlib.import_module(namespace)   # registers its ids
         except ImportError as error:
             raise EnvError(f'{settings.env_id}: cannot import {namespace}, which registers '
                            f'it: {error}') from None
     kwargs = dict(settings.kwargs)
-    if render:
-        kwargs.setdefault('render_mode', 'rgb_array')
     kwargs.setdefault('disable_env_checker', True)   # the suite checks what it reads
+    if render and 'render_mode' not in kwargs:
+        try:
+            return _make(gymnasium, settings.env_id, dict(kwargs, render_mode='rgb_array'))
+        except EnvError as error:
+            if 'render_mode' not in str(error):
+                raise
+            # An env whose constructor takes no render_mode renders nothing here.
+    return _make(gymnasium, settings.env_id, kwargs)
+
+
+def _make(gymnasium, env_id: str, kwargs: Dict[str, object]):
     try:
         with warnings.catch_warnings():
             # Registration-time notes (a Box's precision lowered to float32, say).
             warnings.simplefilter('ignore', UserWarning)
-            return gymnasium.make(settings.env_id, **kwargs)
+            return gymnasium.make(env_id, **kwargs)
     except gymnasium.error.Error as error:
-        raise EnvError(f'{settings.env_id}: {error}') from None
+        raise EnvError(f'{env_id}: {error}') from None
     except TypeError as error:   # an unknown keyword argument
-        raise EnvError(f'{settings.env_id} with {kwargs}: {error}') from None
-
-
-def is_image(space) -> bool:
-    """Return whether a space is a camera frame: uint8, height x width x 3."""
-    shape = getattr(space, 'shape', None)
-    return (shape is not None and len(shape) == 3 and shape[2] == 3
-            and np.dtype(space.dtype) == np.uint8)
+        raise EnvError(f'{env_id} with {kwargs}: {error}') from None
 
 
 def flatten_observation(observation, prefix: str = 'obs'
@@ -233,8 +236,9 @@ class ActionMap:
         high = np.asarray(space.high, dtype=float)
         finite = np.isfinite(low) & np.isfinite(high)
         self.low, self.high = low, high
-        self.center = np.where(finite, (low + high) / 2, 0.0)
-        self.half = np.where(finite, (high - low) / 2, 1.0)
+        low_part, high_part = np.where(finite, low, 0.0), np.where(finite, high, 0.0)
+        self.center = (low_part + high_part) / 2
+        self.half = np.where(finite, (high_part - low_part) / 2, 1.0)
         self.dtype = space.dtype
         self.sources = tuple(action)
 

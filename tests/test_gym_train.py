@@ -1,0 +1,65 @@
+"""
+Train mode on a Gymnasium environment: `hilserl launch train robot:=gym env:=...`.
+
+Real processes: the gym_env node plays the arm, the actor drives it with the policy and,
+for a while, with the human's commands (teleop/command while teleop/intervention says
+so, as the keyboard and gamepad nodes send them), the learner receives the transitions
+and updates. Pendulum-v1 stands in for gym-hil's pick-cube, whose controller does not
+run with the MuJoCo the suite pins (docs/gymnasium.md). A few hundred steps; learning
+is not required.
+"""
+
+import csv
+
+from hilserl_interfaces.msg import EndEffectorCommand
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool
+
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def rows(path):
+    try:
+        with open(path, encoding='utf-8') as stream:
+            return list(csv.DictReader(stream))
+    except OSError:
+        return []
+
+
+def test_train_mode_runs_actor_and_learner_on_a_gymnasium_env(processes, probe, tmp_path):
+    run_dir = tmp_path / 'run'
+    states = probe.subscribe(JointState, '/joint_states', 10)
+    intervention = probe.publisher(Bool, '/teleop/intervention', LATCHED)
+    commands = probe.publisher(EndEffectorCommand, '/teleop/command', 10)
+    train = processes.start_mode('train', robot='gym', env='Pendulum-v1', teleop='none',
+                                 num_episodes=5, fps=20, control_time_s=3,
+                                 run_dir=run_dir)
+    states.wait_for_messages(1, timeout=90)
+    assert list(states.messages[-1].name) == ['obs.0', 'obs.1', 'obs.2', 'gripper']
+    # Once the learner learns (after 100 online steps), the human takes over for the
+    # third episode: full torque one way. (Earlier, their steps in the demo buffer would
+    # start the learner's offline pretraining, too long for this test.)
+    probe.spin_until(lambda: len(rows(run_dir / 'episodes.csv')) >= 2, 90, 'two episodes')
+    intervention.publish(Bool(data=True))
+
+    def push():
+        commands.publish(EndEffectorCommand(delta_xyz=[1.0, 0.0, 0.0],
+                                            gripper=EndEffectorCommand.GRIPPER_STAY,
+                                            source=EndEffectorCommand.SOURCE_HUMAN))
+        probe.spin_for(0.05)
+        return len(rows(run_dir / 'episodes.csv')) >= 3
+    probe.spin_until(push, 60, 'an episode with the human in control')
+    intervention.publish(Bool(data=False))
+    probe.spin_until(lambda: not train.alive(), 120, 'train mode to run its 5 episodes')
+    output = train.output()
+    assert train.wait(timeout=30) == 0, output
+    assert 'Traceback' not in output, output
+    assert 'Pendulum-v1: 3 state entries, action of 1 from [dx]' in output, output
+    episodes = rows(run_dir / 'episodes.csv')
+    assert len(episodes) == 5, output
+    assert int(episodes[2]['intervention_steps']) > 0, episodes[2]
+    assert sum(int(row['steps']) for row in episodes) == 5 * 60
+    learner = rows(run_dir / 'learner.csv')
+    assert learner and int(learner[-1]['step']) > 0, output
