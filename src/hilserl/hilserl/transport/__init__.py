@@ -1,6 +1,7 @@
 """
 Getting data between processes, without ROS.
 
-Actor-to-learner delivery (sequence numbers, acknowledgements, outbox) and
-the DDS settings of the processes the suite starts.
+Actor-to-learner delivery (sequence numbers, acknowledgements, outbox), the
+received transition as plain data, and the DDS settings of the processes the suite
+starts.
 """

@@ -1,5 +1,6 @@
 """
 Cameras and images, without ROS.
 
-Camera sources, test pattern, crop and resize, frame sync, classifier display.
+Camera sources, test pattern, image decoding, crop and resize, frame sync, classifier
+display.
 """
