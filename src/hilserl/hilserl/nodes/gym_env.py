@@ -32,7 +32,8 @@ from std_srvs.srv import Trigger
 
 from hilserl.actor.observation_state import action_from_command
 from hilserl.defaults import BASE_FRAME
-from hilserl.gym.environment import EnvArm, EnvError, EnvSettings, EnvStep, TCP_DOWN
+from hilserl.gym.environment import (EnvArm, EnvError, EnvSettings, EnvStep, RenderError,
+                                     TCP_DOWN)
 from hilserl.ros.image_conversion import array_to_image
 from hilserl_common.node_support import declare, run_node
 
@@ -50,9 +51,10 @@ class GymEnvNode(Node):
     def __init__(self, **kwargs):
         """Make the environment from parameters and wire the arm contract."""
         super().__init__('gym_env', **kwargs)
-        env_id = declare(self, 'env_id', 'gym_hil/PandaPickCubeBase-v0',
+        env_id = declare(self, 'env_id', 'Pendulum-v1',
                          'Gymnasium id of the environment (its namespace module is '
-                         'imported first, so that it registers its ids).')
+                         'imported first, so that it registers its ids); modes set it from '
+                         'an environment file (robot:=gym).')
         env_kwargs = declare(self, 'env_kwargs', '{}',
                              'Keyword arguments of gymnasium.make, as a JSON object '
                              '(e.g. {"image_obs": true}).')
@@ -93,7 +95,13 @@ class GymEnvNode(Node):
                                render_cameras=render_cameras)
         try:
             self._arm = EnvArm(settings, cameras=self._render)
-            self._last = self._arm.reset(seed=self._seed)
+            try:
+                self._last = self._arm.reset(seed=self._seed)
+            except RenderError as error:
+                self.get_logger().warning(f'{error}; publishing no rendered camera')
+                self._arm.close()
+                self._arm = EnvArm(settings, cameras=False)
+                self._last = self._arm.reset(seed=self._seed)
         except EnvError as error:
             raise ValueError(str(error)) from None
         self._episode = 0
