@@ -8,8 +8,9 @@ per-actor :class:`~hilserl.transport.transition_link.SequenceTracker` and the ru
 reports, per actor, the next sequence after everything durable, which is what the learner
 acknowledges.
 
-Steps. Each transition is decoded and checked against the data layout by
-:class:`~hilserl.learner.transition_intake.TransitionIntake`; then
+Steps. Each transition is decoded (by the ``decode`` function given: the node's
+``hilserl.ros.transition_messages.transition_from_bytes``) and checked against the data
+layout by :class:`~hilserl.learner.transition_intake.TransitionIntake`; then
 :class:`~hilserl.learner.step_assembly.StepAssembler` pairs each transition with its next
 observation (the actor's next step, or the final observation); complete steps go to the
 online buffer, human interventions to the demonstration buffer too (``add_transition``).
@@ -87,12 +88,7 @@ class LearnerCore:
     def __init__(self, settings: LearnerSettings,
                  decode: Callable[[bytes], ReceivedTransition],
                  log: Callable[[str], None] = lambda line: None) -> None:
-        """
-        Prepare an empty learner; call :meth:`start_fresh` or :meth:`resume` next.
-
-        ``decode`` turns an actor's payload into a :class:`ReceivedTransition` (the learner
-        node passes :func:`hilserl.ros.transition_messages.transition_from_bytes`).
-        """
+        """Prepare an empty learner; call :meth:`start_fresh` or :meth:`resume` next."""
         self.settings = settings
         self._log = log
         self.intake = TransitionIntake(decode, log)
