@@ -118,3 +118,20 @@ def test_a_robot_file_gives_the_arm_and_takes_the_bounds_in_its_safety_section(t
     text = open(path).read()
     assert f'# {COMMENT_MARK}   shoulder_pan: [-1.000, 1.000]' in text
     assert '# Find your box with find_joint_limits' in text   # the file's comments stay
+
+
+def test_an_arm_whose_urdf_comes_from_a_topic_names_the_topic(tmp_path):
+    import yaml
+    with open(os.path.join(REPO, 'config', 'robots', 'so100.yaml'), encoding='utf-8') as stream:
+        content = yaml.safe_load(stream)
+    content['description'] = {'source': 'topic', 'base_frame': 'base_link'}
+    path = tmp_path / 'my_arm.yaml'
+    path.write_text(yaml.safe_dump(content))
+    arm = load_arm_parameters(str(path))
+    assert (arm['robot_description_topic'], arm['robot_description_path']) == (
+        '/robot_description', '')
+    # A parameter file may name a topic instead of a file as well.
+    params = tmp_path / 'p.yaml'
+    params.write_text('safety_filter:\n  ros__parameters:\n    robot_description_topic: '
+                      '/robot_description\n    tcp_frame: x\n    arm_joint_names: [a]\n')
+    assert load_arm_parameters(str(params))['robot_description_topic'] == '/robot_description'
