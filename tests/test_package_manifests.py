@@ -37,6 +37,7 @@ ROSDEP_KEYS = {
 PIP_ONLY = {
     'safetensors': 'safetensors',
     'wandb': 'wandb',
+    'gymnasium': 'gymnasium',
     'scservo_sdk': 'feetech-servo-sdk',
 }
 RUNTIME_DEPENDS = ('depend', 'exec_depend')
