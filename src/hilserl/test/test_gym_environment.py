@@ -158,5 +158,18 @@ def test_train_mode_builds_the_environment_graph():
     with pytest.raises(GraphError, match='has no image observation and renders no frame'):
         MODES['train'].nodes({'robot': GYM_FILE, 'env': 'Pendulum-v1', 'teleop': 'none',
                               'policy_inputs': 'images'})
+    with pytest.raises(GraphError, match='play the arm in train and record mode, not in sim'):
+        MODES['sim'].nodes({'robot': GYM_FILE})
     with pytest.raises(GraphError, match='env:=Pendulum-v1 needs an environment file'):
         MODES['train'].nodes({'robot': 'panda', 'env': 'Pendulum-v1', 'teleop': 'none'})
+
+
+def test_record_mode_builds_the_environment_graph_with_a_human():
+    nodes = MODES['record'].nodes({'robot': GYM_FILE, 'env': 'Pendulum-v1',
+                                   'teleop': 'keyboard'})
+    assert [spec.executable for spec in nodes] == ['gym_env', 'episode_recorder']
+    recorder = nodes[-1].parameters
+    assert recorder['arm_node'] == 'gym_env' and not recorder['state_from_ground_truth']
+    assert recorder['arm_joint_names'] == ['obs.0', 'obs.1', 'obs.2']
+    with pytest.raises(GraphError, match='an environment need keyboard, gamepad or leader'):
+        MODES['record'].nodes({'robot': GYM_FILE, 'env': 'Pendulum-v1'})

@@ -96,7 +96,10 @@ def environment_file_path(robot: str, directory: Optional[str] = None) -> Option
     from hilserl.arm.robot_registry import is_robot_path, registry_directory
     if is_robot_path(robot):
         path = os.path.abspath(os.path.expanduser(robot))
-        return path if os.path.isfile(path) and 'environments' in _read(path) else None
+        try:
+            return path if os.path.isfile(path) and 'environments' in _read(path) else None
+        except EnvError:
+            return None   # the robot file reader says what is wrong with it
     if os.path.isfile(os.path.join(registry_directory(), f'{robot}.yaml')):
         return None
     path = os.path.join(directory or environments_directory(), f'{robot}.yaml')

@@ -86,6 +86,9 @@ def environment_nodes(robot: EnvRobot, cameras: bool) -> List[NodeSpec]:
 def sim_nodes(args: Dict[str, str]) -> List[NodeSpec]:
     """Return a simulated arm behind the safety filter, its cameras processed for the policy."""
     robot = robot_file(args)
+    if isinstance(robot, EnvRobot):
+        raise GraphError(f"robot:={args['robot']} is a set of Gymnasium environments; they "
+                         'play the arm in train and record mode, not in sim mode')
     if not robot.simulated:
         raise GraphError(f"robot:={args['robot']} is not a simulated arm (its driver.kind is "
                          f'{robot.driver.kind}); the sim mode needs a robot file with a sim '
