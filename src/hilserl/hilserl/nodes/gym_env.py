@@ -15,7 +15,8 @@ episode with seed ``seed`` + episode number.
 
 An episode the env ends without success (its ``terminated`` and no success in its info,
 a cube pushed off the table say) is ended for the actor too: a FAILURE on
-``episode_events``; later commands are ignored until the reset. A truncation by the
+``episode_events``, numbered as the loop's last EPISODE_START there; later commands are
+ignored until the reset. A truncation by the
 env's own time limit is only logged: the actor's control_time_s ends the episode.
 """
 
@@ -120,6 +121,10 @@ class GymEnvNode(Node):
             for name in self._last.frames}
         self.create_subscription(EndEffectorCommand, 'end_effector_command',
                                  self._on_command, 10)
+        # The episode numbers of the loop that drives it (EPISODE_START on episode_events).
+        self._loop_episode: Optional[int] = None
+        self.create_subscription(EpisodeEvent, 'episode_events', self._on_event,
+                                 EPISODE_EVENTS_QOS)
         self.create_service(Trigger, 'reset', self._on_reset)
         self.create_timer(1.0 / rate, lambda: self._publish(self._last))
         self._publish(self._last)
@@ -128,6 +133,15 @@ class GymEnvNode(Node):
             f'{layout.action_size} from [{", ".join(self._arm.actions.sources)}], cameras '
             f'{list(self._last.frames) or "none"}, gripper {layout.gripper}, TCP '
             f'{list(layout.tcp_position) or "none"}')
+
+    def _on_event(self, msg: EpisodeEvent) -> None:
+        if msg.event == EpisodeEvent.EPISODE_START:
+            self._loop_episode = msg.episode_index
+
+    @property
+    def _episode_index(self) -> int:
+        """Return the episode's number as its loop counts (this node's resets without one)."""
+        return self._episode if self._loop_episode is None else self._loop_episode
 
     def _on_command(self, msg: EndEffectorCommand) -> None:
         if self._ended is not None:
@@ -144,17 +158,17 @@ class GymEnvNode(Node):
             return
         self._last = step
         if step.success:
-            self._ended = f'episode {self._episode} succeeded'
+            self._ended = f'episode {self._episode_index} succeeded'
         elif step.terminated:
-            self._ended = f'the environment ended episode {self._episode} without success'
+            self._ended = f'the environment ended episode {self._episode_index} without success'
             event = EpisodeEvent(event=EpisodeEvent.FAILURE, source=self.get_name(),
-                                 episode_index=self._episode)
+                                 episode_index=self._episode_index)
             event.header.stamp = self.get_clock().now().to_msg()
             self._event_publisher.publish(event)
             self.get_logger().info(self._ended)
         elif step.truncated and not self._truncated_said:
             self._truncated_said = True
-            self.get_logger().info(f'episode {self._episode}: the environment\'s time limit '
+            self.get_logger().info(f'episode {self._episode_index}: the environment\'s time limit '
                                    'passed; stepping on until the actor resets')
         self._publish(step)
 
@@ -167,6 +181,7 @@ class GymEnvNode(Node):
             response.success, response.message = False, str(error)
             return response
         self._ended, self._truncated_said = None, False
+        self._loop_episode = None   # the loop's next EPISODE_START numbers the new one
         self._publish(self._last)
         response.success = True
         response.message = f'episode {self._episode}, seed {seed}'
