@@ -13,7 +13,12 @@ Next to each update rate, what bounds it on this CPU:
   *_updates_per_s_ceiling          matmul_peak_gflops / gflop_per_update: the rate if every
                                    FLOP ran as fast as one large matrix product (no
                                    elementwise work, no Python) - no implementation beats it
+  *_fraction_of_peak               rate x gflop_per_update / the peak of the precision used
   matmul_peak_gflops               fp32 [256 x 256] @ [256 x 256] on the benchmark's threads
+  matmul_peak_gflops_bf16          the same product in bfloat16 (slower than fp32 where the
+                                   CPU has neither AMX nor AVX-512 BF16)
+With --precision bf16 (or auto on such a CPU) the updates run as agent.precision says:
+matrix products in bfloat16, float32 weights, targets and losses.
 Each rate is one learner update (critic + grasp critic + actor + temperature,
 critic_updates_per_learner_step 1) on a batch mixed 50/50 from an online and a
 demonstration buffer, sampling included; the reported value is the median over 1-second
@@ -35,10 +40,10 @@ except ImportError:  # plain checkout: use the package source next to this scrip
                                     'hilserl_learning'))
 
 from hilserl_learning.agent import SACAgent  # noqa: E402
-from hilserl_learning.config import AgentConfig  # noqa: E402
+from hilserl_learning.config import AgentConfig, PRECISIONS  # noqa: E402
 from hilserl_learning.replay_buffer import ReplayBuffer, sample_mixed  # noqa: E402
 from hilserl_learning.reward_classifier import ClassifierConfig, RewardClassifier  # noqa: E402
-from hilserl_learning.runtime import configure_torch  # noqa: E402
+from hilserl_learning.runtime import configure_torch, resolve_precision  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
@@ -68,9 +73,10 @@ def fill(buffer: ReplayBuffer, steps: int, episode_length: int, rng: np.random.G
         current = observation() if last else nxt
 
 
-def matmul_peak_gflops(size: int = 256, seconds: float = 1.0) -> float:
-    """Return the fp32 GFLOP/s of repeated [size x size] @ [size x size] products."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_peak_gflops(size: int = 256, seconds: float = 1.0,
+                       dtype: torch.dtype = torch.float32) -> float:
+    """Return the GFLOP/s of repeated [size x size] @ [size x size] products in ``dtype``."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     for _ in range(20):
         a @ b
     count, start = 0, time.perf_counter()
@@ -110,7 +116,7 @@ def measure_updates(agent: SACAgent, online: ReplayBuffer, offline: ReplayBuffer
 def bench_state(args) -> tuple:
     """Return state-only SAC (+ grasp critic) updates per second and GFLOP per update."""
     config = AgentConfig(state_dim=STATE_DIM, action_dim=3, hidden_dims=(256, 256),
-                         critic_ensemble_size=2)
+                         critic_ensemble_size=2, precision=args.precision)
     agent = SACAgent(config)
     rng = np.random.default_rng(0)
     online, offline = (ReplayBuffer(50_000, STATE_DIM, config.full_action_dim, seed=s)
@@ -123,7 +129,7 @@ def bench_state(args) -> tuple:
 def bench_image_cached(args) -> tuple:
     """Return cached-feature updates/s, GFLOP per update and ms to cache one frame."""
     config = AgentConfig(state_dim=STATE_DIM, action_dim=3, num_cameras=CAMERAS,
-                         image_encoder='frozen')
+                         image_encoder='frozen', precision=args.precision)
     agent = SACAgent(config)
     frames = torch.randint(0, 256, (8, *IMAGE), dtype=torch.uint8)
     agent.encode_frames(frames[:2])
@@ -147,7 +153,7 @@ def bench_image_cached(args) -> tuple:
 def bench_image_e2e(args) -> float:
     """Return end-to-end CNN updates per second (DrQ shifts on both cameras)."""
     config = AgentConfig(state_dim=STATE_DIM, action_dim=3, num_cameras=CAMERAS,
-                         image_encoder='cnn')
+                         image_encoder='cnn', precision=args.precision)
     agent = SACAgent(config)
     rng = np.random.default_rng(0)
     online, offline = (ReplayBuffer(600, STATE_DIM, config.full_action_dim,
@@ -181,10 +187,11 @@ def bench_classifier(args, calls: int = 300, warmup: int = 30) -> float:
     return statistics.median(timings) * 1000
 
 
-def print_bound(name: str, gflop: float, peak_gflops: float) -> None:
-    """Print an update's GFLOP and the rate the matmul peak would allow."""
+def print_bound(name: str, rate: float, gflop: float, peak_gflops: float) -> None:
+    """Print an update's GFLOP, the rate the matmul peak would allow and the share reached."""
     print(f'{name}_gflop_per_update: {gflop:.3f}', flush=True)
     print(f'{name}_updates_per_s_ceiling: {peak_gflops / gflop:.0f}', flush=True)
+    print(f'{name}_fraction_of_peak: {rate * gflop / peak_gflops:.2f}', flush=True)
 
 
 def main() -> None:
@@ -203,24 +210,32 @@ def main() -> None:
                                  'classifier'],
                         default=['state', 'image_cached', 'image_e2e', 'replay_bytes',
                                  'classifier'])
+    parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
+                        help="the agent's precision setting (default fp32)")
     parser.add_argument('--no-allocator-tuning', action='store_true',
                         help='leave glibc malloc at its defaults')
     args = parser.parse_args()
     setup = configure_torch(args.threads, keep_freed_memory=not args.no_allocator_tuning)
     print(f'torch: {torch.__version__}, {setup}', flush=True)
     torch.manual_seed(0)
+    dtype = resolve_precision(args.precision, torch.device('cpu'))
+    print(f"precision: {args.precision} ({str(dtype).replace('torch.', '')} products)",
+          flush=True)
     peak = None
     if {'state', 'image_cached'} & set(args.only):
-        peak = matmul_peak_gflops()
-        print(f'matmul_peak_gflops: {peak:.1f}', flush=True)
+        peaks = {torch.float32: matmul_peak_gflops(),
+                 torch.bfloat16: matmul_peak_gflops(dtype=torch.bfloat16)}
+        print(f'matmul_peak_gflops: {peaks[torch.float32]:.1f}', flush=True)
+        print(f'matmul_peak_gflops_bf16: {peaks[torch.bfloat16]:.1f}', flush=True)
+        peak = peaks[dtype]
     if 'state' in args.only:
         rate, gflop = bench_state(args)
         print(f'sac_state_updates_per_s: {rate:.1f}', flush=True)
-        print_bound('sac_state', gflop, peak)
+        print_bound('sac_state', rate, gflop, peak)
     if 'image_cached' in args.only:
         rate, gflop, encode_ms = bench_image_cached(args)
         print(f'sac_image_cached_updates_per_s: {rate:.1f}', flush=True)
-        print_bound('sac_image_cached', gflop, peak)
+        print_bound('sac_image_cached', rate, gflop, peak)
         print(f'frozen_encoder_ms_per_frame: {encode_ms:.2f}', flush=True)
     if 'image_e2e' in args.only:
         print(f'sac_image_e2e_updates_per_s: {bench_image_e2e(args):.2f}', flush=True)

@@ -32,6 +32,7 @@ from .losses import (actor_loss, behaviour_cloning_loss, critic_loss, grasp_crit
                      temperature_loss, toggle_penalty)
 from .networks import CriticEnsemble, GraspCritic, TanhGaussianActor
 from .normalizer import Normalizer
+from .runtime import resolve_precision
 
 Metrics = Dict[str, float]
 
@@ -49,6 +50,7 @@ class SACAgent(nn.Module):
         super().__init__()
         self.config = config
         self.device = torch.device(device)
+        self.compute_dtype = resolve_precision(config.precision, self.device)
         self.normalizer = Normalizer(config.state_dim)
         self.frozen_encoder: Optional[FrozenEncoder] = None
         if config.num_cameras > 0 and config.image_encoder == 'frozen':
@@ -92,6 +94,17 @@ class SACAgent(nn.Module):
                                                     config.grasp_critic_lr)
         self.num_critic_updates = 0
         self.num_actor_updates = 0
+
+    def _autocast(self):
+        """
+        Run the networks' matrix products in ``compute_dtype`` (bfloat16 under ``precision``).
+
+        The networks return float32 (their outputs are cast back), so TD targets,
+        log-probabilities and losses are computed in float32 whatever the setting; weights,
+        gradients and optimizer state are float32 too. Backward passes run outside.
+        """
+        return torch.autocast(self.device.type, dtype=self.compute_dtype,
+                              enabled=self.compute_dtype != torch.float32)
 
     @property
     def temperature(self) -> float:
@@ -187,7 +200,7 @@ class SACAgent(nn.Module):
         observations = self.preprocess(batch.observations, augment=True)
         next_observations = self.preprocess(batch.next_observations, augment=True)
         actions = batch.actions[:, :config.action_dim].clamp(-1.0, 1.0)
-        with torch.no_grad():
+        with torch.no_grad(), self._autocast():
             next_features = self.encoder(next_observations)
             target_features = self.target_encoder(next_observations)
             next_actions, next_log_probs = self.actor.sample(next_features)
@@ -199,8 +212,9 @@ class SACAgent(nn.Module):
                 batch.rewards, batch.terminated, target_qs, config.discount,
                 next_log_probs if config.backup_entropy else None, self.log_alpha.exp(),
                 (config.td_target_min, config.td_target_max))
-        features = self.encoder(observations)
-        qs = self.critic(features, actions)
+        with self._autocast():
+            features = self.encoder(observations)
+            qs = self.critic(features, actions)
         loss = critic_loss(qs, targets)
         self._optimize(loss, 'critic', self._critic_params)
         metrics = {'critic_loss': loss.item(), 'q_mean': qs.mean().item()}
@@ -218,12 +232,13 @@ class SACAgent(nn.Module):
         config = self.config
         grasp_actions = command_to_index(batch.actions[:, config.action_dim],
                                          config.gripper_deadband)
-        with torch.no_grad():
+        with torch.no_grad(), self._autocast():
             penalties = toggle_penalty(batch.gripper_toggled, config.grasp_penalty)
             targets = grasp_critic_target(
                 batch.rewards, penalties, batch.terminated, self.grasp_critic(next_features),
                 self.target_grasp_critic(target_features), config.discount)
-        q_values = self.grasp_critic(features)
+        with self._autocast():
+            q_values = self.grasp_critic(features)
         loss = grasp_critic_loss(q_values, grasp_actions, targets)
         metrics = {'grasp_critic_loss': loss.item()}
         if config.grasp_margin > 0.0:
@@ -241,9 +256,10 @@ class SACAgent(nn.Module):
         With ``bc_weight`` and the features' ``batch``, the human's steps in it add the
         imitation term: L = L_pi + bc_weight * L_bc.
         """
-        mean, log_std = self.actor(features)   # one pass serves both terms
-        actions, log_probs = self.actor.sample_from(mean, log_std)
-        qs = self.critic(features, actions)
+        with self._autocast():
+            mean, log_std = self.actor(features)   # one pass serves both terms
+            actions, log_probs = self.actor.sample_from(mean, log_std)
+            qs = self.critic(features, actions)
         loss = actor_loss(log_probs, qs, self.log_alpha.detach().exp())
         metrics = {'actor_loss': loss.item()}
         if self.config.bc_weight > 0.0 and batch is not None:

@@ -5,6 +5,7 @@ from typing import Any, Dict, Optional, Tuple
 
 IMAGE_ENCODERS = ('cnn', 'frozen')
 IMAGE_POOLINGS = ('encoder', 'spatial_embedding')
+PRECISIONS = ('fp32', 'bf16', 'auto')
 # Fields renamed since earlier releases: old name -> new name.
 RENAMED_FIELDS = {'utd_ratio': 'critic_updates_per_learner_step'}
 
@@ -121,6 +122,11 @@ class AgentConfig:
     """Update actor and temperature once every this many critic updates."""
     max_grad_norm: Optional[float] = 10.0
     """Clip each network's gradient to this global norm (None: no clipping)."""
+    precision: str = 'fp32'
+    """Arithmetic of the networks' forward and backward passes in an update: 'fp32', 'bf16'
+    (matrix products in bfloat16 under autocast; weights, optimizer state, TD targets,
+    log-probabilities and losses stay float32) or 'auto' (bf16 where the hardware computes
+    it natively: a CPU with AMX or AVX-512 BF16, a GPU that supports it; else fp32)."""
     bc_weight: float = 0.0
     """Weight of an imitation term in the actor loss on the human's steps (demonstrations and
     interventions): their actions pull the policy's mean (0: HIL-SERL, the critic alone)."""
@@ -157,6 +163,8 @@ class AgentConfig:
             raise ValueError('td_target_min must be below td_target_max')
         if not (self.bc_weight >= 0.0 and self.grasp_margin >= 0.0):
             raise ValueError('bc_weight and grasp_margin must be >= 0')
+        if self.precision not in PRECISIONS:
+            raise ValueError(f'precision must be one of {PRECISIONS}, got {self.precision!r}')
         if self.critic_updates_per_learner_step < 1 or self.policy_update_freq < 1:
             raise ValueError('critic_updates_per_learner_step and policy_update_freq must be '
                              '>= 1')

@@ -135,4 +135,4 @@ class ObservationEncoder(nn.Module):
             if self.pool is not None:
                 per_camera = self.pool(per_camera)
         per_camera = self.project(per_camera).view(state.shape[0], -1)
-        return torch.cat([state, per_camera], dim=-1)
+        return torch.cat([state, per_camera.float()], dim=-1)   # float32 under autocast too

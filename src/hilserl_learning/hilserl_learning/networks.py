@@ -82,7 +82,7 @@ class CriticEnsemble(nn.Module):
         x = torch.cat([features, actions], dim=-1)
         # The same input for every member: a stride-0 view, no copy.
         x = x.unsqueeze(0).expand(self.ensemble_size, *x.shape)
-        return self.net(x).squeeze(-1)
+        return self.net(x).squeeze(-1).float()   # float32 also under bf16 autocast
 
 
 class TanhGaussianActor(nn.Module):
@@ -99,7 +99,7 @@ class TanhGaussianActor(nn.Module):
 
     def forward(self, features: Tensor) -> Tuple[Tensor, Tensor]:
         """Return the Gaussian's mean and clamped log-std, each [B, A]."""
-        mean, log_std = self.net(features).chunk(2, dim=-1)
+        mean, log_std = self.net(features).float().chunk(2, dim=-1)   # float32 under autocast
         return mean, log_std.clamp(self.log_std_min, self.log_std_max)
 
     def sample(self, features: Tensor) -> Tuple[Tensor, Tensor]:
@@ -128,5 +128,5 @@ class GraspCritic(nn.Module):
         self.net = mlp(feature_dim, hidden_dims, num_actions, layer_norm)
 
     def forward(self, features: Tensor) -> Tensor:
-        """Return the Q-value of each grasp action."""
-        return self.net(features)
+        """Return the Q-value of each grasp action (float32, also under bf16 autocast)."""
+        return self.net(features).float()

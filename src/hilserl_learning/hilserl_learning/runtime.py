@@ -1,4 +1,4 @@
-"""Process-wide settings for a CPU learner: intra-op threads and the allocator."""
+"""Process-wide settings for a CPU learner (threads, allocator) and the arithmetic it uses."""
 
 import ctypes
 import ctypes.util
@@ -44,3 +44,24 @@ def keep_freed_memory_in_process() -> bool:
                     and libc.mallopt(_M_TRIM_THRESHOLD, one_gib))
     except (OSError, AttributeError):
         return False
+
+
+def native_bf16(device: torch.device) -> bool:
+    """
+    Say whether ``device`` computes bfloat16 matrix products natively.
+
+    CPU: AMX tiles or AVX-512 BF16 (without them torch converts to float32 around every
+    product, which is slower than float32 alone); CUDA: ``torch.cuda.is_bf16_supported``.
+    """
+    if device.type == 'cuda':
+        return torch.cuda.is_bf16_supported()
+    if device.type == 'cpu':
+        return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
+    """Return the dtype of the matrix products: for fp32, bf16, or auto on ``device``."""
+    if precision == 'auto':
+        precision = 'bf16' if native_bf16(device) else 'fp32'
+    return {'fp32': torch.float32, 'bf16': torch.bfloat16}[precision]

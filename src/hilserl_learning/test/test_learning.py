@@ -5,6 +5,7 @@ from hilserl_learning.config import AgentConfig
 from hilserl_learning.gripper import CLOSE, index_to_command, NUM_GRASP_ACTIONS, OPEN
 from hilserl_learning.replay_buffer import ReplayBuffer
 import numpy as np
+import pytest
 import torch
 
 
@@ -56,12 +57,13 @@ def evaluate(agent: SACAgent, seed: int, episodes: int = 64) -> np.ndarray:
     return env.distance()
 
 
-def test_sac_solves_point_mass_reaching():
+@pytest.mark.parametrize('precision', ['fp32', 'bf16'])
+def test_sac_solves_point_mass_reaching(precision):
     """Within 1500 updates the deterministic policy brings >= 85% of episodes to the goal."""
     torch.manual_seed(0)
     config = AgentConfig(state_dim=4, action_dim=2, use_grasp_critic=False,
                          hidden_dims=(64, 64), discount=0.9, tau=0.01, actor_lr=1e-3,
-                         critic_lr=1e-3, temperature_lr=1e-3)
+                         critic_lr=1e-3, temperature_lr=1e-3, precision=precision)
     agent = SACAgent(config)
     buffer = ReplayBuffer(20_000, state_dim=4, action_dim=2, seed=0)
     env = PointMass(num_envs=16, seed=1)
