@@ -6,7 +6,7 @@ import gymnasium
 from gymnasium import spaces
 from hilserl.gym.env_file import environment_file_path, load_environment
 from hilserl.gym.environment import (ActionMap, describe, EnvArm, EnvError, EnvSettings,
-                                     flatten_observation)
+                                     flatten_observation, StepError)
 from hilserl.launching.graph import GraphError
 from hilserl.launching.modes import MODES
 import numpy as np
@@ -49,6 +49,16 @@ class CameraReach(gymnasium.Env):
 
 
 gymnasium.register('hilserl_test/CameraReach-v0', entry_point=CameraReach)
+
+
+class BrokenStep(CameraReach):
+    """An env whose own step fails, as gym-hil 0.1.14's does with MuJoCo 3.17."""
+
+    def step(self, action):
+        raise AttributeError("'MjData' object has no attribute 'qM'")
+
+
+gymnasium.register('hilserl_test/BrokenStep-v0', entry_point=BrokenStep)
 
 
 def test_a_dict_observation_becomes_named_entries_and_frames():
@@ -173,3 +183,11 @@ def test_record_mode_builds_the_environment_graph_with_a_human():
     assert recorder['arm_joint_names'] == ['obs.0', 'obs.1', 'obs.2']
     with pytest.raises(GraphError, match='an environment need keyboard, gamepad or leader'):
         MODES['record'].nodes({'robot': GYM_FILE, 'env': 'Pendulum-v1'})
+
+
+def test_a_failing_env_step_is_one_line_naming_the_env():
+    arm = EnvArm(EnvSettings('hilserl_test/BrokenStep-v0'))
+    arm.reset(seed=0)
+    with pytest.raises(StepError, match=r"^hilserl_test/BrokenStep-v0: env.step failed: "
+                                        r"AttributeError: 'MjData' object has no attribute"):
+        arm.step([0.0, 0.0, 0.0, 0.0])

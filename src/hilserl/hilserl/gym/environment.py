@@ -54,6 +54,10 @@ class RenderError(EnvError):
     """An environment that cannot render its frames here."""
 
 
+class StepError(EnvError):
+    """An environment whose own step failed (a bug of its, or a library it does not fit)."""
+
+
 @dataclass(frozen=True)
 class EnvSettings:
     """Which environment to make and how its observation and action meet the suite's."""
@@ -281,8 +285,12 @@ class EnvArm:
 
     def step(self, suite_action: Sequence[float]) -> EnvStep:
         """Act with a suite action; return the new observation, reward and its ending."""
-        observation, reward, terminated, truncated, info = self.env.step(
-            self.actions(suite_action))
+        action = self.actions(suite_action)
+        try:
+            observation, reward, terminated, truncated, info = self.env.step(action)
+        except Exception as error:   # whatever the env's own code raises
+            raise StepError(f'{self.settings.env_id}: env.step failed: '
+                            f'{type(error).__name__}: {error}') from error
         result = self._observe(observation)
         result.reward = float(reward)
         result.terminated, result.truncated = bool(terminated), bool(truncated)

@@ -34,9 +34,9 @@ from std_srvs.srv import Trigger
 from hilserl.actor.observation_state import action_from_command
 from hilserl.defaults import BASE_FRAME
 from hilserl.gym.environment import (EnvArm, EnvError, EnvSettings, EnvStep, RenderError,
-                                     TCP_DOWN)
+                                     StepError, TCP_DOWN)
 from hilserl.ros.image_conversion import array_to_image
-from hilserl_common.node_support import declare, run_node
+from hilserl_common.node_support import declare, NodeFailed, run_node
 
 EPISODE_EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -153,6 +153,8 @@ class GymEnvNode(Node):
             if not all(math.isfinite(v) for v in action):
                 raise ValueError(f'non-finite delta_xyz {list(msg.delta_xyz)}')
             step = self._arm.step(action)
+        except StepError as error:
+            raise NodeFailed(str(error)) from None
         except (ValueError, EnvError) as error:
             self.get_logger().error(f'command refused: {error}', throttle_duration_sec=5.0)
             return
