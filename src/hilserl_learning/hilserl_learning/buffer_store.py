@@ -26,8 +26,8 @@ itself when the store is the snapshot directory). A torn or altered chunk fails 
 load with a :class:`CheckpointError` naming the file. The chunk files a save writes, and
 then the store directory (their names), are fsynced before the snapshot's JSON is renamed
 into place: a power cut after that rename cannot leave it naming chunks that are missing or
-not on disk. The snapshot's own small files (JSON, valid rows) are replaced by rename, like
-the other checkpoint files, without an fsync of their own.
+not on disk. The snapshot's own small files (JSON, valid rows) are flushed with the rest of
+the checkpoint directory by whoever renames it into place (the learner's RunFiles).
 """
 
 import os
@@ -41,7 +41,8 @@ import torch
 from torch import Tensor
 
 from .serialization import (check_format_version, check_tensor_shapes, CheckpointError,
-                            FORMAT_VERSION, fsync_directory, load_tensors, read_json,
+                            FORMAT_VERSION, fsync_directory, fsync_file, load_tensors,
+                            read_json,
                             save_tensors, write_json)
 
 CHUNK_BYTES = 16 * 2 ** 20
@@ -54,15 +55,6 @@ CHUNK_NAME = re.compile(r'chunk-\d{6,}-\d{8,}\.safetensors')
 def rows_per_chunk(row_bytes: int, target_bytes: Optional[int] = None) -> int:
     """Return how many rows of `row_bytes` bytes make a chunk of about `target_bytes`."""
     return max(1, (target_bytes or CHUNK_BYTES) // max(1, row_bytes))
-
-
-def fsync_file(path: str) -> None:
-    """Flush the file ``path`` to the disk (its data and size)."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def tensors_crc32(tensors: Dict[str, Tensor]) -> int:

@@ -28,6 +28,23 @@ def write_json(path: str, payload: Dict[str, Any]) -> None:
     os.replace(tmp_path, path)
 
 
+def fsync_file(path: str) -> None:
+    """Flush the file ``path`` to the disk (its data and size)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def fsync_tree(path: str) -> None:
+    """Flush every file under ``path``, then each directory's entries, to the disk."""
+    for directory, _, files in os.walk(path, topdown=False):
+        for name in files:
+            fsync_file(os.path.join(directory, name))
+        fsync_directory(directory)
+
+
 def fsync_directory(path: str) -> None:
     """Make a rename in the directory ``path`` durable (where the platform allows)."""
     try:

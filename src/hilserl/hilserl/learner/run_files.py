@@ -11,12 +11,13 @@ Run directory layout::
         pending.wal                       every actor's pending step (serialized Transitions)
         learner_state.json                tracker, actor streams, counters, data layout
 
-A checkpoint is written to ``checkpoints/.tmp-NNNNNN`` and renamed into place; only then is
-the log cleared. Each buffer writes to its store only the chunks whose rows changed since the
-previous checkpoint, under new file names (hilserl_learning.buffer_store), so a checkpoint
-costs what arrived since the last one, not the size of the buffers, and the previous
-checkpoint stays whole until the rename. Only after the rename are older checkpoints and
-the chunk files no checkpoint names any more deleted.
+A checkpoint is written to ``checkpoints/.tmp-NNNNNN``, flushed to the disk (fsync) and
+renamed into place; only then is the log cleared. Each buffer writes to its store only the
+chunks whose rows changed since the previous checkpoint, under new file names
+(hilserl_learning.buffer_store), so a checkpoint costs what arrived since the last one, not
+the size of the buffers, and the previous checkpoint stays whole until the rename. Only
+after the rename are older checkpoints and the chunk files no checkpoint names any more
+deleted.
 """
 
 import os
@@ -25,8 +26,8 @@ import struct
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from hilserl_learning import load_checkpoint, ReplayBuffer, SACAgent, save_checkpoint
-from hilserl_learning.serialization import (check_format_version, fsync_directory, read_json,
-                                            write_json)
+from hilserl_learning.serialization import (check_format_version, fsync_directory, fsync_tree,
+                                            read_json, write_json)
 
 from hilserl.transport.transition_link import TransitionLog
 
@@ -109,6 +110,7 @@ class RunFiles:
             pending_log.append(actor_id, payload)
         pending_log.close()
         write_json(os.path.join(temporary, STATE_FILE), state)
+        fsync_tree(temporary)   # on the disk before its name says it is complete
         os.rename(temporary, final)
         fsync_directory(self.checkpoints)
         if self._log is not None:
