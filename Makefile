@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 IN_ENV := scripts/in_env
 
-.PHONY: setup build demo demo-state demo-cameras test test-package test-integration bench lint clean help
+.PHONY: setup build demo demo-state demo-cameras test test-package test-integration bench bench-peers lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -33,8 +33,12 @@ test-package:  ## package unit tests and flake8/pep257 through colcon test
 test-integration:  ## real nodes in separate processes over DDS (tests/)
 	$(IN_ENV) python -m pytest tests
 
-bench: setup  ## run every benchmark under bench/ and print its key: value figures
-	@for script in bench/*.py; do echo "== $$script"; $(IN_ENV) python $$script || exit 1; done
+bench: setup  ## run every benchmark under bench/ (but peers.py: make bench-peers), print key: value
+	@for script in $(filter-out bench/peers.py,$(wildcard bench/*.py)); do \
+	  echo "== $$script"; $(IN_ENV) python $$script || exit 1; done
+
+bench-peers: setup  ## LeRobot's SAC update timed beside ours (own venv .venv-peers, made once)
+	@scripts/peers_venv.sh
 
 clean:  ## remove build products (keeps .venv)
 	rm -rf build install log demo_output demo_run
