@@ -4,12 +4,14 @@ Train mode on a Gymnasium environment: `hilserl launch train robot:=gym env:=...
 Real processes: the gym_env node plays the arm, the actor drives it with the policy and,
 for a while, with the human's commands (teleop/command while teleop/intervention says
 so, as the keyboard and gamepad nodes send them), the learner receives the transitions
-and updates. Pendulum-v1 stands in for gym-hil's pick-cube, whose controller does not
-run with the MuJoCo the suite pins (docs/gymnasium.md). A few hundred steps; learning
-is not required.
+and updates. Pendulum-v1 (classic control) and panda-gym's PandaReach-v3 stand in for
+gym-hil's pick-cube, whose controller does not run with the MuJoCo the suite pins
+(docs/gymnasium.md). A few hundred steps each; learning is not required.
 """
 
 import csv
+
+import numpy as np
 
 from hilserl_interfaces.msg import EndEffectorCommand
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -62,5 +64,51 @@ def test_train_mode_runs_actor_and_learner_on_a_gymnasium_env(processes, probe, 
     human = [int(row['intervention_steps']) for row in episodes]
     assert sum(human) > 0 and human[:2] == [0, 0], episodes
     assert sum(int(row['steps']) for row in episodes) == 6 * 60
+    learner = rows(run_dir / 'learner.csv')
+    assert learner and int(learner[-1]['step']) > 0, output
+
+
+def test_train_mode_on_panda_gym_reach_with_a_human_who_reaches_the_goal(
+        processes, probe, tmp_path):
+    run_dir = tmp_path / 'run'
+    states = probe.subscribe(JointState, '/joint_states', 10)
+    intervention = probe.publisher(Bool, '/teleop/intervention', LATCHED)
+    commands = probe.publisher(EndEffectorCommand, '/teleop/command', 10)
+    train = processes.start_mode('train', robot='gym', env='panda_reach', teleop='none',
+                                 num_episodes=5, fps=20, control_time_s=2.5,
+                                 run_dir=run_dir)
+    states.wait_for_messages(1, timeout=90)
+    names = list(states.messages[-1].name)
+    assert names[-4:] == ['desired_goal.0', 'desired_goal.1', 'desired_goal.2', 'gripper']
+    probe.spin_until(lambda: len(rows(run_dir / 'episodes.csv')) >= 2, 90, 'two episodes')
+    intervention.publish(Bool(data=True))
+
+    def steer():
+        # A proportional controller: the tip (achieved_goal) toward the goal, 5 cm a
+        # full command, until an episode the human ended in success is logged.
+        values = dict(zip(states.messages[-1].name, states.messages[-1].position))
+        tip, goal = (np.array([values[f'{key}.{i}'] for i in range(3)])
+                     for key in ('achieved_goal', 'desired_goal'))
+        delta = np.clip((goal - tip) / 0.05, -1.0, 1.0)
+        commands.publish(EndEffectorCommand(delta_xyz=delta.tolist(),
+                                            gripper=EndEffectorCommand.GRIPPER_STAY,
+                                            source=EndEffectorCommand.SOURCE_HUMAN))
+        probe.spin_for(0.05)
+        return any(int(row['intervention_steps']) > 0 and float(row['success']) > 0
+                   for row in rows(run_dir / 'episodes.csv'))
+    probe.spin_until(steer, 90, 'an episode the human ended at the goal')
+    intervention.publish(Bool(data=False))
+    probe.spin_until(lambda: not train.alive(), 120, 'train mode to run its 5 episodes')
+    output = train.output()
+    assert train.wait(timeout=30) == 0, output
+    assert 'Traceback' not in output, output
+    assert 'PandaReach-v3: 12 state entries, action of 3 from [dx, dy, dz]' in output, output
+    episodes = rows(run_dir / 'episodes.csv')
+    assert len(episodes) == 5, output
+    human = [int(row['intervention_steps']) for row in episodes]
+    assert sum(human) > 0 and human[:2] == [0, 0], episodes
+    # An episode lasts control_time_s (50 steps) unless the env reports success earlier.
+    for row in episodes:
+        assert int(row['steps']) == 50 or float(row['success']) > 0, episodes
     learner = rows(run_dir / 'learner.csv')
     assert learner and int(learner[-1]['step']) > 0, output

@@ -138,6 +138,29 @@ def test_gym_hil_pick_cube_in_its_state_and_image_variants():
     assert 'environment_state.0' not in images.entries
 
 
+def test_panda_gym_reach_is_reached_by_suite_commands_and_rendered_headless():
+    # PyBullet's TinyRenderer draws the front camera without a display.
+    arm = EnvArm(load_environment(GYM_FILE, 'panda_reach').settings)
+    step = arm.reset(seed=1)
+    assert arm.layout.tcp_position == ('observation.0', 'observation.1', 'observation.2')
+    assert arm.layout.joints[-3:] == ('desired_goal.0', 'desired_goal.1', 'desired_goal.2')
+    assert arm.layout.cameras == ('front',) and step.frames['front'].shape == (128, 128, 3)
+    assert step.frames['front'].std() > 10   # a scene, not a blank frame
+    goal = np.array([step.state[f'desired_goal.{i}'] for i in range(3)])
+    for _ in range(40):   # a proportional controller: 5 cm per full command
+        delta = np.clip((goal - np.array(arm.tcp_position(step))) / 0.05, -1.0, 1.0)
+        step = arm.step([*delta, 0.0])
+        if step.terminated:
+            break
+    assert step.success and step.terminated and step.reward == 0.0
+    assert np.linalg.norm(goal - np.array(arm.tcp_position(step))) < 0.05
+    arm.close()
+    pick = load_environment(GYM_FILE, 'PandaPickAndPlace-v3')
+    layout = pick.layout
+    assert pick.entry == 'panda_pick_and_place' and layout.action_size == 4
+    assert layout.gripper == 'observation.6' and len(layout.entries) == 25
+
+
 def test_the_environment_file_picks_by_name_or_id_and_names_bad_fields(tmp_path):
     assert environment_file_path('gym', os.path.dirname(GYM_FILE)) == GYM_FILE
     assert environment_file_path(GYM_FILE) == GYM_FILE

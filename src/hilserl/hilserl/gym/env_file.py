@@ -5,8 +5,8 @@ Environment files: ``robot:=gym`` names a set of Gymnasium environments, not an 
 lists environments by name, each with the :class:`hilserl.gym.environment.EnvSettings`
 that make it an arm of the suite; ``environment`` names the default one. The launch
 argument ``env:=`` picks another: an entry's name, or any Gymnasium id (the first entry
-with that id, else the id alone with the default mapping). docs/gymnasium.md describes
-the fields.
+with that id, with or without its ``module:`` prefix, else the id alone with the default
+mapping). docs/gymnasium.md describes the fields.
 
 :func:`load_environment` returns an :class:`EnvRobot`, which the modes use where they
 use a robot file: its joints are the environment's state entries, found by making the
@@ -136,7 +136,8 @@ def load_environment(path: str, env: str = '') -> EnvRobot:
     if chosen in settings:
         return EnvRobot(_robot_name(path), os.path.abspath(path), chosen, settings[chosen])
     for name, entry in settings.items():
-        if entry.env_id == chosen:
+        # 'panda_gym:PandaReach-v3' (gymnasium imports panda_gym first) is PandaReach-v3.
+        if chosen in (entry.env_id, entry.env_id.split(':')[-1]):
             return EnvRobot(_robot_name(path), os.path.abspath(path), name, entry)
     if not env:
         raise EnvError(f'{label}: environment: {chosen!r} is not one of {", ".join(settings)}')
