@@ -29,7 +29,13 @@ temperature, target networks; the batch drawn half from an online and half from 
 buffer, sampling included. LeRobot's update follows lerobot/rl/learner.py (0.4.4) with
 utd_ratio 1 and policy_update_freq 1: each loss from SACPolicy.forward, zero_grad, backward,
 clip_grad_norm_ (40), Adam step, then update_target_networks; batches from its ReplayBuffer
-(optimize_memory, DrQ shifts on images) joined by concatenate_batch_transitions.
+(optimize_memory, DrQ shifts on images) joined by concatenate_batch_transitions. Left out
+of its loop: check_nan_in_transition (a NaN scan of the batch; it lives in lerobot.rl.learner,
+whose imports need grpc, wandb and robot drivers), logging and the pushes to its actor.
+Options: `scripts/peers_venv.sh --threads 1 --only state` passes them on. On a 2-core machine
+that other work also uses, 2 intra-op threads lose most of their speed to waiting for each
+other (a 256x256 matmul measured 65 GFLOP/s on 1 thread and 21 on 2 at load 2): there,
+compare with --threads 1.
 LeRobot's image encoder: its HIL-SERL setting names the hub model helper2424/resnet10; nothing
 may download here, so a randomly initialised ResNet-10 of transformers' own ResNet
 (basic blocks, 64-128-256-512, one block per stage; BatchNorm where helper2424's has
@@ -41,6 +47,7 @@ import glob
 import importlib.util
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,7 +57,7 @@ sys.path.insert(0, HERE)  # bench/learner.py: buffer filling and the benchmark's
 sys.path.insert(0, os.path.join(HERE, '..', 'src', 'hilserl_learning'))
 
 from hilserl_learning.agent import SACAgent  # noqa: E402
-from hilserl_learning.config import AgentConfig  # noqa: E402
+from hilserl_learning.config import AgentConfig, PRECISIONS  # noqa: E402
 from hilserl_learning.replay_buffer import ReplayBuffer, sample_mixed  # noqa: E402
 from hilserl_learning.runtime import configure_torch  # noqa: E402
 from learner import CAMERAS, fill, IMAGE, STATE_DIM  # noqa: E402
@@ -91,7 +98,7 @@ def ours_update(image: bool, args):
     """Return a callable running one of our learner updates (state or cached features)."""
     config = AgentConfig(state_dim=STATE_DIM, action_dim=ACTION_DIM, hidden_dims=(256, 256),
                          critic_ensemble_size=2, num_cameras=CAMERAS if image else 0,
-                         image_encoder='frozen')
+                         image_encoder='frozen', precision=args.precision)
     agent = SACAgent(config)
     rng = np.random.default_rng(0)
     shape, pool = {}, None
@@ -104,8 +111,8 @@ def ours_update(image: bool, args):
         return pool[rng.integers(len(pool), size=CAMERAS)]
 
     # buffer sizes as bench/learner.py's: (capacity, online steps, offline steps)
-    capacity, online_steps, offline_steps = (20_000, 3_000, 1_000) if image else (50_000, 5_000,
-                                                                                   2_000)
+    sizes = (20_000, 3_000, 1_000) if image else (50_000, 5_000, 2_000)
+    capacity, online_steps, offline_steps = sizes
     online, offline = (ReplayBuffer(capacity, STATE_DIM, config.full_action_dim, seed=seed,
                                     **shape) for seed in (1, 2))
     fill(online, online_steps, args.episode_length, rng, features_of if image else None)
@@ -283,7 +290,7 @@ def print_rates(keys, figures) -> None:
     """Print ``key: value`` lines for (ours, theirs, ratio)."""
     for key, value in zip(keys, figures):
         if key:
-            print(f'{key}: {value:.2f}', flush=True)
+            print(f'{key}: {value:.4g}', flush=True)
 
 
 def describe_machine() -> str:
@@ -298,6 +305,20 @@ def describe_machine() -> str:
     return f'{model}, {os.cpu_count()} cores, load {" ".join(f"{x:.2f}" for x in os.getloadavg())}'
 
 
+def describe_checkout() -> str:
+    """Return this checkout's commit and whether hilserl_learning has uncommitted changes."""
+    root = os.path.join(HERE, '..')
+    try:
+        commit = subprocess.run(['git', '-C', root, 'rev-parse', '--short', 'HEAD'],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        changed = subprocess.run(['git', '-C', root, 'status', '--porcelain', '--',
+                                  'src/hilserl_learning'], capture_output=True, text=True,
+                                 check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown (no git)'
+    return commit + (' with uncommitted changes in src/hilserl_learning' if changed else '')
+
+
 def main() -> None:
     """Parse options, build both sides and print the interleaved rates."""
     parser = argparse.ArgumentParser(description=__doc__,
@@ -309,6 +330,9 @@ def main() -> None:
                         help='torch intra-op threads (default: all cores)')
     parser.add_argument('--batch-size', type=int, default=256)
     parser.add_argument('--episode-length', type=int, default=100)
+    parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
+                        help="our agent's precision setting (default fp32, as bench/learner.py); "
+                             "LeRobot's learner has none: it runs float32")
     parser.add_argument('--lerobot-compile', choices=['on', 'off'], default='on',
                         help="LeRobot's use_torch_compile (its default: on)")
     parser.add_argument('--only', nargs='+', choices=['state', 'image', 'image_precomputed'],
@@ -327,7 +351,9 @@ def main() -> None:
     print(f'python_version: {sys.version.split()[0]}', flush=True)
     print(f'peer_packages: torchvision {torchvision.__version__} (Python half), '
           f'transformers {transformers.__version__}', flush=True)
-    print(f'setup: {setup}, both sides in one process (ours imported from src/)', flush=True)
+    print(f'setup: {setup}, both sides in one process (ours imported from src/), our '
+          f'precision {args.precision}', flush=True)
+    print(f'hilserl_checkout: {describe_checkout()}', flush=True)
     print(f'machine_at_start: {describe_machine()}', flush=True)
     torch.manual_seed(0)
     if 'state' in args.only:
