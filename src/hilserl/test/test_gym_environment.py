@@ -206,6 +206,8 @@ def test_record_mode_builds_the_environment_graph_with_a_human():
     assert recorder['arm_joint_names'] == ['obs.0', 'obs.1', 'obs.2']
     with pytest.raises(GraphError, match='an environment need keyboard, gamepad or leader'):
         MODES['record'].nodes({'robot': GYM_FILE, 'env': 'Pendulum-v1'})
+    with pytest.raises(GraphError, match='teleop:=leader needs a real arm.s robot file'):
+        MODES['record'].nodes({'robot': GYM_FILE, 'env': 'Pendulum-v1', 'teleop': 'leader'})
 
 
 def test_a_failing_env_step_is_one_line_naming_the_env():

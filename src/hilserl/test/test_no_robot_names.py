@@ -15,10 +15,9 @@ from hilserl.arm.robot_registry import default_robot, load_robot, registry_direc
 import pytest
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'hilserl')
-MODULES = ['launching/modes.py', 'launching/mode_parts.py', 'launching/graph.py',
-           'launching/runner.py', 'launching/launch_description.py', 'commands/demo.py',
-           'nodes/sim_arm.py'] + sorted(
-    os.path.relpath(path, PACKAGE) for path in glob.glob(os.path.join(PACKAGE, 'sim', '*.py')))
+MODULES = ['commands/demo.py', 'nodes/sim_arm.py'] + sorted(
+    os.path.relpath(path, PACKAGE) for folder in ('launching', 'sim')
+    for path in glob.glob(os.path.join(PACKAGE, folder, '*.py')))
 
 
 def forbidden_words():

@@ -1,9 +1,10 @@
 """
 The pieces the modes are built from: the arm, its cameras, the human; no ROS import.
 
-:mod:`hilserl.launching.modes` assembles them into the modes' node graphs; the two small modes
-that need nothing else, demo and sim, are here. The default arm is the robot
-registry's (:func:`hilserl.arm.robot_registry.default_robot`): no module here names one.
+:mod:`hilserl.launching.modes` and :mod:`hilserl.launching.train_mode` assemble them into
+the modes' node graphs; the two small modes that need nothing else, demo and sim, are here.
+The default arm is the robot registry's (:func:`hilserl.arm.robot_registry.default_robot`):
+no module here names one.
 """
 
 from dataclasses import replace
@@ -188,7 +189,12 @@ def teleop_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         # launcher does not have: the user runs it beside the mode (docs/teleop.md).
         return []
     if teleop == 'leader':
-        leader = robot_file(args).teleop_leader
+        robot = robot_file(args)
+        if isinstance(robot, EnvRobot):
+            raise GraphError("teleop:=leader needs a real arm's robot file; "
+                             f"robot:={args['robot']} is an environment file (use keyboard or "
+                             'gamepad)')
+        leader = robot.teleop_leader
         if leader is None:
             raise GraphError(f"teleop:=leader needs a robot file with a teleop_leader section; "
                              f"robot:={args['robot']} has none")
@@ -270,6 +276,16 @@ def camera_nodes(robot: RobotFile) -> List[NodeSpec]:
     return [NodeSpec('camera_publisher', 'camera', namespace=camera,
                      parameter_files=(robot.cameras.parameter_file,), lifecycle=True)
             for camera in robot.cameras.names]
+
+
+def success_threshold(args: Dict[str, str], name: str) -> Dict[str, float]:
+    """Return the reward classifier's success_threshold from argument ``name`` ({}: unset)."""
+    if not args[name]:
+        return {}
+    threshold = argument_as_float(args, name)
+    if not 0.0 <= threshold <= 1.0:
+        raise GraphError(f'{name}:={args[name]} must be in [0, 1]')
+    return {'success_threshold': threshold}
 
 
 def split_paths(value: str) -> List[str]:
