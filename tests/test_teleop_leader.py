@@ -114,6 +114,8 @@ def test_gamepad_button_toggles_the_intervention(processes, probe):
 @pytest.mark.parametrize('parameters, message', [
     ({'gripper_close_below': 0.8}, 'must be below gripper_open_above'),
     ({'tcp_frame': 'no_such_frame'}, "TCP frame 'no_such_frame' is not in"),
+    # No default arm: without the follower's description the node says what it needs.
+    ({'robot_description_path': ''}, 'robot_description_path and tcp_frame are required'),
 ])
 def test_bad_configuration_is_one_line(processes, parameters, message):
     node = processes.start_node(NodeSpec('leader_teleop', 'leader_teleop',

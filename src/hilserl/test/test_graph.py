@@ -106,6 +106,13 @@ def test_record_mode_drives_a_real_so100_with_its_driver_cameras_and_leader():
     recorder = nodes[-1]
     assert recorder.parameters['arm_node'] == 'so100_follower'
     assert recorder.parameters['state_from_ground_truth'] is False
+    # The leader's FK and step sizes are the filter's, from the robot file (this arm's
+    # steps are smaller than the mapping file's).
+    safety_filter, leader = nodes[1].parameters, nodes[-2].parameters
+    for name in ('robot_description_path', 'tcp_frame', 'tcp_offset', 'tcp_rpy',
+                 'end_effector_step_sizes'):
+        assert leader[name] == safety_filter[name], name
+    assert leader['end_effector_step_sizes'] == [0.01, 0.01, 0.01]
 
 
 def test_the_scripted_human_and_ground_truth_reward_need_a_simulator():

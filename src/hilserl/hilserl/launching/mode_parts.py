@@ -201,12 +201,27 @@ def teleop_nodes(args: Dict[str, str]) -> List[NodeSpec]:
         # The leader is always a real arm on its own serial adapter, torque off.
         return [NodeSpec(leader.executable, leader.executable, package=leader.package,
                          parameter_files=(leader.parameter_file,)),
-                NodeSpec('leader_teleop', 'leader_teleop',
-                         parameter_files=(leader.mapping,))]
+                NodeSpec('leader_teleop', 'leader_teleop', parameter_files=(leader.mapping,),
+                         parameters=leader_geometry(robot))]
     # A gamepad: ROS's joy driver when installed, else the suite's own reader.
     joy = (NodeSpec('joy_node', 'joy', package='joy') if package_installed('joy')
            else NodeSpec('joy_publisher', 'joy_publisher'))
     return [joy, NodeSpec('joy_teleop', 'joy_teleop', parameter_files=('teleop_joy_xbox.yaml',))]
+
+
+def leader_geometry(robot: RobotFile) -> Dict[str, object]:
+    """
+    Return leader_teleop's description, TCP and step sizes: the safety filter's.
+
+    FK of the leader's joints must give the TCP the filter reports, and a full command the
+    filter's step; the mapping file keeps the rest (a description the filter takes from a
+    topic stays the mapping file's, as leader_teleop reads only files).
+    """
+    names = ['tcp_frame', 'tcp_offset', 'tcp_rpy', 'end_effector_step_sizes']
+    parameters = robot.safety_filter_parameters()
+    if 'robot_description_path' in parameters:
+        names.append('robot_description_path')
+    return {name: parameters[name] for name in names}
 
 
 def arm_nodes(args: Dict[str, str], cameras: bool = True) -> List[NodeSpec]:

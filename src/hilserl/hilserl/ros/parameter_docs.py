@@ -87,6 +87,10 @@ def _untrained_classifier(scratch: str) -> str:
     return directory
 
 
+# The safety filter and the leader teleop need a description and a TCP frame.
+_DEFAULT_ROBOT_GEOMETRY = tuple(StartValue(name, f'`{name}` of the default robot file',
+                                           _default_robot_parameter(name))
+                                for name in ('robot_description_path', 'tcp_frame'))
 _UNCONFIGURED = (StartValue('autostart', '`autostart:=false`', _constant(False)),)
 _NEW_DIRECTORY = 'set to a new directory'
 START_VALUES: Dict[str, Sequence[StartValue]] = {
@@ -103,9 +107,8 @@ START_VALUES: Dict[str, Sequence[StartValue]] = {
         'model_path', '`model_path` set to an untrained classifier', _untrained_classifier),),
     'scripted_human': (StartValue('run_own_episodes', '`run_own_episodes:=true`',
                                   _constant(True)),),
-    'safety_filter': tuple(StartValue(name, f'`{name}` of the default robot file',
-                                      _default_robot_parameter(name))
-                           for name in ('robot_description_path', 'tcp_frame')),
+    'safety_filter': _DEFAULT_ROBOT_GEOMETRY,
+    'leader_teleop': _DEFAULT_ROBOT_GEOMETRY,
     'sim_arm': (StartValue('render_cameras', '`render_cameras:=false`', _constant(False)),),
 }
 
