@@ -1,6 +1,5 @@
 """
-No mode, graph, runner or simulation module, nor the nodes that take an arm's geometry
-from its robot file (safety filter, leader teleop), names a particular arm.
+No mode, graph, runner, node or simulation module names a particular arm.
 
 Everything about an arm is in its robot file (config/robots/); the default arm is
 named once, in config/default_robot.yaml. This test reads the source of those modules
@@ -16,9 +15,8 @@ from hilserl.arm.robot_registry import default_robot, load_robot, registry_direc
 import pytest
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'hilserl')
-MODULES = ['commands/demo.py', 'nodes/sim_arm.py', 'nodes/safety_filter.py',
-           'nodes/leader_teleop.py'] + sorted(
-    os.path.relpath(path, PACKAGE) for folder in ('launching', 'sim')
+MODULES = ['commands/demo.py'] + sorted(
+    os.path.relpath(path, PACKAGE) for folder in ('launching', 'nodes', 'sim')
     for path in glob.glob(os.path.join(PACKAGE, folder, '*.py')))
 
 

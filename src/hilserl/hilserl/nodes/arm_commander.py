@@ -12,7 +12,7 @@ the move ends with :class:`ArmCommandError` when its time is up.
 :func:`running_mode` runs a mode's nodes with ``hilserl launch``'s runner on a
 background thread for the duration of a ``with`` block, e.g. the simulated arm::
 
-    with running_mode('sim', output=log_file, robot='so101'):
+    with running_mode('sim', output=log_file):   # the default robot
         rclpy.init()
         arm = ArmCommander()
         print(arm.wait_for_pose().position)

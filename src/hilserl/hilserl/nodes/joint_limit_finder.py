@@ -2,7 +2,7 @@
 Find the safety filter's workspace box by moving the arm where it may go.
 
 Subscribes ``joint_states`` (any arm on the arm contract: move it by hand
-with torque off, e.g. ``so100_leader`` on the follower's port remapped to
+with torque off, e.g. a leader arm's driver on the follower's port remapped to
 ``joint_states``, or while teleoperating).  Reads the arm's description,
 ``tcp_frame``, ``tcp_offset``, ``tcp_rpy`` and ``arm_joint_names`` from the
 ``safety_filter:`` section of ``safety_params_file`` (or from a robot file of

@@ -22,6 +22,7 @@ from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from hilserl.actor.episodes import EPISODE_END, EPISODE_START, EVENT_NAMES, FAILURE, SUCCESS
+from hilserl.arm.robot_registry import default_robot
 from hilserl.defaults import CONTROL_FPS, RESET_RETRY_S, TASK
 from hilserl.human import self_paced_episodes
 from hilserl.human.scripted_human import (HumanSettings, InterventionSettings, ScriptedHuman,
@@ -56,8 +57,9 @@ class ScriptedHumanNode(Node):
     def __init__(self, **kwargs):
         """Declare the parameters and start acting at ``fps``."""
         super().__init__('scripted_human', **kwargs)
-        robot = declare(self, 'robot', 'so101',
-                        'Simulated arm: a robot registry name or a robot file path.')
+        robot = declare(self, 'robot', default_robot(),
+                        'Simulated arm: a robot registry name or a robot file path; '
+                        'default: config/default_robot.yaml.')
         task = declare(self, 'task', TASK, "'reach', 'push' or 'pick_lift'.")
         fps = declare(self, 'fps', CONTROL_FPS, 'Commands per second (the recorder fps).')
         rerecord = declare(self, 'rerecord_episodes', Parameter.Type.INTEGER_ARRAY,
