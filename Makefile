@@ -38,7 +38,7 @@ bench: setup  ## run every benchmark under bench/ (but peers.py: make bench-peer
 	  echo "== $$script"; $(IN_ENV) python $$script || exit 1; done
 
 bench-peers: setup  ## LeRobot's SAC update timed beside ours (own venv .venv-peers, made once)
-	@scripts/peers_venv.sh
+	@scripts/peers_venv.sh $(PEERS_ARGS)
 
 clean:  ## remove build products (keeps .venv)
 	rm -rf build install log demo_output demo_run

@@ -32,7 +32,7 @@ clip_grad_norm_ (40), Adam step, then update_target_networks; batches from its R
 (optimize_memory, DrQ shifts on images) joined by concatenate_batch_transitions. Left out
 of its loop: check_nan_in_transition (a NaN scan of the batch; it lives in lerobot.rl.learner,
 whose imports need grpc, wandb and robot drivers), logging and the pushes to its actor.
-Options: `scripts/peers_venv.sh --threads 1 --only state` passes them on. On a 2-core machine
+Options: `make bench-peers PEERS_ARGS='--threads 1 --only state'`. On a 2-core machine
 that other work also uses, 2 intra-op threads lose most of their speed to waiting for each
 other (a 256x256 matmul measured 65 GFLOP/s on 1 thread and 21 on 2 at load 2): there,
 compare with --threads 1.
