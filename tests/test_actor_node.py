@@ -63,6 +63,16 @@ def takeovers(messages):
             if not step.intervention and following.intervention]
 
 
+def start_sim_reach_and_actor(processes, parameters, lock_step=False):
+    """Start the simulated arm on the reach task, then an actor with ``parameters`` for it."""
+    for spec in MODES['sim'].nodes({'robot': 'so101', 'task': 'reach',
+                                    'lock_step': 'true' if lock_step else 'false',
+                                    'rviz': 'false'}):
+        processes.start_node(spec)
+    return processes.start_node(NodeSpec('actor', 'actor', parameters={
+        **parameters, **load_robot('so101').joint_parameters()}))
+
+
 def test_actor_acts_delivers_every_transition_and_hands_over_to_the_human(processes, probe):
     transitions = probe.subscribe(Transition, '/transitions', RELIABLE)
     commands = probe.subscribe(EndEffectorCommand, '/end_effector_command', 100)
@@ -75,15 +85,11 @@ def test_actor_acts_delivers_every_transition_and_hands_over_to_the_human(proces
     intervention = probe.publisher(Bool, '/teleop/intervention', LATCHED)
     teleop = probe.publisher(EndEffectorCommand, '/teleop/command', 10)
 
-    for spec in MODES['sim'].nodes({'robot': 'so101', 'task': 'reach', 'lock_step': 'false',
-                                    'rviz': 'false'}):
-        processes.start_node(spec)
     # resend_after_s is long: only the receipts below make the actor resend.
-    actor = processes.start_node(NodeSpec('actor', 'actor', parameters={
+    actor = start_sim_reach_and_actor(processes, {
         'camera_names': [], 'fps': 10.0, 'control_time_s': 2.0, 'resend_after_s': 30.0,
         'reward_source': 'ground_truth', 'state_from_ground_truth': True,
-        'actor_id': 'test_actor', 'intervention_penalty': 0.3,
-        **load_robot('so101').joint_parameters()}))
+        'actor_id': 'test_actor', 'intervention_penalty': 0.3})
     intervention.publish(Bool(data=False))
     parameters.publish(parameters_message(1))
 
@@ -173,15 +179,12 @@ def test_actor_acts_delivers_every_transition_and_hands_over_to_the_human(proces
 def test_actor_stops_after_max_minutes_at_an_episode_end_on_a_lock_stepped_arm(
         processes, tmp_path):
     """Episodes of 1 s, a budget of 1.5 s: the second episode is the last, and it is whole."""
-    for spec in MODES['sim'].nodes({'robot': 'so101', 'task': 'reach', 'lock_step': 'true',
-                                    'rviz': 'false'}):
-        processes.start_node(spec)
     log = tmp_path / 'evaluation.json'
-    actor = processes.start_node(NodeSpec('actor', 'actor', parameters={
+    actor = start_sim_reach_and_actor(processes, {
         'camera_names': [], 'fps': 10.0, 'control_time_s': 1.0, 'max_minutes': 0.025,
         'reward_source': 'ground_truth', 'state_from_ground_truth': True,
-        'send_transitions': False, 'wait_for_policy': False, 'eval_log': str(log),
-        **load_robot('so101').joint_parameters()}))
+        'send_transitions': False, 'wait_for_policy': False, 'eval_log': str(log)},
+        lock_step=True)
     assert actor.wait(timeout=60) == 0, actor.output()
     episodes = json.loads(log.read_text())['per_episode']
     assert [e['steps'] for e in episodes] == [10, 10]
@@ -197,13 +200,10 @@ def test_image_transitions_carry_the_features_of_their_own_frames(processes, pro
     """
     transitions = probe.subscribe(Transition, '/transitions', RELIABLE)
     parameters = probe.publisher(PolicyParameters, '/policy_parameters', LATCHED)
-    for spec in MODES['sim'].nodes({'robot': 'so101', 'task': 'reach', 'lock_step': 'false',
-                                    'rviz': 'false'}):
-        processes.start_node(spec)
-    actor = processes.start_node(NodeSpec('actor', 'actor', parameters={
+    actor = start_sim_reach_and_actor(processes, {
         'camera_names': ['front', 'wrist'], 'fps': 30.0, 'control_time_s': 2.0,
         'reward_source': 'ground_truth', 'state_from_ground_truth': True,
-        'wait_for_policy': True, **load_robot('so101').joint_parameters()}))
+        'wait_for_policy': True})
     agent = small_agent(num_cameras=2, image_encoder='frozen')
     parameters.publish(parameters_message(1, agent=agent))
 
@@ -229,13 +229,9 @@ def test_image_transitions_carry_the_features_of_their_own_frames(processes, pro
 def test_a_policy_for_another_state_layout_stops_the_actor_with_a_clear_error(processes, probe):
     """19 state values (with the object position) offered to a 13-value actor: exit 78."""
     parameters = probe.publisher(PolicyParameters, '/policy_parameters', LATCHED)
-    for spec in MODES['sim'].nodes({'robot': 'so101', 'task': 'reach', 'lock_step': 'false',
-                                    'rviz': 'false'}):
-        processes.start_node(spec)
-    actor = processes.start_node(NodeSpec('actor', 'actor', parameters={
+    actor = start_sim_reach_and_actor(processes, {
         'camera_names': [], 'fps': 10.0, 'control_time_s': 2.0, 'wait_for_policy': True,
-        'reward_source': 'ground_truth', 'state_from_ground_truth': False,
-        **load_robot('so101').joint_parameters()}))
+        'reward_source': 'ground_truth', 'state_from_ground_truth': False})
     parameters.publish(parameters_message(1))
     assert actor.wait(timeout=60) == 78, actor.output()
     assert "[FATAL] ActorNode: the learner's policy does not fit this actor" in actor.output()
@@ -247,14 +243,10 @@ def test_progress_shaping_adds_the_sim_s_progress_differences_to_the_rewards(pro
     """reward_source human (no success here): every nonzero reward is the shaping's."""
     transitions = probe.subscribe(Transition, '/transitions', RELIABLE)
     parameters = probe.publisher(PolicyParameters, '/policy_parameters', LATCHED)
-    for spec in MODES['sim'].nodes({'robot': 'so101', 'task': 'reach', 'lock_step': 'false',
-                                    'rviz': 'false'}):
-        processes.start_node(spec)
-    actor = processes.start_node(NodeSpec('actor', 'actor', parameters={
+    actor = start_sim_reach_and_actor(processes, {
         'camera_names': [], 'fps': 10.0, 'control_time_s': 2.0,
         'reward_source': 'human', 'progress_shaping_weight': 0.5,
-        'state_from_ground_truth': True, 'allow_interventions': False,
-        **load_robot('so101').joint_parameters()}))
+        'state_from_ground_truth': True, 'allow_interventions': False})
     parameters.publish(parameters_message(1))
     transitions.wait_for(lambda m: abs(m.reward) > 1e-4, timeout=60,
                          what='a shaped reward of a policy step that moved the arm')
