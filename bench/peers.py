@@ -57,7 +57,7 @@ sys.path.insert(0, HERE)  # bench/learner.py: buffer filling and the benchmark's
 sys.path.insert(0, os.path.join(HERE, '..', 'src', 'hilserl_learning'))
 
 from hilserl_learning.agent import SACAgent  # noqa: E402
-from hilserl_learning.config import AgentConfig, PRECISIONS  # noqa: E402
+from hilserl_learning.config import AgentConfig, IMAGE_POOLINGS, PRECISIONS  # noqa: E402
 from hilserl_learning.replay_buffer import ReplayBuffer, sample_mixed  # noqa: E402
 from hilserl_learning.runtime import configure_torch  # noqa: E402
 from learner import CAMERAS, fill, IMAGE, STATE_DIM  # noqa: E402
@@ -98,7 +98,8 @@ def ours_update(image: bool, args):
     """Return a callable running one of our learner updates (state or cached features)."""
     config = AgentConfig(state_dim=STATE_DIM, action_dim=ACTION_DIM, hidden_dims=(256, 256),
                          critic_ensemble_size=2, num_cameras=CAMERAS if image else 0,
-                         image_encoder='frozen', precision=args.precision)
+                         image_encoder='frozen', precision=args.precision,
+                         image_pooling=args.image_pooling)
     agent = SACAgent(config)
     rng = np.random.default_rng(0)
     shape, pool = {}, None
@@ -333,6 +334,10 @@ def main() -> None:
     parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
                         help="our agent's precision setting (default fp32, as bench/learner.py); "
                              "LeRobot's learner has none: it runs float32")
+    parser.add_argument('--image-pooling', choices=IMAGE_POOLINGS, default='encoder',
+                        help="our agent.image_pooling (default encoder: the frozen encoder's "
+                             'pooled 512 features cached; spatial_embedding: the whole map '
+                             "cached and pooled by learned spatial embeddings, as LeRobot's)")
     parser.add_argument('--lerobot-compile', choices=['on', 'off'], default='on',
                         help="LeRobot's use_torch_compile (its default: on)")
     parser.add_argument('--only', nargs='+', choices=['state', 'image', 'image_precomputed'],
@@ -352,7 +357,7 @@ def main() -> None:
     print(f'peer_packages: torchvision {torchvision.__version__} (Python half), '
           f'transformers {transformers.__version__}', flush=True)
     print(f'setup: {setup}, both sides in one process (ours imported from src/), our '
-          f'precision {args.precision}', flush=True)
+          f'precision {args.precision}, our image_pooling {args.image_pooling}', flush=True)
     print(f'hilserl_checkout: {describe_checkout()}', flush=True)
     print(f'machine_at_start: {describe_machine()}', flush=True)
     torch.manual_seed(0)
