@@ -50,14 +50,23 @@ class RecordingBus(SdkBus):
 
 
 class Loop:
-    """A core on a bus, ticked at PERIOD, with its goals and log kept."""
+    """
+    A core on a bus, ticked every PERIOD, with its goals and log kept.
 
-    def __init__(self, port, **config):
+    With ``tick_clock`` the core's clock advances exactly PERIOD a tick, whatever the wall
+    clock does, so command timeouts counted in ticks hold on a loaded machine (the servos
+    still move in real time); without it, the core reads the wall clock (a tick's bus
+    time budget, reply time-outs).
+    """
+
+    def __init__(self, port, tick_clock=False, **config):
         self.messages = []
         self.bus = RecordingBus(port)
+        self.now = 0.0
         settings = dict(control_rate_hz=1 / PERIOD, max_joint_step=STEP, home_speed=2.0)
         settings.update(config)
         self.core = DriverCore(self.bus, calibration(), DriverConfig(**settings),
+                               clock=(lambda: self.now) if tick_clock else time.monotonic,
                                log=lambda level, text: self.messages.append((level, text)))
         self.core.goal_log = []
 
@@ -66,6 +75,7 @@ class Loop:
         for _ in range(ticks if until is None else 1_000_000):
             start = time.monotonic()
             self.core.tick()
+            self.now += PERIOD
             if until is not None and until():
                 return
             if time.monotonic() > deadline:
@@ -89,8 +99,8 @@ class Loop:
 def loop(bus):
     loops = []
 
-    def make(**config):
-        loops.append(Loop(bus.port, **config))
+    def make(tick_clock=False, **config):
+        loops.append(Loop(bus.port, tick_clock, **config))
         return loops[-1]
     yield make
     for each in loops:
@@ -123,7 +133,7 @@ def test_positions_and_commands_round_trip_in_radians(bus, loop):
 
 
 def test_commands_are_clamped_and_held_when_they_stop(loop):
-    arm = loop(command_timeout_s=0.2)
+    arm = loop(tick_clock=True, command_timeout_s=0.2)   # 10 ticks
     arm.start()
     arm.core.set_command([5.0, 0, 0, 0, 0, 0])
     arm.run(8)
