@@ -51,7 +51,7 @@ def test_the_actors_features_are_the_unshifted_version_beside_the_copies():
 def test_a_simulated_image_run_learns_on_spatial_maps_and_copies(monkeypatch):
     evaluated = []
     monkeypatch.setattr(sim_training, 'evaluate',
-                        lambda task, agent, episodes: evaluated.append(agent) or 0.0)
+                        lambda task, agent, episodes, *_: evaluated.append(agent) or 0.0)
     settings = RunSettings(demos=1, pretrain_updates=2, max_steps=6, eval_every=6,
                            learning_starts=3, batch_size=4, policy_inputs='images',
                            image_pooling='spatial_embedding', feature_augmentation_copies=1)

@@ -135,7 +135,7 @@ def test_settings_that_make_no_run_are_refused(change):
 
 def test_a_run_evaluates_on_its_grid_and_stops_once_it_reaches_the_target(monkeypatch):
     rates = iter([0.0, 0.5, 0.9, 1.0])
-    monkeypatch.setattr(sim_training, 'evaluate', lambda task, agent, episodes: next(rates))
+    monkeypatch.setattr(sim_training, 'evaluate', lambda task, agent, episodes, *_: next(rates))
     seen = []
     settings = RunSettings(demos=1, pretrain_updates=2, max_steps=1000, eval_every=20,
                            learning_starts=10, batch_size=8)
@@ -148,7 +148,7 @@ def test_a_run_evaluates_on_its_grid_and_stops_once_it_reaches_the_target(monkey
 
 
 def test_a_run_without_demonstrations_runs_to_its_budget(monkeypatch):
-    monkeypatch.setattr(sim_training, 'evaluate', lambda task, agent, episodes: 0.0)
+    monkeypatch.setattr(sim_training, 'evaluate', lambda task, agent, episodes, *_: 0.0)
     settings = RunSettings(demos=0, interventions=False, max_steps=30, eval_every=15,
                            learning_starts=10, batch_size=8)
     result = sim_training.train(settings)
@@ -168,7 +168,7 @@ def test_an_image_policy_sees_the_cameras_through_the_frozen_encoder_and_not_the
 def test_an_image_run_stores_features_and_evaluates(monkeypatch):
     seen = []
     monkeypatch.setattr(sim_training, 'evaluate',
-                        lambda task, agent, episodes: seen.append(agent.config) or 0.0)
+                        lambda task, agent, episodes, *_: seen.append(agent.config) or 0.0)
     settings = RunSettings(demos=1, pretrain_updates=2, max_steps=6, eval_every=6,
                            learning_starts=3, batch_size=4, policy_inputs='images')
     result = sim_training.train(settings)

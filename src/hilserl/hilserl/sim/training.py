@@ -24,6 +24,9 @@ With ``policy_inputs='images'`` the policy sees what train mode's image policy s
 proprioception without the cube, and the front and wrist cameras (128x128) through the
 frozen encoder (``frozen_encoder``: a card; None: seeded random weights, the control),
 each frame encoded once and its features stored in the buffers.
+
+:func:`train` also runs on other tasks of :class:`SimTask`'s interface with a human of
+:func:`scripted_human`'s (:mod:`hilserl.gym.training`: a Gymnasium environment).
 """
 
 from dataclasses import dataclass, field
@@ -251,6 +254,7 @@ class RunSettings:
     intervention_decay: float = 0.98
     # train.yaml actor intervention_penalty: reward -p for the step before a takeover.
     intervention_penalty: float = 0.0
+    control_time_s: float = TRAIN_TIME_S     # training and evaluation episodes
     # What the policy sees: 'state' (with the cube) or 'images' (see the module docstring).
     policy_inputs: str = 'state'
     frozen_encoder: Optional[str] = None
@@ -292,10 +296,11 @@ def layout_seed(run_seed: int, kind: int, index: int) -> int:
     return (run_seed * 4 + kind) * 1_000_000 + index
 
 
-def evaluate(task: SimTask, agent: SACAgent, episodes: int) -> float:
+def evaluate(task: SimTask, agent: SACAgent, episodes: int,
+             control_time_s: float = TRAIN_TIME_S, make_human=scripted_human) -> float:
     """Return the deterministic policy's success rate on the fixed evaluation layouts."""
-    human = scripted_human(task, 'none')  # no takeovers; it still calls stalls FAILURE
-    config = EpisodeConfig(fps=FPS, control_time_s=TRAIN_TIME_S)
+    human = make_human(task, 'none')  # no takeovers; it still calls stalls FAILURE
+    config = EpisodeConfig(fps=FPS, control_time_s=control_time_s)
     policy = policy_of(agent, deterministic=True)
     return float(np.mean([run_episode(task, human, config, EVAL_SEED + k, k, policy).success
                           for k in range(episodes)]))
@@ -307,7 +312,8 @@ def policy_of(agent: SACAgent, deterministic: bool) -> Callable[[Dict], np.ndarr
                                                    deterministic=deterministic)
 
 
-def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = None
+def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = None,
+          tasks: Optional[Tuple[SimTask, SimTask]] = None, make_human=scripted_human
           ) -> RunResult:
     """
     Record demonstrations, pretrain, then train online; evaluate every ``eval_every`` steps.
@@ -315,12 +321,14 @@ def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = Non
     ``progress(1)`` is called after every online environment step. The run ends
     after ``max_steps`` or, with ``stop_at_target``, once an evaluation reached
     ``target_success`` (in the middle of an episode: the rest would teach nothing).
+    ``tasks`` (training, evaluation) and ``make_human`` replace the simulated arm's
+    (``settings.robot`` and ``task`` then unused).
     """
     s = settings
     torch.manual_seed(s.seed)
     images = s.policy_inputs == 'images'
-    task, evaluation_task = (SimTask(s.robot, s.task, s.seed, images, s.visual_variation)
-                             for _ in range(2))
+    task, evaluation_task = tasks or tuple(
+        SimTask(s.robot, s.task, s.seed, images, s.visual_variation) for _ in range(2))
     agent_settings = dict(AGENT_SETTINGS)
     if s.intervention_penalty > 0:
         agent_settings['td_target_min'] = PENALTY_TD_TARGET_MIN
@@ -339,7 +347,7 @@ def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = Non
     result = RunResult()
 
     # Record mode: the human drives every step; every episode is kept.
-    recorder = scripted_human(task, 'always', seed=s.seed)
+    recorder = make_human(task, 'always', seed=s.seed)
     record = EpisodeConfig(fps=FPS, control_time_s=RECORD_TIME_S,
                            number_of_steps_after_success=DEMO_STEPS_AFTER_SUCCESS)
     for k in range(s.demos):
@@ -352,8 +360,8 @@ def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = Non
         pretrain_offline(agent, demos, s.pretrain_updates, s.batch_size)
 
     def record_evaluation() -> None:
-        result.curve.append((result.env_steps, evaluate(evaluation_task, agent,
-                                                        s.eval_episodes)))
+        result.curve.append((result.env_steps, evaluate(
+            evaluation_task, agent, s.eval_episodes, s.control_time_s, make_human)))
         result.steps_to_target = steps_to_reach(result.curve, s.target_success)
 
     learning_starts = max(1, s.learning_starts)
@@ -378,12 +386,11 @@ def train(settings: RunSettings, progress: Optional[Callable[[int], None]] = Non
         return finished()
 
     # Train mode: the scripted human of train.yaml, or one who never takes over.
-    human = scripted_human(task, 'when_off_track' if s.interventions else 'none', s.seed,
-                           off_track_distance=s.off_track_distance,
-                           stuck_steps=s.stuck_steps, stuck_progress=s.stuck_progress,
-                           probability=s.intervention_probability,
-                           decay=s.intervention_decay)
-    train_config = EpisodeConfig(fps=FPS, control_time_s=TRAIN_TIME_S,
+    human = make_human(task, 'when_off_track' if s.interventions else 'none', s.seed,
+                       off_track_distance=s.off_track_distance,
+                       stuck_steps=s.stuck_steps, stuck_progress=s.stuck_progress,
+                       probability=s.intervention_probability, decay=s.intervention_decay)
+    train_config = EpisodeConfig(fps=FPS, control_time_s=s.control_time_s,
                                  intervention_penalty=s.intervention_penalty)
     record_evaluation()
     while not finished():
