@@ -23,8 +23,10 @@ def run_program(tmp_path, body, status=0, ignore=()):
     (tmp_path / 'program.py').write_text(textwrap.dedent(body))
 
     def inherit_ignored():
-        for signum in ignore:
-            signal.signal(signum, signal.SIG_IGN)
+        # Start as from a terminal, whatever this process inherited (a test run started in
+        # the background by a non-interactive shell ignores SIGINT), then ignore ``ignore``.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN if signum in ignore else signal.SIG_DFL)
 
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(tmp_path), *filter(None, [os.environ.get('PYTHONPATH')])]))

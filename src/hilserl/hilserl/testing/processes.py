@@ -22,6 +22,18 @@ def mode_command(mode: str, **arguments) -> List[str]:
     return [sys.executable, '-m', 'hilserl', 'launch', mode, *words]
 
 
+def default_stop_signals() -> None:
+    """
+    Give SIGINT and SIGTERM their default actions in a child, as a terminal's shell does.
+
+    A test run started in the background by a non-interactive shell (``make test &`` in a
+    CI script) ignores SIGINT, and children inherit that: the processes a test starts
+    should meet signals as a user's do, whatever started the test run.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 class ManagedProcess:
     """A subprocess in its own process group whose output goes to a log file."""
 
@@ -34,7 +46,7 @@ class ManagedProcess:
         self._log = open(self.log_path, 'w')
         self.process = subprocess.Popen(
             self.command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=default_stop_signals)
 
     @property
     def pid(self) -> int:

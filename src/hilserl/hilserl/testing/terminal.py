@@ -7,7 +7,8 @@ from typing import Sequence
 
 from hilserl.launching.graph import NodeSpec
 from hilserl.launching.runner import node_command
-from hilserl.testing.processes import ManagedProcess, mode_command, ProcessGroup
+from hilserl.testing.processes import (default_stop_signals, ManagedProcess, mode_command,
+                                       ProcessGroup)
 
 
 class TerminalProcess(ManagedProcess):
@@ -23,7 +24,7 @@ class TerminalProcess(ManagedProcess):
         try:
             self.process = subprocess.Popen(
                 self.command, stdout=self._log, stderr=subprocess.STDOUT, stdin=slave_fd,
-                start_new_session=True)
+                start_new_session=True, preexec_fn=default_stop_signals)
         finally:
             os.close(slave_fd)  # the child holds its own copy
 
