@@ -25,8 +25,9 @@ proprioception without the cube, and the front and wrist cameras (128x128) throu
 frozen encoder (``frozen_encoder``: a card; None: seeded random weights, the control),
 each frame encoded once and its features stored in the buffers.
 
-:func:`train` also runs on other tasks of :class:`SimTask`'s interface with a human of
-:func:`scripted_human`'s (:mod:`hilserl.gym.training`: a Gymnasium environment).
+:func:`train` also runs on other tasks of :class:`~hilserl.sim.sim_task.SimTask`'s
+interface with a human of :func:`scripted_human`'s (:mod:`hilserl.gym.training`: a
+Gymnasium environment).
 """
 
 from dataclasses import dataclass, field
@@ -38,21 +39,17 @@ from hilserl_learning import (add_transition, AgentConfig, buffer_feature_layout
 from hilserl_learning.feature_cache import acting_observation
 from hilserl_learning.gripper import CLOSE, command_to_index, gripper_toggled, OPEN
 import numpy as np
-import pinocchio
 import torch
 
 from hilserl.actor.core import choose_action
 from hilserl.actor.episodes import EpisodeConfig, EpisodeTracker, SUCCESS
-from hilserl.actor.observation_state import (action_from_command, command_from_action, state_names,
-                                             state_vector)
+from hilserl.actor.observation_state import action_from_command, command_from_action
 from hilserl.actor.reward_labeler import RewardLabeler
 from hilserl.arm.robot_registry import default_robot
 from hilserl.human.scripted_human import HumanSettings, InterventionSettings, ScriptedHuman, Truth
-from hilserl.sim import SimArm, SimArmConfig
-from hilserl.sim.closed_loop import control_period, sim_controller, sim_filter, sim_kinematics
 from hilserl.sim.sim_arm import GroundTruth
+from hilserl.sim.sim_task import FPS, SimTask
 
-FPS = 10.0                  # actor and scripted human, config/record.yaml and train.yaml
 RECORD_TIME_S = 20.0        # record.yaml control_time_s
 # record.yaml keeps 2 steps after a success (reward classifier positives); the learner
 # ends a demonstration at its success (dataset.reader.iter_transitions), so this does.
@@ -62,7 +59,6 @@ STALL_TIMEOUT_S = 6.0       # scripted_human stall_timeout_s (FAILURE ends the e
 ONLINE_CAPACITY = 200_000   # train.yaml learner buffer capacities
 OFFLINE_CAPACITY = 50_000
 EVAL_SEED = 10 ** 9         # evaluation layouts: the same for every run and seed
-CAMERAS = {'front': (128, 128), 'wrist': (128, 128)}   # train mode's processed frames
 # train.yaml learner agent.* values (the others are AgentConfig's defaults there too)
 AGENT_SETTINGS = dict(discount=0.97, td_target_min=0.0, td_target_max=1.0,
                       critic_updates_per_learner_step=1,
@@ -71,73 +67,6 @@ AGENT_SETTINGS = dict(discount=0.97, td_target_min=0.0, td_target_max=1.0,
 PENALTY_TD_TARGET_MIN = -1.0
 
 Step = Dict[str, object]    # keyword arguments of hilserl_learning.add_transition
-
-
-class SimTask:
-    """A simulated arm behind its safety filter, stepped once per policy step."""
-
-    def __init__(self, robot: Optional[str] = None, task: str = 'pick_lift', seed: int = 0,
-                 cameras: bool = False, visual_variation: str = 'none'):
-        """
-        Build the scene; without cameras the policy sees the state vector (with the cube).
-
-        ``robot`` is a registry name or a robot file (None: the registry's default robot).
-
-        With cameras, :meth:`observe` also renders them and gives the frames to ``encode``
-        (set it before use: uint8 [N, 3, H, W] -> the features the buffers store).
-        """
-        self.cameras = dict(CAMERAS) if cameras else {}
-        self.encode: Optional[Callable[[np.ndarray], np.ndarray]] = None
-        robot = robot or default_robot()
-        self.arm = SimArm(SimArmConfig(robot=robot, task=task, cameras=self.cameras, seed=seed,
-                                       control_dt=control_period(robot),
-                                       visual_variation=visual_variation))
-        self.kinematics = sim_kinematics(self.arm)
-        self.safety = sim_filter(self.arm, self.kinematics)
-        # The filter ticks at the robot file's control rate, the policy at FPS (30 / 10 Hz).
-        self.ticks_per_step = max(1, round(1.0 / (FPS * self.arm.control_dt)))
-        self.scripted = sim_controller(self.arm).config
-        self._now = 0.0
-
-    @property
-    def state_dim(self) -> int:
-        """Return the length of the state vector."""
-        return len(state_names(self.arm.joint_names[:-1], object_position=not self.cameras))
-
-    def reset(self, seed: int) -> GroundTruth:
-        """Start an episode with the layout drawn from ``seed``."""
-        truth = self.arm.reset(seed=seed)
-        q = self.arm.joint_positions()
-        self.safety.reset(q[:-1], q[-1])
-        self._now = 0.0
-        return truth
-
-    def state(self, truth: GroundTruth) -> np.ndarray:
-        """Return the actor's state vector: joints, TCP pose by forward kinematics, cube."""
-        q, names = self.arm.joint_positions(), self.arm.joint_names
-        position, rotation = self.kinematics.forward(q[:-1])
-        quaternion_xyzw = pinocchio.Quaternion(rotation).coeffs()
-        return state_vector(dict(zip(names, q)), names[:-1], names[-1], position,
-                            quaternion_xyzw, None if self.cameras else truth.cube_position)
-
-    def observe(self, truth: GroundTruth) -> Dict[str, np.ndarray]:
-        """Return the actor's observation: the state, and the cameras' frozen features."""
-        observation = {'state': self.state(truth)}
-        if self.cameras:
-            frames = np.stack([self.arm.render(name) for name in self.cameras])
-            observation['features'] = self.encode(frames.transpose(0, 3, 1, 2))
-        return observation
-
-    def step(self, delta_xyz, gripper: int) -> GroundTruth:
-        """Send one command through the safety filter, run the arm until the next step."""
-        q = self.arm.joint_positions()
-        self.safety.command(delta_xyz, gripper, q[:-1], self._now)
-        for _ in range(self.ticks_per_step):
-            arm_target, gripper_target = self.safety.tick(self._now)
-            self.arm.set_joint_targets([*arm_target, gripper_target])
-            self.arm.step()
-            self._now += self.arm.control_dt
-        return self.arm.ground_truth()
 
 
 def human_truth(truth: GroundTruth) -> Truth:
