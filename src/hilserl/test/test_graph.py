@@ -7,6 +7,7 @@ import pytest
 
 from hilserl.launching.graph import (EXIT_BAD_CONFIG, GraphError, LaunchArgument, Mode, NodeSpec,
                                      argument_as_float, parse_assignments)
+from hilserl.arm.robot_registry import default_robot, load_robot
 from hilserl.launching.modes import MODES
 
 
@@ -142,6 +143,15 @@ def test_image_policy_renders_and_processes_both_cameras():
     assert actor.parameters['use_cameras'] and learner.parameters['use_cameras']
     # Without demonstrations the learner builds its policy from the first transition.
     assert not actor.parameters['wait_for_policy']
+
+
+def test_simulated_cameras_render_at_the_control_rate():
+    """The actor acts on each camera's newest frame: frames come as often as it acts."""
+    for fps in ('10', '30'):
+        nodes = MODES['train'].nodes({'policy_inputs': 'images', 'fps': fps})
+        assert nodes[0].parameters['camera_fps'] == float(fps)
+    arm = MODES['sim'].nodes({})[0]
+    assert arm.parameters['camera_fps'] == load_robot(default_robot()).cameras.fps
 
 
 def test_the_learner_takes_the_actors_state_layout_from_the_run_configuration():

@@ -96,11 +96,14 @@ def sim_nodes(args: Dict[str, str]) -> List[NodeSpec]:
                          'section')
     lock_step = args['lock_step'] == 'true'
     cameras = robot.cameras
+    # Frames at the control rate where the mode has one: the actor acts on each camera's
+    # newest frame, so a slower camera would add up to a camera period to its latency.
+    camera_fps = argument_as_float(args, 'fps') if 'fps' in args else cameras.fps
     arm_parameters = {'robot': robot.path, 'task': args['task'], 'lock_step': lock_step,
                       'visual_variation': args['visual_variation'],
                       'control_rate_hz': robot.safety.control_rate_hz,
                       'camera_names': list(cameras.names), 'camera_width': cameras.width,
-                      'camera_height': cameras.height, 'camera_fps': cameras.fps,
+                      'camera_height': cameras.height, 'camera_fps': camera_fps,
                       'base_frame': robot.description.base_frame}
     nodes = [
         NodeSpec('sim_arm', 'sim_arm', parameters=arm_parameters),
