@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 IN_ENV := scripts/in_env
 
-.PHONY: setup build demo demo-state demo-cameras test test-package test-integration bench bench-peers lint clean help
+.PHONY: setup build demo demo-state demo-cameras test test-package test-integration bench bench-peers lerobot-env lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ bench: setup  ## run every benchmark under bench/ (but peers.py: make bench-peer
 
 bench-peers: setup  ## LeRobot's SAC update timed beside ours (own venv .venv-peers, made once)
 	@scripts/peers_venv.sh $(PEERS_ARGS)
+
+lerobot-env: setup  ## build .venv-peers (LeRobot 0.4.4) for dataset export/import --format lerobot
+	@scripts/peers_venv.sh --venv-only
 
 clean:  ## remove build products (keeps .venv)
 	rm -rf build install log demo_output demo_run

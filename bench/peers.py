@@ -43,8 +43,6 @@ GroupNorm) is saved to a temporary folder and loaded by LeRobot from there.
 """
 
 import argparse
-import glob
-import importlib.util
 import os
 import statistics
 import subprocess
@@ -55,7 +53,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # bench/learner.py: buffer filling and the benchmark's sizes
 sys.path.insert(0, os.path.join(HERE, '..', 'src', 'hilserl_learning'))
+sys.path.insert(0, os.path.join(HERE, '..', 'src', 'hilserl'))  # torchvision_ops only
 
+from hilserl.dataset.torchvision_ops import allow_torchvision_without_ops  # noqa: E402
 from hilserl_learning.agent import SACAgent  # noqa: E402
 from hilserl_learning.config import AgentConfig, IMAGE_POOLINGS, PRECISIONS  # noqa: E402
 from hilserl_learning.replay_buffer import ReplayBuffer, sample_mixed  # noqa: E402
@@ -67,31 +67,6 @@ import torch  # noqa: E402
 ACTION_DIM = 3
 GRASP_ACTIONS = 3
 CAMERA_KEYS = ('observation.images.front', 'observation.images.wrist')
-
-
-def allow_torchvision_without_ops() -> None:
-    """
-    Let torchvision's Python half import beside a CPU torch that cannot load its compiled ops.
-
-    The only torchvision for torch 2.13 on the package index is a CUDA build; its _C library
-    needs libtorch_cuda and is skipped, after which torchvision's import registers fake
-    kernels for the operators nms and qnms, which then do not exist, and fails. Declaring the
-    two operator schemas (no kernels) lets the import pass; LeRobot's SAC update calls no
-    torchvision operator (calling one would raise, not compute something else). Where the
-    library loads, nothing is declared.
-    """
-    spec = importlib.util.find_spec('torchvision')
-    if spec is None:
-        return
-    libraries = glob.glob(os.path.join(os.path.dirname(spec.origin), '_C*.so'))
-    try:
-        torch.ops.load_library(libraries[0])
-        return  # real operators
-    except (IndexError, OSError):
-        pass
-    for name in ('nms', 'qnms'):
-        torch.library.define(f'torchvision::{name}',
-                             '(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
 
 
 def ours_update(image: bool, args):
