@@ -59,6 +59,13 @@ def _lerobot_dataset():
         os.environ[name] = '1'
     from hilserl.dataset.torchvision_ops import allow_torchvision_without_ops
     allow_torchvision_without_ops()
+    import torchvision.io
+    # What LeRobot 0.4.4's dataset class needs (scripts/peers_venv.sh says why).
+    if np.lib.NumpyVersion(np.__version__) >= '2.4.0' or \
+            not hasattr(torchvision.io, 'VideoReader'):
+        raise ConvertError(f'the LeRobot venv {sys.prefix} is out of date (numpy '
+                           f'{np.__version__}, torchvision {torchvision.__version__}; LeRobot '
+                           '0.4.4 needs numpy < 2.4 and torchvision < 0.26): run make lerobot-env')
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
     return LeRobotDataset
 
