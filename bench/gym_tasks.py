@@ -35,7 +35,8 @@ Keys (``key: value`` on stdout):
   gym_reach_curve_seed_<k>                steps:success of every evaluation
   gym_reach_intervention_steps            the human's steps per seed
   wall_clock_min                          the whole benchmark
-The defaults take about 5 minutes on 2 busy CPU cores.
+The defaults took 15 minutes on the 2-core development machine shared with other
+work (load ~6; an update ~90 ms there, ~20 ms idle); --seeds 1 or --max-steps shorten it.
 """
 
 import argparse
@@ -128,6 +129,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def run_seed(settings, args: argparse.Namespace, seed: int):
+    """Train one seed on the environment of ``settings``; return its RunResult."""
+    return train_on_env(settings, RunSettings(
+        demos=args.demos, interventions=not args.no_interventions, seed=seed,
+        max_steps=args.max_steps, eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes, target_success=TARGET_SUCCESS,
+        pretrain_updates=args.pretrain_updates, updates_per_step=args.updates_per_step,
+        control_time_s=EPISODE_TIME_S))
+
+
 def main(argv=None) -> int:
     """Run every seed; print the figures."""
     args = parse_args(argv)
@@ -150,12 +161,11 @@ def main(argv=None) -> int:
     results = []
     for seed in range(args.seeds):
         with stdout_to_stderr():
-            results.append(train_on_env(env.settings, RunSettings(
-                demos=args.demos, interventions=not args.no_interventions, seed=seed,
-                max_steps=args.max_steps, eval_every=args.eval_every,
-                eval_episodes=args.eval_episodes, target_success=TARGET_SUCCESS,
-                pretrain_updates=args.pretrain_updates,
-                updates_per_step=args.updates_per_step, control_time_s=EPISODE_TIME_S)))
+            try:
+                results.append(run_seed(env.settings, args, seed))
+            except EnvError as error:
+                print(f'error: {error}', file=sys.stderr)
+                return 2
         curve = ', '.join(f'{steps}:{rate:.1f}' for steps, rate in results[-1].curve)
         print(f'gym_reach_curve_seed_{seed}: {curve}', flush=True)
     figures = [result.steps_to_target for result in results]

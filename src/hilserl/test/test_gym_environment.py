@@ -128,7 +128,7 @@ def test_an_unknown_id_or_gripper_entry_is_one_clear_error():
 
 
 def test_gym_hil_pick_cube_in_its_state_and_image_variants():
-    state = load_environment(GYM_FILE).layout
+    state = load_environment(GYM_FILE, 'pick_cube').layout
     assert len(state.entries) == 21 and state.gripper == 'agent_pos.14'
     assert 'environment_state.0' in state.joints and state.cameras == ('front', 'wrist')
     assert not state.observed_images and state.action_size == 7
@@ -164,7 +164,7 @@ def test_panda_gym_reach_is_reached_by_suite_commands_and_rendered_headless():
 def test_the_environment_file_picks_by_name_or_id_and_names_bad_fields(tmp_path):
     assert environment_file_path('gym', os.path.dirname(GYM_FILE)) == GYM_FILE
     assert environment_file_path(GYM_FILE) == GYM_FILE
-    assert load_environment(GYM_FILE).entry == 'pick_cube'
+    assert load_environment(GYM_FILE).entry == 'panda_reach'
     assert load_environment(GYM_FILE, 'gym_hil/PandaPickCube-v0').entry == 'pick_cube_wrapped'
     other = load_environment(GYM_FILE, 'Pendulum-v1')
     assert other.entry == '' and other.settings == EnvSettings('Pendulum-v1')
