@@ -57,7 +57,7 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANTED" ]; then
     python3.11 -m venv "$PEERS"
     pip_install() {  # pip's complaints about LeRobot's unmet pins (expected, see above) dropped
         "$PEERS/bin/pip" install --quiet --disable-pip-version-check "$@" 2>&1 \
-            | { grep -v -e "^WARNING: Location '" -e '^lerobot .* requires ' \
+            | { grep -v -e "^WARNING: Location '" -e '^\(lerobot\|torchvision\) .* requires ' \
                         -e "^ERROR: pip's dependency resolver" \
                         -e '^This behaviour is the source' || true; }
     }

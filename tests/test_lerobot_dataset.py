@@ -78,7 +78,7 @@ def lerobot_python():
     try:
         return lerobot_bridge.lerobot_python()
     except lerobot_bridge.LeRobotBridgeError as error:
-        pytest.skip(f'LeRobot venv absent (make lerobot-env builds it): {error}')
+        pytest.skip(str(error))
 
 
 def run_lerobot(python: str, script: str, *arguments: str) -> str:
