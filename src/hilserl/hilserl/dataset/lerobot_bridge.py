@@ -24,6 +24,7 @@ PYTHON_VARIABLE = 'HILSERL_LEROBOT_PYTHON'
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 CHECKOUT = os.path.dirname(os.path.dirname(PACKAGE_PARENT))   # src/hilserl -> the repository
 CONVERTER = 'hilserl.dataset.lerobot_convert'
+BUILT_STAMP = '.hilserl-peers'   # scripts/peers_venv.sh's record of a finished build
 
 
 class LeRobotBridgeError(Exception):
@@ -32,11 +33,15 @@ class LeRobotBridgeError(Exception):
 
 def lerobot_python() -> str:
     """Return the LeRobot venv's python, or raise saying how to make one."""
-    python = os.environ.get(PYTHON_VARIABLE) or os.path.join(CHECKOUT, '.venv-peers', 'bin',
-                                                             'python')
-    if not os.access(python, os.X_OK):
+    given = os.environ.get(PYTHON_VARIABLE)
+    venv = os.path.join(CHECKOUT, '.venv-peers')
+    python = given or os.path.join(venv, 'bin', 'python')
+    # scripts/peers_venv.sh writes its stamp last: a venv without it is a build cut short.
+    complete = given or os.path.exists(os.path.join(venv, BUILT_STAMP))
+    if not os.access(python, os.X_OK) or not complete:
+        state = 'is missing' if not os.access(python, os.X_OK) else 'is not finished'
         raise LeRobotBridgeError(
-            f'no LeRobot venv ({python} is missing): LeRobotDataset export/import runs '
+            f'no LeRobot venv ({python} {state}): LeRobotDataset export/import runs '
             "LeRobot's own library in a venv apart; build it with `make lerobot-env` "
             f'(a few minutes, once) or set {PYTHON_VARIABLE} to a python with lerobot 0.4.4')
     return python
