@@ -286,6 +286,23 @@ def test_demonstrations_fill_the_offline_buffer_fit_the_normaliser_then_pretrain
     assert resumed.agent.num_critic_updates == 3 and resumed.counters['learner_steps'] == 0
 
 
+def test_pretraining_runs_on_demonstrations_only_and_only_before_online_learning(tmp_path):
+    """Interventions fill the demonstration buffer mid-run: they never start pretraining."""
+    core, actor = fresh(tmp_path / 'no_demos', offline_pretrain_updates=5), FakeActor()
+    actor.send(core, range(6))   # step 1 of each episode is the human's
+    assert len(core.offline) > 0 and core.pretraining_left() == 0
+    bags.write_dataset(str(tmp_path / 'demos'), num_episodes=1, steps=4, cameras=(),
+                       state_names=STATE_NAMES)
+    core = new_core(tmp_path / 'run', offline_pretrain_updates=5)
+    core.start_fresh([str(tmp_path / 'demos')])
+    assert core.pretraining_left() == 5
+    core.pretrain_step()
+    actor.send(core, range(6))
+    while core.may_train() and core.counters['learner_steps'] < 2:
+        core.train_step()
+    assert core.counters['learner_steps'] == 2 and core.pretraining_left() == 0
+
+
 def test_state_names_pick_the_run_layout_out_of_richer_demonstrations(tmp_path):
     """Demos recorded with the object position train a policy configured without it."""
     episodes = bags.write_dataset(str(tmp_path / 'demos'), num_episodes=1, steps=4,

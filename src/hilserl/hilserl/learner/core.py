@@ -9,18 +9,17 @@ reports, per actor, the next sequence after everything durable, which is what th
 acknowledges.
 
 Steps. Each transition is decoded (by the ``decode`` function given: the node's
-``hilserl.ros.transition_messages.transition_from_bytes``) and checked against the data
-layout by :class:`~hilserl.learner.transition_intake.TransitionIntake`; then
+``hilserl.ros.transition_messages.transition_from_bytes``) and checked against the data layout
+by :class:`~hilserl.learner.transition_intake.TransitionIntake`; then
 :class:`~hilserl.learner.step_assembly.StepAssembler` pairs each transition with its next
-observation (the actor's next step, or the final observation); complete steps go to the
-online buffer, human interventions to the demonstration buffer too (``add_transition``).
-With the frozen encoder the buffers hold features computed once per received frame;
-with the CNN, the pixels.
+observation (the actor's next step, or the final observation); complete steps go to the online
+buffer, human interventions to the demonstration buffer too (``add_transition``). With the
+frozen encoder the buffers hold features computed once per received frame; with the CNN, the
+pixels.
 
-Checkpoints are written atomically; only then is the log cleared. A crash between the two
-leaves records that the checkpoint already holds: on resume the tracker classifies them as
-duplicates and skips them. A checkpoint writes only the buffer rows that arrived since the
-previous one, so the final one at shutdown stays short whatever the buffers hold.
+Checkpoints are written atomically, then the log is cleared (records a crash between the
+two leaves behind are duplicates on resume, skipped); each writes only the buffer rows new
+since the last, so the final one at shutdown stays short whatever the buffers hold.
 """
 
 from dataclasses import dataclass, field, replace
@@ -101,7 +100,8 @@ class LearnerCore:
         self.state_names: List[str] = []
         self.camera_names: Optional[List[str]] = settings.camera_names
         self.counters = {'transitions_received': 0, 'learner_steps': 0, 'rejected': 0,
-                         'checkpoints': 0, 'checkpoint_step': 0, 'pretrain_updates': 0}
+                         'checkpoints': 0, 'checkpoint_step': 0, 'pretrain_updates': 0,
+                         'demonstration_steps': 0}
         self._lock = threading.RLock()
         self.files = RunFiles(settings.run_dir)
 
@@ -149,6 +149,7 @@ class LearnerCore:
                 steps += 1
         fit_normalizer(self.agent, self.offline)
         self._log(f'{steps} demonstration steps from {len(episodes)} episodes')
+        self.counters['demonstration_steps'] += steps
         self.checkpoint()
         return steps
 
@@ -308,8 +309,8 @@ class LearnerCore:
         return batch if self.settings.device == 'cpu' else batch.to(self.agent.device)
 
     def pretraining_left(self) -> int:
-        """Return the offline pretraining updates still to run (0 without demonstrations)."""
-        if self.agent is None or self.offline is None or not len(self.offline):
+        """Return the pretraining updates left: on demonstrations, before online learning."""
+        if not self.counters['demonstration_steps'] or self.counters['learner_steps']:
             return 0
         return max(0, self.settings.offline_pretrain_updates - self.counters['pretrain_updates'])
 
