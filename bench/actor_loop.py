@@ -74,6 +74,7 @@ def measure(fps: float, options, work_dir: str) -> dict:
     from hilserl_interfaces.msg import EpisodeStats
 
     from hilserl.nodes.learner import STATS_QOS
+    from hilserl.ros.lifecycle_client import LifecycleClient
     from hilserl.testing.probe import GraphProbe
     from hilserl.testing.processes import ProcessGroup
 
@@ -81,7 +82,12 @@ def measure(fps: float, options, work_dir: str) -> dict:
     processes = ProcessGroup(tempfile.mkdtemp(prefix='logs-', dir=work_dir))
     probe = GraphProbe('bench_actor_loop')
     try:
-        started = [processes.start_node(spec) for spec in train_graph(fps, run_dir, options)]
+        graph = train_graph(fps, run_dir, options)
+        started = [processes.start_node(spec) for spec in graph]
+        # The managed nodes (the actor) start inactive, as under `hilserl launch`: bring them
+        # up as it does.
+        with LifecycleClient(wait_s=60.0) as client:
+            client.bring_up([spec.full_name for spec in graph if spec.lifecycle])
         learner = next(p for p in started if p.name == '/learner')
         watcher = Watcher(started)
         stats = probe.subscribe(EpisodeStats, 'episode_stats', STATS_QOS)
