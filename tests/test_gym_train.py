@@ -40,9 +40,8 @@ def test_train_mode_runs_actor_and_learner_on_a_gymnasium_env(processes, probe, 
                                  run_dir=run_dir)
     states.wait_for_messages(1, timeout=90)
     assert list(states.messages[-1].name) == ['obs.0', 'obs.1', 'obs.2', 'gripper']
-    # Once the learner learns (after 100 online steps), the human takes over until an
-    # episode with their steps is done: full torque one way. (Earlier, their steps in the
-    # demo buffer would start the learner's offline pretraining, too long for this test.)
+    # Once two episodes are logged, the human takes over until an episode with their steps
+    # is done: full torque one way.
     probe.spin_until(lambda: len(rows(run_dir / 'episodes.csv')) >= 2, 90, 'two episodes')
     intervention.publish(Bool(data=True))
 
@@ -59,11 +58,13 @@ def test_train_mode_runs_actor_and_learner_on_a_gymnasium_env(processes, probe, 
     assert train.wait(timeout=30) == 0, output
     assert 'Traceback' not in output, output
     assert 'Pendulum-v1: 3 state entries, action of 1 from [dx]' in output, output
+    assert output.count('[actor]: episode #') == 6, output
+    # The learner logs the EpisodeStats it receives: one sent before it was listening (a
+    # slow start on a loaded machine) is not in its file.
     episodes = rows(run_dir / 'episodes.csv')
-    assert len(episodes) == 6, output
     human = [int(row['intervention_steps']) for row in episodes]
     assert sum(human) > 0 and human[:2] == [0, 0], episodes
-    assert sum(int(row['steps']) for row in episodes) == 6 * 60
+    assert all(int(row['steps']) == 60 for row in episodes), episodes
     learner = rows(run_dir / 'learner.csv')
     assert learner and int(learner[-1]['step']) > 0, output
 
@@ -81,8 +82,7 @@ def test_train_mode_on_panda_gym_reach_with_a_human_who_reaches_the_goal(
     names = list(states.messages[-1].name)
     assert names[-4:] == ['desired_goal.0', 'desired_goal.1', 'desired_goal.2', 'gripper']
     # The human takes over once the learner logs its first online update (after 100
-    # steps): their steps fill the demo buffer, whose offline pretraining would hold
-    # the learner's first rows back past this test's end.
+    # steps).
     probe.spin_until(lambda: len(rows(run_dir / 'episodes.csv')) >= 2
                      and rows(run_dir / 'learner.csv'), 90, 'the learner learning')
     intervention.publish(Bool(data=True))
@@ -108,8 +108,7 @@ def test_train_mode_on_panda_gym_reach_with_a_human_who_reaches_the_goal(
     assert 'Traceback' not in output, output
     assert 'PandaReach-v3: 12 state entries, action of 3 from [dx, dy, dz]' in output, output
     assert output.count('[actor]: episode #') == 6, output
-    # The learner's rows may miss the last episodes: their demo steps start its offline
-    # pretraining, which it is still running when the actor is done.
+    # The learner's rows may miss an episode whose EpisodeStats it was not listening for.
     episodes = rows(run_dir / 'episodes.csv')
     human = [int(row['intervention_steps']) for row in episodes]
     assert sum(human) > 0 and human[:2] == [0, 0], episodes
