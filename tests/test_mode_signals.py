@@ -92,10 +92,11 @@ def test_train_mode_stops_cleanly_and_resumes_from_the_final_checkpoint(
                    lock_step='true')
     wait_for_match(runner, STATUS, 120, lambda match: int(match.group(1)) >= 10)
     stop(runner, pattern)
+    # With sigint_noninteractive and sigterm each node gets a second signal (the runner's
+    # own SIGINT) while it stops; whether a node sees it apart from the first depends on
+    # timing (the kernel merges a signal that arrives before the first is handled, and a
+    # quick node has exited), so the test asks only what must hold either way.
     output = assert_stopped_cleanly(runner, pattern, timeout=90)
-    if pattern in ('sigint_noninteractive', 'sigterm'):
-        # The runner's SIGINT came while the learner was writing its final checkpoint.
-        assert re.search(r'\[learner\] SIG[A-Z]+( again)? while stopping: ignored', output)
 
     final = re.search(r'final checkpoint written: (\S+)', output).group(1)
     assert os.listdir(run_dir / 'checkpoints') == [os.path.basename(final)]

@@ -39,6 +39,9 @@ PIP_ONLY = {
     'wandb': 'wandb',
     'gymnasium': 'gymnasium',
     'scservo_sdk': 'feetech-servo-sdk',
+    # Imported only by the converter that runs in the separate LeRobot venv.
+    'lerobot': 'lerobot',
+    'torchvision': 'torchvision',
 }
 RUNTIME_DEPENDS = ('depend', 'exec_depend')
 UNPICKLING_MODULES = {'pickle', 'cPickle', 'dill', 'cloudpickle', 'shelve', 'marshal',
