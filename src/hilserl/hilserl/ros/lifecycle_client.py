@@ -15,6 +15,11 @@ from typing import Callable, Iterable
 TRANSITIONS = ('configure', 'activate', 'deactivate', 'cleanup', 'shutdown')
 # How long a node has to answer a service call once the service is there.
 ANSWER_TIMEOUT_S = 30.0
+# How long one request waits for its response before it is asked again.
+RETRY_S = 2.0
+# The states a node is in while a transition's callback runs.
+TRANSITION_STATES = ('configuring', 'cleaningup', 'shuttingdown', 'activating',
+                     'deactivating', 'errorprocessing')
 
 
 class LifecycleError(Exception):
@@ -59,7 +64,7 @@ class LifecycleClient:
         """Close the client."""
         self.close()
 
-    def _call(self, node: str, service: str, request):
+    def _client(self, node: str, service: str):
         from lifecycle_msgs.srv import ChangeState, GetState
         name = f'{full_node_name(node)}/{service}'
         client = self._clients.get(name)
@@ -69,17 +74,29 @@ class LifecycleClient:
         if not client.wait_for_service(timeout_sec=self.wait_s):
             raise LifecycleError(f'no {name} service after {self.wait_s:g} s: is the node '
                                  'running, and is it a managed node?')
+        return name, client
+
+    def _ask(self, client, request, timeout_s: float):
+        """Send ``request`` once; return the response, or None after ``timeout_s``."""
         future = client.call_async(request)
-        self._executor.spin_until_future_complete(future, timeout_sec=self.answer_s)
-        if not future.done():
-            client.remove_pending_request(future)
-            raise LifecycleError(f'{name} did not answer within {self.answer_s:g} s')
-        return future.result()
+        self._executor.spin_until_future_complete(future, timeout_sec=timeout_s)
+        if future.done():
+            return future.result()
+        client.remove_pending_request(future)
+        return None
 
     def state(self, node: str) -> str:
         """Return the label of ``node``'s state, e.g. ``'inactive'``."""
         from lifecycle_msgs.srv import GetState
-        return self._call(node, 'get_state', GetState.Request()).current_state.label
+        name, client = self._client(node, 'get_state')
+        # A server may drop a response to a client it has not matched yet (Fast DDS:
+        # "failed to send response (timeout)"): asking again is harmless for a query.
+        deadline = time.monotonic() + self.answer_s
+        while (left := deadline - time.monotonic()) > 0:
+            response = self._ask(client, GetState.Request(), min(RETRY_S, left))
+            if response is not None:
+                return response.current_state.label
+        raise LifecycleError(f'{name} did not answer within {self.answer_s:g} s')
 
     def change(self, node: str, transition: str) -> str:
         """Make ``transition`` (a label of TRANSITIONS); return the new state."""
@@ -87,9 +104,24 @@ class LifecycleClient:
         if transition not in TRANSITIONS:
             raise LifecycleError(f"no transition '{transition}'; one of {', '.join(TRANSITIONS)}")
         before = self.state(node)
+        name, client = self._client(node, 'change_state')
         request = ChangeState.Request()
         request.transition.label = transition
-        if not self._call(node, 'change_state', request).success:
+        deadline = time.monotonic() + self.answer_s
+        while (left := deadline - time.monotonic()) > 0:
+            response = self._ask(client, request, min(RETRY_S, left))
+            if response is not None:
+                break
+            # No answer: the transition may be running, or have run with its response lost.
+            # Send it again only while the node is still where it was.
+            now = self.state(node)
+            while now in TRANSITION_STATES and time.monotonic() < deadline:
+                now = self.state(node)
+            if now != before:
+                return now
+        else:
+            raise LifecycleError(f'{name} did not answer within {self.answer_s:g} s')
+        if not response.success:
             after = self.state(node)
             raise LifecycleError(f'{full_node_name(node)}: {transition} failed from {before}; '
                                  f"it is {after} (the node's log says why)")
