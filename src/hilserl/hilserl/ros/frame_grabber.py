@@ -1,13 +1,12 @@
 """
 Take the newest frame of each camera from live ``/<camera>/image_raw`` topics.
 
-For tools that run beside a graph (``hilserl crop --live``): a node of its own in a
-context of its own, with no signal handlers (the caller's stay), subscribed with the
-sensor-data QoS the camera publishers use, and closed again once every camera has sent
-a frame or the deadline has passed.
+For tools that run beside a graph (``hilserl crop --live``): a
+:class:`~hilserl.ros.private_node.PrivateNode` subscribed with the sensor-data QoS the
+camera publishers use, closed again once every camera has sent a frame or the deadline
+has passed.
 """
 
-import os
 import time
 from typing import Dict, Sequence
 
@@ -28,18 +27,10 @@ def raw_topic(camera: str) -> str:
 
 def grab_frames(cameras: Sequence[str], wait_s: float) -> Dict[str, np.ndarray]:
     """Return one RGB ``[H, W, 3]`` frame per camera; raise FrameGrabError after ``wait_s``."""
-    import rclpy
-    from rclpy.context import Context
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import qos_profile_sensor_data
-    from rclpy.signals import SignalHandlerOptions
     from sensor_msgs.msg import Image
 
-    context = Context()
-    rclpy.init(context=context, signal_handler_options=SignalHandlerOptions.NO)
-    node = rclpy.create_node(f'hilserl_frame_grabber_{os.getpid()}', context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
+    from hilserl.ros.private_node import PrivateNode
     frames: Dict[str, np.ndarray] = {}
     problems: Dict[str, str] = {}
 
@@ -50,18 +41,15 @@ def grab_frames(cameras: Sequence[str], wait_s: float) -> Dict[str, np.ndarray]:
         except ImageProcessingError as error:
             problems[camera] = str(error)
 
-    try:
+    with PrivateNode('hilserl_frame_grabber') as private:
         for camera in cameras:
-            node.create_subscription(Image, raw_topic(camera),
-                                     lambda message, camera=camera: keep(camera, message),
-                                     qos_profile_sensor_data)
+            private.node.create_subscription(
+                Image, raw_topic(camera), lambda message, camera=camera: keep(camera, message),
+                qos_profile_sensor_data)
         deadline = time.monotonic() + wait_s
         while len(frames) < len(cameras) and time.monotonic() < deadline:
-            executor.spin_once(timeout_sec=min(0.1, max(0.0, deadline - time.monotonic())))
-    finally:
-        executor.shutdown()
-        node.destroy_node()
-        context.try_shutdown()
+            private.executor.spin_once(
+                timeout_sec=min(0.1, max(0.0, deadline - time.monotonic())))
     missing = [camera for camera in cameras if camera not in frames]
     if missing:
         details = '; '.join(f'{raw_topic(camera)}: '

@@ -3,11 +3,10 @@ Change the state of managed (lifecycle) nodes through their ``lifecycle_msgs`` s
 
 What ``ros2 lifecycle get|set`` does, for ``hilserl lifecycle`` on machines without
 ros2cli, and :meth:`LifecycleClient.bring_up` (configure, then activate, node after
-node), which ``hilserl launch`` runs for a mode's managed nodes. The client is a node
-of its own in a context of its own, with no signal handlers: the caller's stay.
+node), which ``hilserl launch`` runs for a mode's managed nodes. The client is a
+:class:`~hilserl.ros.private_node.PrivateNode`: the caller's signal handlers stay.
 """
 
-import os
 import time
 from typing import Callable, Iterable
 
@@ -36,25 +35,16 @@ class LifecycleClient:
 
     def __init__(self, wait_s: float = 10.0, answer_s: float = ANSWER_TIMEOUT_S):
         """Wait ``wait_s`` for a node's service to appear, ``answer_s`` for its reply."""
-        import rclpy
-        from rclpy.context import Context
-        from rclpy.executors import SingleThreadedExecutor
-        from rclpy.signals import SignalHandlerOptions
+        from hilserl.ros.private_node import PrivateNode
         self.wait_s = wait_s
         self.answer_s = answer_s
-        self._context = Context()
-        rclpy.init(context=self._context, signal_handler_options=SignalHandlerOptions.NO)
-        self._node = rclpy.create_node(f'hilserl_lifecycle_{os.getpid()}',
-                                       context=self._context)
-        self._executor = SingleThreadedExecutor(context=self._context)
-        self._executor.add_node(self._node)
+        self._private = PrivateNode('hilserl_lifecycle')
+        self._node, self._executor = self._private.node, self._private.executor
         self._clients = {}
 
     def close(self) -> None:
         """Destroy the client node and its context."""
-        self._executor.shutdown()
-        self._node.destroy_node()
-        self._context.try_shutdown()
+        self._private.close()
 
     def __enter__(self) -> 'LifecycleClient':
         """Use the client in a ``with`` block."""
