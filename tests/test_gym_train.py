@@ -30,11 +30,34 @@ def rows(path):
         return []
 
 
+def human_takes_over(probe, delta, done, what):
+    """Send teleop/intervention, then ``delta()`` commands until ``done()``; hand back."""
+    intervention = probe.publisher(Bool, '/teleop/intervention', LATCHED)
+    commands = probe.publisher(EndEffectorCommand, '/teleop/command', 10)
+    intervention.publish(Bool(data=True))
+
+    def command():
+        commands.publish(EndEffectorCommand(delta_xyz=list(delta()),
+                                            gripper=EndEffectorCommand.GRIPPER_STAY,
+                                            source=EndEffectorCommand.SOURCE_HUMAN))
+        probe.spin_for(0.05)
+        return done()
+    probe.spin_until(command, 90, what)
+    intervention.publish(Bool(data=False))
+
+
+def finished_output(probe, train):
+    """Wait for the mode to run its episodes; check it ended cleanly; return its output."""
+    probe.spin_until(lambda: not train.alive(), 120, 'train mode to run its 6 episodes')
+    output = train.output()
+    assert train.wait(timeout=30) == 0, output
+    assert 'Traceback' not in output, output
+    return output
+
+
 def test_train_mode_runs_actor_and_learner_on_a_gymnasium_env(processes, probe, tmp_path):
     run_dir = tmp_path / 'run'
     states = probe.subscribe(JointState, '/joint_states', 10)
-    intervention = probe.publisher(Bool, '/teleop/intervention', LATCHED)
-    commands = probe.publisher(EndEffectorCommand, '/teleop/command', 10)
     train = processes.start_mode('train', robot='gym', env='Pendulum-v1', teleop='none',
                                  num_episodes=6, fps=20, control_time_s=3,
                                  run_dir=run_dir)
@@ -43,20 +66,10 @@ def test_train_mode_runs_actor_and_learner_on_a_gymnasium_env(processes, probe, 
     # Once two episodes are logged, the human takes over until an episode with their steps
     # is done: full torque one way.
     probe.spin_until(lambda: len(rows(run_dir / 'episodes.csv')) >= 2, 90, 'two episodes')
-    intervention.publish(Bool(data=True))
-
-    def push():
-        commands.publish(EndEffectorCommand(delta_xyz=[1.0, 0.0, 0.0],
-                                            gripper=EndEffectorCommand.GRIPPER_STAY,
-                                            source=EndEffectorCommand.SOURCE_HUMAN))
-        probe.spin_for(0.05)
-        return any(int(row['intervention_steps']) > 0 for row in rows(run_dir / 'episodes.csv'))
-    probe.spin_until(push, 90, 'an episode with the human in control')
-    intervention.publish(Bool(data=False))
-    probe.spin_until(lambda: not train.alive(), 120, 'train mode to run its 6 episodes')
-    output = train.output()
-    assert train.wait(timeout=30) == 0, output
-    assert 'Traceback' not in output, output
+    human_takes_over(probe, lambda: [1.0, 0.0, 0.0], lambda: any(
+        int(row['intervention_steps']) > 0 for row in rows(run_dir / 'episodes.csv')),
+        'an episode with the human in control')
+    output = finished_output(probe, train)
     assert 'Pendulum-v1: 3 state entries, action of 1 from [dx]' in output, output
     assert output.count('[actor]: episode #') == 6, output
     # The learner logs the EpisodeStats it receives: one sent before it was listening (a
@@ -73,8 +86,6 @@ def test_train_mode_on_panda_gym_reach_with_a_human_who_reaches_the_goal(
         processes, probe, tmp_path):
     run_dir = tmp_path / 'run'
     states = probe.subscribe(JointState, '/joint_states', 10)
-    intervention = probe.publisher(Bool, '/teleop/intervention', LATCHED)
-    commands = probe.publisher(EndEffectorCommand, '/teleop/command', 10)
     train = processes.start_mode('train', robot='gym', env='PandaReach-v3', teleop='none',
                                  num_episodes=6, fps=20, control_time_s=2.5,
                                  run_dir=run_dir)
@@ -85,7 +96,6 @@ def test_train_mode_on_panda_gym_reach_with_a_human_who_reaches_the_goal(
     # steps).
     probe.spin_until(lambda: len(rows(run_dir / 'episodes.csv')) >= 2
                      and rows(run_dir / 'learner.csv'), 90, 'the learner learning')
-    intervention.publish(Bool(data=True))
 
     def steer():
         # A proportional controller: the tip (achieved_goal) toward the goal, 5 cm a
@@ -93,19 +103,11 @@ def test_train_mode_on_panda_gym_reach_with_a_human_who_reaches_the_goal(
         values = dict(zip(states.messages[-1].name, states.messages[-1].position))
         tip, goal = (np.array([values[f'{key}.{i}'] for i in range(3)])
                      for key in ('achieved_goal', 'desired_goal'))
-        delta = np.clip((goal - tip) / 0.05, -1.0, 1.0)
-        commands.publish(EndEffectorCommand(delta_xyz=delta.tolist(),
-                                            gripper=EndEffectorCommand.GRIPPER_STAY,
-                                            source=EndEffectorCommand.SOURCE_HUMAN))
-        probe.spin_for(0.05)
-        return any(int(row['intervention_steps']) > 0 and float(row['success']) > 0
-                   for row in rows(run_dir / 'episodes.csv'))
-    probe.spin_until(steer, 90, 'an episode the human ended at the goal')
-    intervention.publish(Bool(data=False))
-    probe.spin_until(lambda: not train.alive(), 120, 'train mode to run its 6 episodes')
-    output = train.output()
-    assert train.wait(timeout=30) == 0, output
-    assert 'Traceback' not in output, output
+        return np.clip((goal - tip) / 0.05, -1.0, 1.0).tolist()
+    human_takes_over(probe, steer, lambda: any(
+        int(row['intervention_steps']) > 0 and float(row['success']) > 0
+        for row in rows(run_dir / 'episodes.csv')), 'an episode the human ended at the goal')
+    output = finished_output(probe, train)
     assert 'PandaReach-v3: 12 state entries, action of 3 from [dx, dy, dz]' in output, output
     assert output.count('[actor]: episode #') == 6, output
     # The learner's rows may miss an episode whose EpisodeStats it was not listening for.
