@@ -32,7 +32,7 @@ def test_record_mode_runs_the_reach_task_on_a_robot_file_from_a_user_folder(
         content['sim']['regions']['target'] = {'min': [0.16, -0.1, 0.04],
                                                'max': [0.26, 0.1, 0.09]}
     path = write_robot(tmp_path, narrower_box)
-    recording = record_scripted_episodes(processes, probe, path, tmp_path / 'dataset')
+    recording = record_scripted_episodes(processes, path, tmp_path / 'dataset')
     output = recording.output
     assert 'my_arm.yaml reach' in output, output   # the sim arm names the file it runs
 

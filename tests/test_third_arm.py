@@ -74,7 +74,7 @@ def test_record_then_train_on_the_third_arm(processes, probe, tmp_path):
     """Record mode records reach episodes; the train graph learns from them."""
     path = copied_robot_file(tmp_path)
     dataset = tmp_path / 'dataset'
-    recording = record_scripted_episodes(processes, probe, path, dataset, successes=2)
+    recording = record_scripted_episodes(processes, path, dataset, successes=2)
     output = recording.output
     assert recording.successes == 2, output
     assert 'my_arm.yaml reach' in output, output
