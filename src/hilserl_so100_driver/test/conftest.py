@@ -49,10 +49,15 @@ SDK_LATENCY_TIMER_MS = 16
 
 
 @pytest.fixture
-def connect(monkeypatch):
-    """Return a function that connects the real SDK to a bus; all closed at teardown."""
+def patient_replies(monkeypatch):
+    """Make the SDK wait 100 ms for an answer (see TEST_LATENCY_TIMER_MS)."""
     scs = pytest.importorskip('scservo_sdk')
     monkeypatch.setattr(scs.port_handler, 'LATENCY_TIMER', TEST_LATENCY_TIMER_MS)
+
+
+@pytest.fixture
+def connect(patient_replies):
+    """Return a function that connects the real SDK to a bus; all closed at teardown."""
     handles = []
 
     def _connect(bus):
