@@ -75,8 +75,8 @@ def measure(fps: float, options, work_dir: str) -> dict:
 
     from hilserl.nodes.learner import STATS_QOS
     from hilserl.ros.lifecycle_client import LifecycleClient
-    from hilserl.testing.probe import GraphProbe
-    from hilserl.testing.processes import ProcessGroup
+    from hilserl_testing.probe import GraphProbe
+    from hilserl_testing.processes import ProcessGroup
 
     run_dir = os.path.join(work_dir, f'fps{fps:g}')
     processes = ProcessGroup(tempfile.mkdtemp(prefix='logs-', dir=work_dir))
@@ -150,7 +150,7 @@ def main() -> int:
 
     from ament_index_python.packages import get_package_share_directory
 
-    from hilserl.testing.isolation import DomainLease, isolated_environment
+    from hilserl_testing.isolation import DomainLease, isolated_environment
 
     lease = DomainLease()
     config_dir = os.path.join(get_package_share_directory('hilserl'), 'config')

@@ -7,7 +7,7 @@ controller does not step with the MuJoCo the suite pins (docs/gymnasium.md): thi
 tries one step of it and prints the error it gets (``gym_hil_pick_cube``), then runs
 panda-gym's PandaReach-v3 (state) instead, the other task the issue names.
 
-Each seed trains a SAC agent from scratch in one process (``hilserl.gym.training``: the
+Each seed trains a SAC agent from scratch in one process (``hilserl.sim.gym.training``: the
 in-process loop of ``hilserl.sim.training`` with the environment of
 config/environments/gym.yaml's ``panda_reach`` entry, no ROS), the learner of
 config/train.yaml (its agent.* values), --updates-per-step learner updates after every
@@ -50,9 +50,9 @@ sys.path.insert(0, BENCH)
 from sample_efficiency import median_steps, positive_int, show_steps  # noqa: E402
 
 from hilserl.arm.robot_registry import config_directory  # noqa: E402
-from hilserl.gym.env_file import load_environment  # noqa: E402
-from hilserl.gym.environment import EnvArm, EnvError  # noqa: E402
-from hilserl.gym.training import train_on_env  # noqa: E402
+from hilserl.sim.gym.env_file import load_environment  # noqa: E402
+from hilserl.sim.gym.environment import EnvArm, EnvError  # noqa: E402
+from hilserl.sim.gym.training import train_on_env  # noqa: E402
 from hilserl.sim.training import RunSettings  # noqa: E402
 from hilserl_learning import configure_torch  # noqa: E402
 

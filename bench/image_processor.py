@@ -85,9 +85,9 @@ def dds_figures(seconds: float) -> dict:
 
     from hilserl.launching.graph import NodeSpec
     from hilserl.ros.image_conversion import array_to_image
-    from hilserl.testing.isolation import DomainLease, isolated_environment
-    from hilserl.testing.probe import GraphProbe
-    from hilserl.testing.processes import ProcessGroup
+    from hilserl_testing.isolation import DomainLease, isolated_environment
+    from hilserl_testing.probe import GraphProbe
+    from hilserl_testing.processes import ProcessGroup
     from hilserl.vision.test_pattern import TestPattern
 
     lease = DomainLease()

@@ -248,9 +248,9 @@ def bench(options, work_dir: str) -> None:
     """Start the learner and the probe process, run the phases, print the figures."""
     from ament_index_python.packages import get_package_share_directory
 
-    from hilserl.testing.isolation import DomainLease, isolated_environment
-    from hilserl.testing.probe import GraphProbe
-    from hilserl.testing.processes import ProcessGroup
+    from hilserl_testing.isolation import DomainLease, isolated_environment
+    from hilserl_testing.probe import GraphProbe
+    from hilserl_testing.processes import ProcessGroup
 
     lease = DomainLease()
     config_dir = os.path.join(get_package_share_directory('hilserl'), 'config')

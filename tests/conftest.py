@@ -12,7 +12,7 @@ import pytest
 
 try:
     from ament_index_python.packages import get_package_share_directory
-    from hilserl.testing.isolation import DomainLease, isolated_environment
+    from hilserl_testing.isolation import DomainLease, isolated_environment
     CONFIG_DIR = os.path.join(get_package_share_directory('hilserl'), 'config')
 except Exception as error:  # the workspace is not built or not sourced
     raise pytest.UsageError(
@@ -55,7 +55,7 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def processes(tmp_path):
     """Start nodes and modes as subprocesses; all are stopped when the test ends."""
-    from hilserl.testing.processes import ProcessGroup
+    from hilserl_testing.processes import ProcessGroup
     group = ProcessGroup(str(tmp_path))
     yield group
     group.stop_all()
@@ -64,7 +64,7 @@ def processes(tmp_path):
 @pytest.fixture
 def probe():
     """The test's own ROS node."""
-    from hilserl.testing.probe import GraphProbe
+    from hilserl_testing.probe import GraphProbe
     graph_probe = GraphProbe()
     yield graph_probe
     graph_probe.close()

@@ -16,7 +16,7 @@ from hilserl.arm.robot_registry import load_robot
 from hilserl.launching.graph import NodeSpec
 from hilserl.launching.modes import MODES
 from hilserl.ros.transition_messages import observation_from_message
-from hilserl.testing.processes import wait_for_output
+from hilserl_testing.processes import wait_for_output
 from hilserl_interfaces.msg import (EndEffectorCommand, EpisodeStats, PolicyParameters,
                                     Transition, TransitionAck)
 from hilserl_learning import AgentConfig, SACAgent

@@ -22,8 +22,8 @@ from std_msgs.msg import Bool, Float32
 from visualization_msgs.msg import Marker
 
 from hilserl.dataset.reader import read_dataset
-from hilserl.testing.processes import wait_for_output
-from hilserl.testing.tiny_classifier import train_tiny_classifier
+from hilserl_testing.processes import wait_for_output
+from hilserl_testing.tiny_classifier import train_tiny_classifier
 from hilserl.vision.classifier_display import TEXT_ABOVE_TCP_M
 
 FPS = 10

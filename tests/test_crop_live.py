@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import cv2
-from hilserl.testing.processes import wait_for_output
+from hilserl_testing.processes import wait_for_output
 import yaml
 
 PARAMS_TEXT = """\

@@ -2,7 +2,7 @@
 The scripts of examples/ run and print what their docstrings promise.
 
 Each runs as a subprocess, as a user would run it, on small inputs made here: a
-synthetic recording (hilserl.testing.bags), a run directory whose checkpoint was trained
+synthetic recording (hilserl_testing.bags), a run directory whose checkpoint was trained
 for a few updates on it, and the simulated arm (sim mode, in this session's ROS domain).
 """
 
@@ -26,7 +26,7 @@ def _run(script, *arguments, timeout=120, cwd=None):
 @pytest.fixture(scope='module')
 def dataset(tmp_path_factory):
     """Two recorded episodes of 5 steps, two 8x8 cameras: the first succeeds."""
-    from hilserl.testing.bags import write_dataset
+    from hilserl_testing.bags import write_dataset
     directory = tmp_path_factory.mktemp('examples') / 'dataset'
     write_dataset(str(directory), num_episodes=2, steps=5)
     return directory

@@ -19,7 +19,7 @@ import yaml
 
 from hilserl.arm.robot_registry import load_robot, registry_directory
 from hilserl.launching.modes import MODES
-from hilserl.testing.processes import wait_for_output
+from hilserl_testing.processes import wait_for_output
 
 STANDIN = os.path.join(os.path.dirname(__file__), 'helpers', 'ros2_control_standin.py')
 

@@ -24,7 +24,7 @@ from hilserl.arm.kinematics import Kinematics
 from hilserl.arm.robot_descriptions import resolve_description
 from hilserl.launching.graph import NodeSpec
 from hilserl.launching.runner import node_command
-from hilserl.testing.processes import wait_for_output
+from hilserl_testing.processes import wait_for_output
 
 pytest.importorskip('scservo_sdk')
 from hilserl_so100_driver.bus_emulator import BusEmulator  # noqa: E402

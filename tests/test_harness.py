@@ -3,7 +3,7 @@
 import sys
 import time
 
-from hilserl.testing.processes import wait_for_output
+from hilserl_testing.processes import wait_for_output
 
 STUBBORN = '''
 import signal, subprocess, sys, time

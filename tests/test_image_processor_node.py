@@ -8,7 +8,7 @@ from sensor_msgs.msg import Image
 from hilserl.launching.graph import NodeSpec
 from hilserl.ros.image_conversion import array_to_image, image_to_array
 from hilserl_common.node_support import EXIT_BAD_CONFIG
-from hilserl.testing.processes import wait_for_output
+from hilserl_testing.processes import wait_for_output
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 

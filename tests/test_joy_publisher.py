@@ -13,7 +13,7 @@ from sensor_msgs.msg import Joy
 
 from hilserl.human.teleop.js_event import JS_EVENT_AXIS, JS_EVENT_BUTTON, JsEvent
 from hilserl.launching.graph import NodeSpec
-from hilserl.testing.processes import wait_for_output
+from hilserl_testing.processes import wait_for_output
 
 
 def open_writer(path, timeout=20.0):

@@ -22,7 +22,7 @@ from hilserl.launching.graph import NodeSpec
 from hilserl.launching.runner import node_command
 from hilserl.learner.core import LOG_SEQUENCE, STATE_FILE, WAL_FILE
 from hilserl.ros.transition_messages import transition_to_message
-from hilserl.testing.processes import LEARNER_STOP_GRACE_S, wait_for_output
+from hilserl_testing.processes import LEARNER_STOP_GRACE_S, wait_for_output
 from hilserl.transport.transition_link import TransitionLog
 
 TRANSITIONS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)

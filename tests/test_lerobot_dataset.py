@@ -15,10 +15,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from hilserl.cli import main
+from hilserl.commands.cli import main
 from hilserl.dataset import lerobot_bridge
 from hilserl.dataset.reader import read_dataset
-from hilserl.testing import bags
+from hilserl_testing import bags
 
 STEPS = 6
 SIZE = (32, 32)

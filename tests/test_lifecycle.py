@@ -21,7 +21,7 @@ from hilserl.launching.graph import Mode, NodeSpec
 from hilserl.launching.modes import MODES
 from hilserl.launching.runner import GraphRunner
 from hilserl.ros.lifecycle_client import LifecycleClient
-from hilserl.testing.processes import wait_for_output
+from hilserl_testing.processes import wait_for_output
 from hilserl_interfaces.msg import EndEffectorCommand
 from lifecycle_msgs.srv import ChangeState, GetState
 import numpy as np

@@ -22,8 +22,8 @@ import signal
 import time
 
 from hilserl.launching.runner import EXIT_INTERRUPTED
-from hilserl.testing.processes import mode_command
-from hilserl.testing.terminal import start_mode_on_terminal
+from hilserl_testing.processes import mode_command
+from hilserl_testing.terminal import start_mode_on_terminal
 import pytest
 
 PATTERNS = ('sigint_once', 'sigint_twice', 'sigint_noninteractive', 'sigterm')
@@ -130,7 +130,7 @@ def test_record_mode_ctrl_c_twice_discards_the_open_episode_and_exits_cleanly(
 def small_classifier(tmp_path):
     """A tiny two-camera classifier at the simulated cameras' size."""
     from hilserl_learning.reward_classifier import save_classifier
-    from hilserl.testing.tiny_classifier import train_tiny_classifier
+    from hilserl_testing.tiny_classifier import train_tiny_classifier
     directory = tmp_path / 'classifier'
     save_classifier(train_tiny_classifier(('front', 'wrist'), 128, samples=8, epochs=2),
                     str(directory))

@@ -11,7 +11,7 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from hilserl.launching.graph import NodeSpec
 from hilserl.launching.runner import EXIT_INTERRUPTED
-from hilserl.testing.processes import wait_for_output
+from hilserl_testing.processes import wait_for_output
 
 
 def test_demo_runs_publishes_processed_images_and_stops_by_itself(processes, probe, tmp_path):

@@ -25,7 +25,7 @@ import pytest
 
 from hilserl.launching.runner import node_command
 from hilserl.learner.core import STATE_FILE
-from hilserl.testing.processes import LEARNER_STOP_GRACE_S
+from hilserl_testing.processes import LEARNER_STOP_GRACE_S
 from hilserl.transport.dds import dds_environment, LAN_PROFILE_FILE
 
 from test_train_reliability import arm_with_actor, learner_spec

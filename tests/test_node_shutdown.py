@@ -15,7 +15,7 @@ import pytest
 from rclpy.duration import Duration
 from std_msgs.msg import String
 
-from hilserl.testing.processes import wait_for_output
+from hilserl_testing.processes import wait_for_output
 
 HELPER = os.path.join(os.path.dirname(__file__), 'helpers', 'interrupted_node.py')
 

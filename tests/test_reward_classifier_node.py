@@ -16,7 +16,7 @@ from std_msgs.msg import Bool, Float32
 from hilserl.launching.graph import NodeSpec
 from hilserl.ros.image_conversion import array_to_image
 from hilserl_common.node_support import EXIT_BAD_CONFIG
-from hilserl.testing.tiny_classifier import (BRIGHT, DARK, grey_frames, probabilities,
+from hilserl_testing.tiny_classifier import (BRIGHT, DARK, grey_frames, probabilities,
                                              train_tiny_classifier)
 
 CAMERAS = ('front', 'wrist')

@@ -10,7 +10,7 @@ import os
 import subprocess
 
 from hilserl.arm.robot_registry import registry_directory
-from hilserl.testing.recording import record_scripted_episodes
+from hilserl_testing.recording import record_scripted_episodes
 import yaml
 
 

@@ -20,7 +20,7 @@ from visualization_msgs.msg import MarkerArray
 from hilserl.arm.kinematics import Kinematics
 from hilserl.arm.robot_descriptions import resolve_description
 from hilserl.launching.graph import NodeSpec
-from hilserl.testing.processes import wait_for_output
+from hilserl_testing.processes import wait_for_output
 
 JOINTS = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper']
 HOME = [0.0, -0.4, 0.6, 1.2, 0.0, 1.5]

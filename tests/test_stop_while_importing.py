@@ -23,7 +23,7 @@ import signal
 import time
 
 from hilserl.launching.runner import catches_signal, executable_path, EXIT_INTERRUPTED
-from hilserl.testing.processes import mode_command
+from hilserl_testing.processes import mode_command
 import pytest
 
 PACKAGES = ('hilserl', 'hilserl_so100_driver')

@@ -10,7 +10,7 @@ from std_msgs.msg import Bool
 
 from hilserl.launching.graph import NodeSpec
 from hilserl.ros.teleop_output import EVENT_QOS, INTERVENTION_QOS
-from hilserl.testing.processes import wait_for_output
+from hilserl_testing.processes import wait_for_output
 
 PRESETS = {'xbox': 'teleop_joy_xbox.yaml', 'playstation': 'teleop_joy_playstation.yaml',
            'logitech': 'teleop_joy_logitech.yaml'}

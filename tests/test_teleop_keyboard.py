@@ -13,8 +13,8 @@ from std_msgs.msg import Bool
 
 from hilserl.launching.graph import NodeSpec
 from hilserl.ros.teleop_output import EVENT_QOS, INTERVENTION_QOS
-from hilserl.testing.processes import wait_for_output
-from hilserl.testing.terminal import start_node_on_terminal
+from hilserl_testing.processes import wait_for_output
+from hilserl_testing.terminal import start_node_on_terminal
 
 SPEC = NodeSpec('keyboard_teleop', 'keyboard_teleop', parameter_files=('teleop_keyboard.yaml',),
                 parameters={'rate_hz': 50.0, 'key_hold_s': 0.5})

@@ -16,7 +16,7 @@ from hilserl.arm.kinematics import Kinematics
 from hilserl.arm.robot_descriptions import resolve_description
 from hilserl.launching.graph import NodeSpec
 from hilserl.ros.teleop_output import EVENT_QOS
-from hilserl.testing.processes import wait_for_output
+from hilserl_testing.processes import wait_for_output
 
 ARM = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll']
 LEADER_POSE = [0.1, -0.3, 0.5, 1.3, 0.0]

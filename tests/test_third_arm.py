@@ -18,7 +18,7 @@ import subprocess
 
 from hilserl.arm.robot_registry import load_robot, registry_directory
 from hilserl.launching.modes import MODES
-from hilserl.testing.recording import record_scripted_episodes
+from hilserl_testing.recording import record_scripted_episodes
 from hilserl_interfaces.msg import EndEffectorCommand, SimGroundTruth
 import numpy as np
 from sensor_msgs.msg import JointState

@@ -20,7 +20,7 @@ from hilserl.launching.graph import NodeSpec
 from hilserl.launching.modes import MODES
 from hilserl.launching.runner import node_command
 from hilserl.learner.core import STATE_FILE
-from hilserl.testing.processes import LEARNER_STOP_GRACE_S, wait_for_output
+from hilserl_testing.processes import LEARNER_STOP_GRACE_S, wait_for_output
 
 RELIABLE = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 ACTORS = ('arm_a', 'arm_b')

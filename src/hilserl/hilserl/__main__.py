@@ -2,6 +2,6 @@
 
 import sys
 
-from hilserl.executables import hilserl
+from hilserl.launching.executables import hilserl
 
 sys.exit(hilserl())

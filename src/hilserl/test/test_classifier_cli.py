@@ -3,10 +3,10 @@
 import json
 import os
 
-from hilserl.cli import main
+from hilserl.commands.cli import main
 from hilserl.commands.classifier import load_labelled_frames
 from hilserl.dataset import bag_format
-from hilserl.testing.bags import synthetic_episode, write_episode
+from hilserl_testing.bags import synthetic_episode, write_episode
 import numpy as np
 import pytest
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-from hilserl.cli import main
+from hilserl.commands.cli import main
 from hilserl.dataset import bag_format
-from hilserl.testing import bags
+from hilserl_testing import bags
 from hilserl.vision.crop_roi import CropToolError, parse_camera_rectangle, ProcessorParameters
 from hilserl.vision.image_processing import crop_and_resize, CropBox
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from hilserl.cli import main
+from hilserl.commands.cli import main
 from hilserl.dataset import bag_format
-from hilserl.testing import bags
+from hilserl_testing import bags
 
 STEPS = 4
 

@@ -10,7 +10,7 @@ import yaml
 from hilserl.dataset import bag_format
 from hilserl.dataset.reader import (DatasetError, episode_paths, iter_transitions,
                                     read_dataset, read_episode, summarize)
-from hilserl.testing import bags
+from hilserl_testing import bags
 
 STEPS = 5
 

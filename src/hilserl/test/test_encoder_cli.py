@@ -2,7 +2,7 @@
 
 import os
 
-from hilserl.cli import main
+from hilserl.commands.cli import main
 from hilserl_learning.frozen_encoders import build_encoder, load_encoder
 import pytest
 import torch

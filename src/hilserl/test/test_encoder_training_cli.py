@@ -2,8 +2,8 @@
 
 import os
 
-from hilserl.cli import main
-from hilserl.testing.bags import write_dataset
+from hilserl.commands.cli import main
+from hilserl_testing.bags import write_dataset
 from hilserl_learning.frozen_encoders import build_encoder, load_encoder
 from hilserl_learning.reward_classifier import (ClassifierConfig, RewardClassifier,
                                                 save_classifier)

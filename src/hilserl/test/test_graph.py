@@ -46,7 +46,7 @@ IMPORT_WATCH = """
 import sys
 opened = []
 sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == 'open' else None)
-import hilserl.cli, hilserl.launching.modes, hilserl.launching.runner
+import hilserl.commands.cli, hilserl.launching.modes, hilserl.launching.runner
 print('\\n'.join(p for p in opened if not p.endswith(('.py', '.pyc', '.so'))
                   and '__pycache__' not in p and 'site-packages' not in p
                   and not p.startswith(sys.base_prefix)))

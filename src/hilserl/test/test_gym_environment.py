@@ -1,12 +1,12 @@
-"""Gymnasium environments as arms (hilserl.gym): observations, actions, files, graphs."""
+"""Gymnasium environments as arms (hilserl.sim.gym): observations, actions, files, graphs."""
 
 import os
 
 import gymnasium
 from gymnasium import spaces
-from hilserl.gym.env_file import environment_file_path, load_environment
-from hilserl.gym.environment import (ActionMap, describe, EnvArm, EnvError, EnvSettings,
-                                     flatten_observation, StepError)
+from hilserl.sim.gym.env_file import environment_file_path, load_environment
+from hilserl.sim.gym.environment import (ActionMap, describe, EnvArm, EnvError, EnvSettings,
+                                         flatten_observation, StepError)
 from hilserl.launching.graph import GraphError
 from hilserl.launching.modes import MODES
 import numpy as np

@@ -1,10 +1,10 @@
-"""Training on a Gymnasium environment in one process (hilserl.gym.training), on PandaReach."""
+"""Training on a Gymnasium environment in one process (hilserl.sim.gym.training), on PandaReach."""
 
 import os
 
-from hilserl.gym.env_file import load_environment
-from hilserl.gym.environment import EnvError, EnvSettings
-from hilserl.gym.training import GymTask, reach_human, train_on_env
+from hilserl.sim.gym.env_file import load_environment
+from hilserl.sim.gym.environment import EnvError, EnvSettings
+from hilserl.sim.gym.training import GymTask, reach_human, train_on_env
 from hilserl.actor.episodes import EpisodeConfig
 from hilserl.sim.training import FPS, run_episode, RunSettings
 import numpy as np

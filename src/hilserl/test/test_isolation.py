@@ -1,6 +1,6 @@
 """Test sessions lock distinct ROS domains and stay on loopback."""
 
-from hilserl.testing.isolation import DomainLease, isolated_environment
+from hilserl_testing.isolation import DomainLease, isolated_environment
 
 
 def test_two_sessions_get_different_domains(tmp_path):

@@ -12,7 +12,7 @@ from hilserl.learner.core import (CHECKPOINTS_DIR, DUPLICATE, GAP, LearnerConfig
 from hilserl.ros.transition_messages import (observation_to_message, set_image_features,
                                              transition_from_bytes, transition_to_bytes,
                                              transition_to_message)
-from hilserl.testing import bags
+from hilserl_testing import bags
 
 STATE_NAMES = ['s0', 's1', 's2']
 TINY = dict(hidden_dims=(16, 16), grasp_hidden_dims=(8,), image_bottleneck_dim=8,

@@ -7,7 +7,7 @@ import torch
 from hilserl.learner.transition_intake import TransitionIntake
 from hilserl.sim import training as sim_training
 from hilserl.sim.training import RunSettings
-from hilserl.testing import bags
+from hilserl_testing import bags
 from test_learner_core import FakeActor, new_core, STATE_NAMES, TINY
 
 SPATIAL = dict(image_encoder='frozen', allow_random_encoder=True,

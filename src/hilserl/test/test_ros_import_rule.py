@@ -1,5 +1,5 @@
 """
-ROS is imported only in nodes/, ros/, launching/ and testing/ of the hilserl package.
+ROS is imported only in nodes/, ros/ and launching/ of the hilserl package.
 
 Everything else (actor/, learner/, transport/, arm/, vision/, human/, sim/, dataset/,
 commands/, ...) is plain Python that the unit tests import without a ROS graph. A ROS
@@ -8,12 +8,13 @@ import is ``rclpy``, a message or service package (``*_msgs``, ``*_srvs``,
 ``rosidl_*``, ``cv_bridge`` (it builds ``sensor_msgs``), ``launch``/``launch_ros`` and
 the modules of ``hilserl_common`` that import rclpy. ``ament_index_python`` (finding
 installed files), ``rosbags`` (pure-Python bag files) and the rest of ``hilserl_common``
-are not. ``testing/`` may import ROS: its probe is the test's own node.
+are not. The test support (the ``hilserl_testing`` package beside ``hilserl``) is not
+checked: its probe is the test's own node.
 
-Importing a module of those four folders is a way round the rule, so:
+Importing a module of those three folders is a way round the rule, so:
 
 - the plain folders never import one, neither at the top nor inside a function;
-- the command line front end (:data:`FRONT_END`: ``commands/``, ``cli.py``, ...), whose
+- the command line front end (:data:`FRONT_END`: ``commands/`` and ``__main__.py``), whose
   commands start nodes and talk to them, imports a module of the ROS folders that
   imports ROS (itself or through other hilserl modules) only inside the function that
   needs it, so that ``hilserl --help`` and the commands that need no graph load no ROS.
@@ -26,8 +27,8 @@ import ast
 import pathlib
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parent.parent / 'hilserl'
-ROS_FOLDERS = ('nodes', 'ros', 'launching', 'testing')
-FRONT_END = ('commands', 'cli.py', '__main__.py', 'executables.py')
+ROS_FOLDERS = ('nodes', 'ros', 'launching')
+FRONT_END = ('commands', '__main__.py')
 ROS_PACKAGES = {'rclpy', 'rcl_interfaces', 'builtin_interfaces', 'hilserl_interfaces',
                 'cv_bridge', 'launch', 'launch_ros', 'launch_testing', 'launch_testing_ros',
                 'message_filters', 'rosbag2_py', 'tf2_ros', 'rcutils', 'rmw'}
@@ -154,7 +155,7 @@ def test_a_violation_is_reported(tmp_path):
         'commands/lazy.py': 'from hilserl.ros.plain import f\n\n\n'
                             'def g():\n    from hilserl.ros.through import Transition\n',
         'commands/eager.py': 'from hilserl.ros.through import Transition\n',
-        'cli.py': 'import importlib\nimportlib.import_module("hilserl.ros.glue")\n',
+        'commands/cli.py': 'import importlib\nimportlib.import_module("hilserl.ros.glue")\n',
     }
     for name, source in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -163,7 +164,7 @@ def test_a_violation_is_reported(tmp_path):
     assert checked == 12
     assert problems == ['actor/bad.py:1: std_srvs.srv',
                         'arm/common.py:1: hilserl_common.node_support',
-                        'cli.py:2: hilserl.ros.glue',
+                        'commands/cli.py:2: hilserl.ros.glue',
                         'commands/eager.py:1: hilserl.ros.through',
                         'dataset/lazy.py:2: hilserl.ros.plain',
                         'learner/dynamic.py:2: rclpy',

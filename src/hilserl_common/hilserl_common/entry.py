@@ -117,7 +117,7 @@ def console_script(target: str, name: Optional[str] = None,
 
     A package lists its executables with it in a light module (one that imports no
     more than this one), which its ``setup.py`` points at, e.g.
-    ``actor = hilserl.executables:actor`` with
+    ``actor = hilserl.launching.executables:actor`` with
     ``actor = console_script('hilserl.nodes.actor:main')``. The function's ``target``
     attribute names what it runs.
     """

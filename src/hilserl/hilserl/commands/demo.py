@@ -259,7 +259,7 @@ def _classifier(options, run_dir: str, demos: str, common) -> str:
 
 def _encoder(options, run_dir: str, demos: str, classifier_dir: str):
     """Return the train mode arguments that give the image policy its frozen encoder."""
-    from hilserl.cli import build_parser
+    from hilserl.commands.cli import build_parser
     if options.frozen_encoder:
         return {'frozen_encoder': os.path.abspath(options.frozen_encoder)}
     if options.encoder == 'random':

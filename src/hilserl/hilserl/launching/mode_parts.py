@@ -13,9 +13,9 @@ from typing import Dict, List, Union
 
 from hilserl.arm.robot_registry import default_robot, load_robot, RobotFile, RobotFileError
 from hilserl.defaults import CONTROL_FPS
-from hilserl.gym.env_file import environment_file_path, EnvRobot, load_environment
-from hilserl.gym.env_file import NODE_NAME as ENV_NODE_NAME
-from hilserl.gym.environment import EnvError
+from hilserl.sim.gym.env_file import environment_file_path, EnvRobot, load_environment
+from hilserl.sim.gym.env_file import NODE_NAME as ENV_NODE_NAME
+from hilserl.sim.gym.environment import EnvError
 from hilserl.launching.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
 
 DEMO_CAMERAS = ('front', 'wrist')
@@ -56,7 +56,7 @@ def robot_file(args: Dict[str, str]) -> Union[RobotFile, EnvRobot]:
     Return the robot file ``robot:=`` names, or a GraphError naming the bad field.
 
     An environment file (``config/environments/NAME.yaml``) gives an EnvRobot instead:
-    the environment ``env:=`` picks, which plays the arm (:mod:`hilserl.gym.env_file`).
+    the environment ``env:=`` picks, which plays the arm (:mod:`hilserl.sim.gym.env_file`).
     """
     try:
         path = environment_file_path(args['robot'])

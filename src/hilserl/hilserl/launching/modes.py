@@ -12,7 +12,7 @@ from dataclasses import replace
 import os
 from typing import Dict, List
 
-from hilserl.gym.env_file import EnvRobot
+from hilserl.sim.gym.env_file import EnvRobot
 from hilserl.launching.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
 from hilserl.launching.mode_parts import (arm_nodes, DEMO, ENV_ARGUMENT, LOCK_STEP,
                                           ROBOT_ARGUMENT, robot_file, SCRIPTED_OUTCOME, SIM,

@@ -11,7 +11,7 @@ from typing import Dict, List, Tuple, Union
 
 from hilserl.actor.observation_state import state_names
 from hilserl.arm.robot_registry import RobotFile
-from hilserl.gym.env_file import EnvRobot
+from hilserl.sim.gym.env_file import EnvRobot
 from hilserl.launching.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
 from hilserl.launching.mode_parts import (arm_nodes, DEMO_CAMERAS, ENV_ARGUMENT, LOCK_STEP,
                                           ROBOT_ARGUMENT, robot_file, split_paths,

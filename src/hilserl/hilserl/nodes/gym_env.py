@@ -1,7 +1,7 @@
 """
 A Gymnasium environment as the arm: the topics and reset service of sim_arm and its filter.
 
-The environment (:class:`hilserl.gym.environment.EnvArm`) takes the place of the arm and
+The environment (:class:`hilserl.sim.gym.environment.EnvArm`) takes the place of the arm and
 of its safety filter: the env bounds its own actions. Each ``end_effector_command`` (the
 actor's, or the human's through it) is one ``env.step`` with the suite action
 ``[dx, dy, dz, gripper]`` mapped onto the env's Box. After every step and reset it
@@ -33,8 +33,8 @@ from std_srvs.srv import Trigger
 
 from hilserl.actor.observation_state import action_from_command
 from hilserl.defaults import BASE_FRAME
-from hilserl.gym.environment import (EnvArm, EnvError, EnvSettings, EnvStep, RenderError,
-                                     StepError, TCP_DOWN)
+from hilserl.sim.gym.environment import (EnvArm, EnvError, EnvSettings, EnvStep, RenderError,
+                                         StepError, TCP_DOWN)
 from hilserl.ros.image_conversion import array_to_image
 from hilserl_common.node_support import declare, NodeFailed, run_node
 
@@ -47,7 +47,7 @@ def _names(values) -> tuple:
 
 
 class GymEnvNode(Node):
-    """ROS shell around :class:`hilserl.gym.environment.EnvArm`."""
+    """ROS shell around :class:`hilserl.sim.gym.environment.EnvArm`."""
 
     def __init__(self, **kwargs):
         """Make the environment from parameters and wire the arm contract."""

@@ -26,7 +26,7 @@ frozen encoder (``frozen_encoder``: a card; None: seeded random weights, the con
 each frame encoded once and its features stored in the buffers.
 
 :func:`train` also runs on other tasks of :class:`~hilserl.sim.sim_task.SimTask`'s
-interface with a human of :func:`scripted_human`'s (:mod:`hilserl.gym.training`: a
+interface with a human of :func:`scripted_human`'s (:mod:`hilserl.sim.gym.training`: a
 Gymnasium environment).
 """
 

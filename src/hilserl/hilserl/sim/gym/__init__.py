@@ -1,0 +1,1 @@
+"""Gymnasium environments as arms of the suite (issue 27); no ROS."""
