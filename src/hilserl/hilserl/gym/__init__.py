@@ -1,1 +1,0 @@
-"""Gymnasium environments as arms of the suite (issue 27); no ROS."""
