@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 IN_ENV := scripts/in_env
 
-.PHONY: setup build demo demo-state demo-cameras test test-package test-integration bench bench-peers lerobot-env lint clean help
+.PHONY: setup build demo demo-state demo-cameras test test-package test-integration bench bench-learning run-bench bench-peers lerobot-env lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -39,8 +39,20 @@ test-package:  ## package unit tests and flake8/pep257 through colcon test
 test-integration:  ## real nodes in separate processes over DDS (tests/)
 	$(IN_ENV) python -m pytest tests
 
-bench: setup  ## run every benchmark under bench/ (but peers.py: make bench-peers), print key: value
-	@for script in $(filter-out bench/peers.py,$(wildcard bench/*.py)); do \
+# The learning-curve runs (many minutes each) and LeRobot's side by side have targets of their
+# own; `make bench` is every other benchmark, short enough to run after every change.
+BENCH_LEARNING := bench/sample_efficiency.py bench/gym_tasks.py bench/encoder_probe.py \
+                  bench/image_pooling.py
+BENCH_SPEED := $(filter-out bench/peers.py $(BENCH_LEARNING),$(wildcard bench/*.py))
+
+bench: setup  ## run the speed benchmarks under bench/ (~15 min), print key: value
+	@$(MAKE) --no-print-directory run-bench BENCH_SCRIPTS='$(BENCH_SPEED)'
+
+bench-learning: setup  ## run the learning-curve benchmarks (hours on 2 cores), print key: value
+	@$(MAKE) --no-print-directory run-bench BENCH_SCRIPTS='$(BENCH_LEARNING)'
+
+run-bench:
+	@for script in $(BENCH_SCRIPTS); do \
 	  echo "== $$script"; $(IN_ENV) python $$script || exit 1; done
 
 bench-peers: setup  ## LeRobot's SAC update timed beside ours (own venv .venv-peers, made once)
