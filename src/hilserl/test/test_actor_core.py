@@ -2,8 +2,10 @@
 
 import threading
 import time
+import types
 
-from hilserl.actor.core import choose_action, FrameFeatures, LoopStats, PolicyHolder
+from hilserl.actor.core import (check_policy_fits, choose_action, FrameFeatures, LoopStats,
+                                PolicyHolder)
 from hilserl_learning import AgentConfig, SACAgent
 from hilserl_learning.policy_blob import encode_policy
 import numpy as np
@@ -135,19 +137,19 @@ def test_loop_stats_rate_jitter_and_latency():
 
 
 class FakeEncoder:
-    """Encodes frame i as [value] * 4, taking ``seconds`` on a fake clock."""
+    """Encodes frames as [value] * 4 each, taking ``seconds`` a frame on a fake clock."""
 
-    def __init__(self, seconds):
-        self.now, self.seconds, self.calls = 0.0, seconds, []
+    def __init__(self, seconds, per_batch=0.0):
+        self.now, self.seconds, self.per_batch, self.calls = 0.0, seconds, per_batch, []
 
     def clock(self):
         return self.now
 
     def encode_with(self, value):
-        def encode(i):
-            self.calls.append((i, value))
-            self.now += self.seconds
-            return np.full(4, value, np.float32)
+        def encode(indices):
+            self.calls.append((list(indices), value))
+            self.now += self.per_batch + self.seconds * len(indices)
+            return np.full((len(indices), 4), value, np.float32)
         return encode
 
 
@@ -166,8 +168,21 @@ def test_frame_features_are_encoded_once_per_frame_and_encoder():
     # Another encoder: everything again.
     cache.admit([left, newer], 'bbbb')
     assert cache.features(encoder.encode_with(4.0))[:, 0].tolist() == [4.0, 4.0]
-    assert encoder.calls == [(0, 1.0), (1, 1.0), (1, 3.0), (0, 4.0), (1, 4.0)]
+    # One batch per tick, of the frames not encoded yet.
+    assert encoder.calls == [([0, 1], 1.0), ([1], 3.0), ([0, 1], 4.0)]
     assert cache.encoded == 5 and cache.encode_s == pytest.approx(0.01)
+
+
+def test_the_time_per_frame_is_the_batch_time_over_its_frames():
+    encoder = FakeEncoder(seconds=0.004, per_batch=0.012)
+    cache = FrameFeatures(budget_s=0.02, clock=encoder.clock)
+    cache.admit([object(), object()], 'aaaa')
+    cache.features(encoder.encode_with(1.0))
+    assert cache.encode_s == pytest.approx((0.012 + 2 * 0.004) / 2)   # 10 ms: both fit
+    both = [object(), object()]
+    assert cache.admit(both, 'aaaa') == both
+    cache.features(encoder.encode_with(2.0))
+    assert cache.deferred == 0 and encoder.calls[-1] == ([0, 1], 2.0)
 
 
 def test_frames_over_the_encoding_budget_wait_a_tick_the_longest_waiting_first():
@@ -207,3 +222,13 @@ def test_stop_ends_the_worker_thread():
     holder.stop()
     assert not any(t.name == 'policy_decoder' and t.is_alive() for t in threading.enumerate()
                    if t is holder._thread)
+
+
+def test_a_policy_for_other_cameras_or_another_state_does_not_fit():
+    config = types.SimpleNamespace(state_dim=13, num_cameras=2)
+    check_policy_fits(config, 13, ['front', 'wrist'])
+    with pytest.raises(ValueError, match=r"13 state values and 2 cameras; this actor has 13 "
+                                         r"and 1 \(\['front'\]\)"):
+        check_policy_fits(config, 13, ['front'])
+    with pytest.raises(ValueError, match='this actor has 19 and 2'):
+        check_policy_fits(config, 19, ('front', 'wrist'))

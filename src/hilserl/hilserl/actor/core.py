@@ -4,6 +4,7 @@ The actor's decisions, without ROS: what to execute, the policy it runs, loop st
 - :func:`choose_action`: the human's command while they intervene (when interventions
   are allowed), else the policy's action, else (no policy yet) a zero action: the arm
   holds still until the learner's first parameters arrive.
+- :func:`check_policy_fits`: whether a learner's policy is for this actor's state and cameras.
 - :class:`PolicyHolder`: decodes policy parameter blobs on a worker thread and hands
   a ready agent to the control thread, which swaps it in between two ticks.
 - :class:`FrameFeatures`: the frozen encoder's features of the frames the policy acts
@@ -45,6 +46,14 @@ def choose_action(human_in_control: bool, allow_interventions: bool,
         # A policy without grasp critic acts on xyz only: the gripper stays.
         action = np.concatenate([action[:3], np.zeros(ACTION_SIZE - 3, np.float32)])
     return action, False
+
+
+def check_policy_fits(config, state_size: int, cameras: Sequence[str]) -> None:
+    """Raise ValueError when a policy's AgentConfig is for another state size or cameras."""
+    if config.state_dim != state_size or config.num_cameras != len(cameras):
+        raise ValueError(f'the policy takes {config.state_dim} state values and '
+                         f'{config.num_cameras} cameras; this actor has {state_size} and '
+                         f'{len(cameras)} ({list(cameras)})')
 
 
 class PolicyHolder:
@@ -186,7 +195,8 @@ class FrameFeatures:
     one new frame is encoded per tick, and a camera's first frame always is.
 
     :meth:`admit` picks the frames of a tick; the caller builds its observation from
-    exactly those, then :meth:`features` encodes the admitted frames not encoded yet.
+    exactly those, then :meth:`features` encodes the admitted frames not encoded yet, in
+    one batch.
     Frames are compared by identity: every received image is a new message object, and
     the admitted ones are held here, so an identity can't be taken over by another.
     """
@@ -224,15 +234,23 @@ class FrameFeatures:
                 self.deferred += 1
         return list(self._frames)
 
-    def features(self, encode: Callable[[int], np.ndarray]) -> np.ndarray:
-        """Return the admitted frames' features [N, F]; ``encode(i)`` encodes frame i."""
-        for i, features in enumerate(self._features):
-            if features is None:
-                start = self._clock()
-                self._features[i] = encode(i)
-                took = self._clock() - start
-                self.encode_s = took if self.encode_s is None else 0.8 * self.encode_s + 0.2 * took
-                self.encoded += 1
+    def features(self, encode: Callable[[List[int]], np.ndarray]) -> np.ndarray:
+        """
+        Return the admitted frames' features [N, F].
+
+        ``encode(indices)`` encodes the frames at those indices in one batch, [len, F]:
+        one call per tick for all the frames not encoded yet. The time per frame the
+        budget goes by is the batch's time over its frames.
+        """
+        missing = [i for i, features in enumerate(self._features) if features is None]
+        if missing:
+            start = self._clock()
+            encoded = encode(missing)
+            took = (self._clock() - start) / len(missing)
+            self.encode_s = took if self.encode_s is None else 0.8 * self.encode_s + 0.2 * took
+            for i, features in zip(missing, encoded):
+                self._features[i] = features
+            self.encoded += len(missing)
         return np.stack(self._features)
 
 

@@ -13,8 +13,9 @@ Policy parameters (``policy_parameters``) are decoded on a worker thread and swa
 in between two ticks. Until the first parameters arrive the policy's steps are zero
 actions (the arm holds still unless the human takes over), or, with ``wait_for_policy``,
 no episode starts. Between episodes it resets
-the arm through the safety filter's ``reset`` service and publishes EpisodeStats on
-``episode_stats``. The decisions are in :mod:`hilserl.actor.core`, the rewards in
+the arm through the safety filter's ``reset`` service, publishes EpisodeStats on
+``episode_stats`` and moves its ticks to just after the cameras' frames arrive
+(:mod:`hilserl.ros.control_timer`). The decisions are in :mod:`hilserl.actor.core`, the rewards in
 :mod:`hilserl.actor.reward_labeler` (``reward_source``), the sending in
 :mod:`hilserl.transport.transition_outbox`, the run's results in :mod:`hilserl.actor.results`; the
 inputs, the commands and the resets are shared with the recorder (:mod:`hilserl.ros.episode_io`).
@@ -38,7 +39,8 @@ from rclpy.lifecycle import LifecycleNode
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
 
-from hilserl.actor.core import choose_action, FrameFeatures, LoopStats, PolicyHolder
+from hilserl.actor.core import (check_policy_fits, choose_action, FrameFeatures, LoopStats,
+                                PolicyHolder)
 from hilserl.actor.episodes import (EPISODE_END, EPISODE_START, EpisodeConfig, EpisodeTracker,
                                     EVENT_NAMES, SUCCESS)
 from hilserl.actor.observation_state import action_from_command, command_from_action
@@ -46,6 +48,7 @@ from hilserl.actor.results import RunResults
 from hilserl.actor.reward_check import RewardCheck, truth_snapshot
 from hilserl.actor.reward_labeler import RewardLabeler
 from hilserl.nodes.actor_parameters import declare_actor_parameters
+from hilserl.ros.control_timer import PhaseLockedTimer
 from hilserl.ros.episode_io import ANY_PUBLISHER, EpisodeIO, EpisodeIOSettings, set_stamp
 from hilserl_common.lifecycle_support import ActiveOnly, autostart, declare_autostart
 from hilserl_common.node_support import (log_at, make_thread_realtime, NodeFailed, run_node,
@@ -91,7 +94,8 @@ class ActorNode(ActiveOnly, LifecycleNode):
             require_teleop=False, follow_intervention=p.allow_interventions,
             reset_pose=p.reset_pose, arm_node=p.arm_node,
             arm_home_parameter=p.home_parameter),
-            on_event=self._on_event, say=self._say)
+            on_event=self._on_event, say=self._say,
+            on_frame=lambda camera: self._control_timer.frame_arrived(camera))
         self._transition_publisher = self.create_publisher(Transition, 'transitions',
                                                            TRANSITIONS_QOS)
         self._stats_publisher = self.create_publisher(EpisodeStats, 'episode_stats', STATS_QOS)
@@ -112,7 +116,8 @@ class ActorNode(ActiveOnly, LifecycleNode):
         self._session = secrets.token_hex(4)
         self._policy = PolicyHolder(on_error=lambda text: self.get_logger().error(text),
                                     on_loaded=lambda text: self.get_logger().debug(text),
-                                    validate=self._check_agent_config)
+                                    validate=lambda config: check_policy_fits(
+                                        config, len(self._io.state_names), p.cameras))
         self._loop = LoopStats(self._config.fps)
 
         self._state = 'waiting'
@@ -125,7 +130,9 @@ class ActorNode(ActiveOnly, LifecycleNode):
         # In simulation: the classifier's decisions scored against the ground truth.
         self._reward_check = RewardCheck() if p.check_reward else None
         self._results = RunResults(self._reward_check)
-        self.create_timer(1.0 / self._config.fps, self._tick)
+        # Between episodes (not during one) the ticks move to just after the frames arrive.
+        self._control_timer = PhaseLockedTimer(self, p.fps, self._tick, p.cameras,
+                                               lambda: self._state == 'running')
         self.get_logger().info(
             f"actor '{p.actor_id}' (session {self._session}): episodes of at most "
             f'{self._config.max_steps} steps at {p.fps:g} fps, cameras '
@@ -153,14 +160,6 @@ class ActorNode(ActiveOnly, LifecycleNode):
     def _on_parameters(self, msg: PolicyParameters) -> None:
         # Only hands the blob over: decoding runs on the PolicyHolder's thread.
         self._policy.offer(bytes(msg.blob), msg.sha256, msg.format_version)
-
-    def _check_agent_config(self, config) -> None:
-        """Refuse a policy for another state vector or other cameras (worker thread)."""
-        size = len(self._io.state_names)
-        if config.state_dim != size or config.num_cameras != len(self._params.cameras):
-            raise ValueError(f'the policy takes {config.state_dim} state values and '
-                             f'{config.num_cameras} cameras; this actor has {size} and '
-                             f'{len(self._params.cameras)} ({self._params.cameras})')
 
     def _on_classifier(self, msg: Bool) -> None:
         if self._state != 'running':
@@ -273,7 +272,7 @@ class ActorNode(ActiveOnly, LifecycleNode):
                 # running the same network on the same frames again.
                 pixels = obs_dict['pixels']
                 features = self._frame_features.features(
-                    lambda i: agent.encode_frames(pixels[i]).cpu().numpy())
+                    lambda indices: agent.encode_frames(pixels[indices]).cpu().numpy())
                 obs_dict['features'] = features
                 set_image_features(obs_msg, features, encoder)
             action, intervention = choose_action(self._io.human_in_control,

@@ -76,10 +76,11 @@ def declare_actor_parameters(node) -> ActorParameters:
             'number_of_steps_after_success', 0,
             'Steps after a SUCCESS, with reward 1, before the episode ends (terminated).'),
         frame_encoding_budget=param(
-            'frame_encoding_budget', 0.5,
-            'Share of the control period the frozen image encoder may take per tick: when '
-            'more cameras have a new frame than fit, the longest-waiting go first and the '
-            'others act on their previous frame one tick longer (one is always encoded).'),
+            'frame_encoding_budget', 0.75,
+            'Share of the control period the frozen image encoder may take per tick (the '
+            'new frames go through it in one batch): when more cameras have a new frame '
+            'than fit, the longest-waiting go first and the others act on their previous '
+            'frame one tick longer (one is always encoded).'),
         cameras=list(cameras or []) if use_cameras else [],
         arm_joints=param('arm_joint_names', list(default_arm),
                          'Arm joints of the state vector, in order.'),

@@ -90,9 +90,15 @@ class EpisodeIO:
 
     def __init__(self, node, settings: EpisodeIOSettings,
                  on_event: Callable[[EpisodeEvent], None],
-                 say: Callable[[str, str], None]):
-        """Create the topics and clients; ``on_event`` gets every ``episode_events`` message."""
+                 say: Callable[[str, str], None],
+                 on_frame: Optional[Callable[[str], None]] = None):
+        """
+        Create the topics and clients; ``on_event`` gets every ``episode_events`` message.
+
+        ``on_frame`` (optional) is told the camera's name as each of its frames arrives.
+        """
         self.node, self.settings, self._say = node, settings, say
+        self._on_frame = on_frame
         self.uses_ground_truth = settings.state_from_ground_truth or settings.need_ground_truth
         self.state_names = state_names(settings.arm_joint_names,
                                        settings.state_from_ground_truth)
@@ -104,7 +110,7 @@ class EpisodeIO:
         self.human_in_control = False
         for name, topic in settings.camera_topics.items():
             node.create_subscription(Image, topic.lstrip('/'),
-                                     lambda msg, name=name: self.frames.__setitem__(name, msg),
+                                     lambda msg, name=name: self._on_image(name, msg),
                                      qos_profile_sensor_data)
         node.create_subscription(JointState, 'joint_states',
                                  lambda msg: setattr(self, 'joints', msg), ANY_PUBLISHER)
@@ -139,6 +145,11 @@ class EpisodeIO:
         self._since_ns = 0  # inputs must be stamped after this (the last reset request)
 
     # ----- inputs ---------------------------------------------------------------------
+
+    def _on_image(self, name: str, msg: Image) -> None:
+        self.frames[name] = msg
+        if self._on_frame is not None:
+            self._on_frame(name)
 
     def _on_teleop(self, msg: EndEffectorCommand) -> None:
         self.teleop = (msg, self._now())
