@@ -9,6 +9,7 @@ end the actor is killed and the safety filter must hold the arm.
 """
 
 import json
+import re
 import signal
 
 from hilserl.actor.observation_state import OBJECT_POSITION_NAMES, state_names
@@ -223,6 +224,20 @@ def test_image_transitions_carry_the_features_of_their_own_frames(processes, pro
     output = actor.output()
     assert ('control loop thread: SCHED_FIFO priority 50' in output
             or 'not permitted to run at real-time priority 50' in output), output
+    assert 'Traceback' not in output
+
+
+def test_a_waiting_actor_moves_its_ticks_to_just_after_the_cameras_frames(processes):
+    """10 Hz cameras and a 10 Hz loop, no policy yet: the ticks end up in phase with them."""
+    actor = start_sim_reach_and_actor(processes, {
+        'camera_names': ['front', 'wrist'], 'fps': 10.0, 'wait_for_policy': True,
+        'reward_source': 'ground_truth', 'state_from_ground_truth': True})
+    output = wait_for_output(actor, 'control tick in phase with the cameras', timeout=60)
+    waits = re.search(r'in phase with the cameras: a complete set of frames waits '
+                      r'([0-9.]+) ms for it on average \(at best ([0-9.]+) ms\)', output)
+    assert waits, output
+    # A tick at a random phase keeps 10 Hz frames waiting 50 ms on average.
+    assert float(waits[1]) <= float(waits[2]) + 1.0 and float(waits[2]) < 30.0, output
     assert 'Traceback' not in output
 
 

@@ -1,7 +1,8 @@
 import pytest
 
 from hilserl.actor.tick_phase import (best_tick_phase, circular_median, delay_to_phase,
-                                      MIN_SETS, MIN_TICKS, mean_wait, TickPhase, wrap)
+                                      JITTER_S, mean_waits, MIN_SETS, MIN_TICKS, TickPhase,
+                                      wrap)
 
 PERIOD = 0.1
 
@@ -22,29 +23,32 @@ def test_circular_median_of_a_cluster_across_the_period_boundary():
     assert circular_median([0.04], PERIOD) == pytest.approx(0.04)
 
 
-def test_mean_wait_counts_round_to_the_next_tick():
-    assert mean_wait(0.05, [0.04, 0.05, 0.06], PERIOD) == pytest.approx((0.01 + 0 + 0.09) / 3)
+def test_mean_waits_count_round_to_the_next_tick():
+    waits = mean_waits([0.05, 0.001], [0.04, 0.05, 0.06], PERIOD)
+    assert waits[0] == pytest.approx((0.01 + 0 + 0.09) / 3)
+    assert waits[1] == pytest.approx((0.061 + 0.051 + 0.041) / 3)
     # Across the boundary: arrivals at 0.098 and 0.099 wait for a tick at 0.001.
-    assert mean_wait(0.001, [0.098, 0.099], PERIOD) == pytest.approx(0.0025)
-    # Within the margin of a tick is too late for it.
-    assert mean_wait(0.05, [0.0495, 0.045], PERIOD, margin=0.001) == pytest.approx(
-        (0.1005 + 0.005) / 2)
+    assert mean_waits([0.001], [0.098, 0.099], PERIOD)[0] == pytest.approx(0.0025)
+    # With jitter, a tick just after the arrivals may come before them: ticks from 0.0985
+    # to 0.1005, the arrival at 0.099 waits most of a period, or 0, 0.0005, 0.001, 0.0015.
+    jittered = mean_waits([0.0995], [0.099], PERIOD, jitter=0.001)[0]
+    assert jittered == pytest.approx((0.0995 + 0 + 0.0005 + 0.001 + 0.0015) / 5)
 
 
 def test_the_best_tick_phase_follows_the_arrivals_across_the_boundary():
-    phase, wait = best_tick_phase([0.097, 0.098, 0.099, 0.0995], PERIOD, margin=0.001)
-    # 1 ms after the last, past the boundary.
-    assert phase == pytest.approx(0.0005) and wait == pytest.approx(0.002125)
-    phase, _ = best_tick_phase([0.097, 0.0985, 0.0995, 0.0005], PERIOD, margin=0.001)
+    arrivals = [0.097, 0.098, 0.099, 0.0995]
+    phase, wait = best_tick_phase(arrivals, PERIOD, jitter=0.001)
+    # 1 ms after the last, past the boundary: even 1 ms early it is after them all.
+    assert phase == pytest.approx(0.0005)
+    assert wait == pytest.approx(mean_waits([0.0005], arrivals, PERIOD, jitter=0.001)[0])
+    phase, _ = best_tick_phase([0.097, 0.0985, 0.0995, 0.0005], PERIOD, jitter=0.001)
     assert phase == pytest.approx(0.0015)
     # A late straggler is not worth a tick after it: the others would wait most of a
     # period instead.
     arrivals = [0.010, 0.011, 0.012, 0.011, 0.010, 0.012, 0.040]
-    phase, wait = best_tick_phase(arrivals, PERIOD, margin=0.001)
-    assert phase == pytest.approx(0.013)
-    assert wait == pytest.approx(mean_wait(0.013, arrivals, PERIOD))
+    assert best_tick_phase(arrivals, PERIOD, jitter=0.001)[0] == pytest.approx(0.013)
     # Spread evenly, any arrival's phase is as good as another's.
-    _, wait = best_tick_phase([0.0, 0.025, 0.05, 0.075], PERIOD, margin=0.0)
+    _, wait = best_tick_phase([0.0, 0.025, 0.05, 0.075], PERIOD, jitter=0.0)
     assert wait == pytest.approx((0 + 0.025 + 0.05 + 0.075) / 4)
 
 
@@ -64,31 +68,38 @@ def feed(phase, start, count, frames, ticks, period=PERIOD, in_episode=False):
     return start + count * period
 
 
-def test_ticks_are_planned_a_margin_after_the_complete_sets():
+J = JITTER_S   # ticks wanted this long after tight arrivals; they then wait J on average
+
+
+def test_ticks_are_planned_a_little_after_the_complete_sets():
     phase = TickPhase(PERIOD, ['left', 'right'])
     now = feed(phase, 100.0, MIN_SETS, frames=0.010, ticks=0.060)
     plan = phase.plan(now)
-    # The set is complete with the second camera, at phase 0.011; ticks wanted 1 ms later.
+    # The set is complete with the second camera, at phase 0.011.
     assert plan.needed
-    assert plan.new_phase_s == pytest.approx(0.012) and plan.old_phase_s == pytest.approx(0.06)
-    assert plan.old_wait_s == pytest.approx(0.049) and plan.new_wait_s == pytest.approx(0.001)
-    assert plan.delay_s == pytest.approx(0.012) and plan.restart_phase_s == pytest.approx(0.012)
+    assert plan.new_phase_s == pytest.approx(0.011 + J)
+    assert plan.old_phase_s == pytest.approx(0.06)
+    assert plan.old_wait_s == pytest.approx(0.049) and plan.new_wait_s == pytest.approx(J)
+    assert plan.delay_s == pytest.approx(0.011 + J)
+    assert plan.restart_phase_s == pytest.approx(0.011 + J)
     # Re-phased there, the ticks are within tolerance: nothing more to do.
     phase.rephased(plan.restart_phase_s)
     assert phase.plan(now) is None   # too few ticks since
-    now = feed(phase, now, MIN_TICKS, frames=0.010, ticks=0.0125)
+    now = feed(phase, now, MIN_TICKS, frames=0.010, ticks=0.0115 + J)
     plan = phase.plan(now)
-    assert not plan.needed and plan.old_wait_s == pytest.approx(0.0015)
+    assert not plan.needed and plan.old_wait_s == pytest.approx(J + 0.0005)
 
 
 def test_a_plan_across_the_period_boundary():
     phase = TickPhase(PERIOD, ['left', 'right'])
     now = feed(phase, 200.0, MIN_SETS, frames=0.0985, ticks=0.05)
     plan = phase.plan(now)
-    assert plan.new_phase_s == pytest.approx(0.0005)   # 0.0995 + 0.001, past the boundary
-    assert plan.delay_s == pytest.approx(0.0005) and plan.needed
-    # Sets at 0.0995 wait the least for ticks at 0.0005: up to 1 ms more is in phase.
-    for ticks, needed in ((0.0005, False), (0.0014, False), (0.0016, True), (0.0990, True)):
+    wanted = 0.0995 + J - PERIOD   # past the boundary
+    assert plan.new_phase_s == pytest.approx(wanted)
+    assert plan.delay_s == pytest.approx(wanted) and plan.needed
+    # Up to 1 ms later than wanted is in phase; before the sets or later is not.
+    for ticks, needed in ((wanted, False), (wanted + 0.0009, False), (wanted + 0.0011, True),
+                          (0.0990, True)):
         near = TickPhase(PERIOD, ['left', 'right'])
         now = feed(near, 200.0, MIN_SETS, frames=0.0985, ticks=ticks)
         assert near.plan(now).needed == needed, ticks
@@ -100,25 +111,31 @@ def test_the_timers_dispatch_delay_is_learnt_and_aimed_for():
     plan = phase.plan(now)
     phase.rephased(plan.restart_phase_s)
     # The ticks came 2.5 ms later than aimed: the next plan restarts that much earlier.
-    now = feed(phase, now, MIN_TICKS, frames=0.030, ticks=0.0345)
+    now = feed(phase, now, MIN_TICKS, frames=0.030, ticks=0.0335 + J)
     again = phase.plan(now)
     assert phase.dispatch_s == pytest.approx(0.0025)
-    assert again.needed and again.new_phase_s == pytest.approx(0.032)
-    assert again.restart_phase_s == pytest.approx(0.0295)
+    assert again.needed and again.new_phase_s == pytest.approx(0.031 + J)
+    assert again.restart_phase_s == pytest.approx(0.0285 + J)
+    # Then 0.5 ms late, then 3 ms: the median of the three.
+    for late, dispatch in ((0.0005, 0.0015), (0.003, 0.0025)):
+        phase.rephased(0.05)
+        now = feed(phase, now, MIN_TICKS, frames=0.030, ticks=0.05 + late)
+        phase.plan(now)
+        assert phase.dispatch_s == pytest.approx(dispatch)
 
 
 def test_the_frames_of_episodes_count_once_there_are_enough():
     phase = TickPhase(PERIOD, ['left', 'right'])
     now = feed(phase, 0.0, MIN_SETS, frames=0.010, ticks=0.060)
-    assert phase.plan(now).new_phase_s == pytest.approx(0.012)
+    assert phase.plan(now).new_phase_s == pytest.approx(0.011 + J)
     # In an episode the frames come 20 ms later (the loop's own work slows them down).
     now = feed(phase, now, MIN_SETS - 1, frames=0.030, ticks=0.060, in_episode=True)
-    assert phase.plan(now).new_phase_s == pytest.approx(0.012)   # not enough of them yet
+    assert phase.plan(now).new_phase_s == pytest.approx(0.011 + J)   # not enough yet
     now = feed(phase, now, 1, frames=0.030, ticks=0.060, in_episode=True)
-    assert phase.plan(now).new_phase_s == pytest.approx(0.032)
+    assert phase.plan(now).new_phase_s == pytest.approx(0.031 + J)
     # Between episodes again, still those of the last episode.
     now = feed(phase, now, MIN_SETS, frames=0.010, ticks=0.060)
-    assert phase.plan(now).new_phase_s == pytest.approx(0.032)
+    assert phase.plan(now).new_phase_s == pytest.approx(0.031 + J)
 
 
 def test_nothing_to_plan_without_cameras_slow_frames_or_stopped_cameras():

@@ -7,10 +7,10 @@ next tick, up to a whole period (half of one on average), before the policy sees
 :class:`TickPhase` records when each camera's frames arrive and when the ticks run
 (monotonic seconds), and, asked between episodes, says when to restart the control
 timer so that the complete sets of frames (one new frame from every camera) wait the
-least for a tick: the tick phase, a small margin after one of the recent sets'
-arrival phases, that minimises their mean wait (:func:`best_tick_phase`). Where the
-arrivals are tight that is just after them; where a loaded machine spreads them out
-it is after most of them, the late few waiting a period.
+least for a tick: the tick phase, a little after one of the recent sets' arrival
+phases, that minimises their mean wait (:func:`best_tick_phase`). Where the arrivals
+are tight that is just after them; where a loaded machine spreads them out it is after
+most of them, the late few waiting a period.
 
 All phases are times modulo the period, in [0, period). The typical phase of the
 ticks is a circular median (:func:`circular_median`): the ordinary median of the
@@ -26,7 +26,7 @@ from typing import Deque, Optional, Sequence, Tuple
 
 import numpy as np
 
-MARGIN_S = 0.001       # ticks fall at least this long after the arrival they follow
+JITTER_S = 0.0015      # ticks and arrivals may come this much earlier or later than planned
 TOLERANCE_S = 0.001    # ticks whose mean wait is this close to the best are left alone
 RATE_TOLERANCE = 0.1   # frame sets count as at the control rate within +-10 % of the period
 MIN_SETS = 10          # complete sets of frames needed to judge their phase
@@ -55,31 +55,36 @@ def circular_median(phases: Sequence[float], period: float) -> float:
     return float((centre + np.median(offsets)) % period)
 
 
-def mean_wait(tick_phase: float, arrivals: Sequence[float], period: float,
-              margin: float = 0.0) -> float:
+def mean_waits(tick_phases: Sequence[float], arrivals: Sequence[float], period: float,
+               jitter: float = 0.0) -> np.ndarray:
     """
-    Return the mean time from each arrival to the next tick of phase ``tick_phase``.
+    Return, for each tick phase, the mean time from an arrival to the next tick.
 
-    An arrival less than ``margin`` before a tick counts as one for the tick after.
+    With ``jitter``, averaged over ticks landing anywhere within it of their phase (five
+    points from ``-jitter`` to ``+jitter``): a phase just after a cluster of arrivals is
+    worth less when the slightest delay of the arrivals makes them miss it.
     """
-    # A tick at the very instant (up to rounding) counts as in time.
-    late = (tick_phase - margin - np.asarray(arrivals, dtype=float) + ROUNDING_S) % period
-    return float(np.mean(np.maximum(late - ROUNDING_S, 0.0))) + margin
+    offsets = np.linspace(-jitter, jitter, 5) if jitter else np.zeros(1)
+    ticks = np.asarray(tick_phases, dtype=float)[:, None, None] + offsets[None, :, None]
+    # A tick at the very instant of an arrival (up to rounding) is in time for it.
+    late = (ticks - np.asarray(arrivals, dtype=float)[None, None, :] + ROUNDING_S) % period
+    return np.maximum(late - ROUNDING_S, 0.0).mean(axis=(1, 2))
 
 
 def best_tick_phase(arrivals: Sequence[float], period: float,
-                    margin: float) -> Tuple[float, float]:
+                    jitter: float) -> Tuple[float, float]:
     """
     Return the tick phase the arrivals wait the least for, and that mean wait.
 
-    An arrival needs ``margin`` before a tick (:func:`mean_wait`). The mean wait grows
-    with the tick phase between two arrivals' phases plus the margin and drops at each:
-    the least is at one of them.
+    The mean wait grows with the tick phase between two arrivals' phases and drops at
+    each: the least is just after one of them. The candidates are each arrival's phase
+    plus ``jitter``, where ticks landing up to ``jitter`` early still follow it; each is
+    judged with that jitter (:func:`mean_waits`).
     """
-    candidates = (np.asarray(arrivals, dtype=float) + margin) % period
-    waits = [mean_wait(candidate, arrivals, period, margin) for candidate in candidates]
+    candidates = (np.asarray(arrivals, dtype=float) + jitter) % period
+    waits = mean_waits(candidates, arrivals, period, jitter)
     best = int(np.argmin(waits))
-    return float(candidates[best]), waits[best]
+    return float(candidates[best]), float(waits[best])
 
 
 def delay_to_phase(now: float, phase: float, period: float) -> float:
@@ -113,11 +118,11 @@ class TickPhase:
     that delay, and later plans aim that much earlier.
     """
 
-    def __init__(self, period_s: float, cameras: Sequence[str], margin_s: float = MARGIN_S,
+    def __init__(self, period_s: float, cameras: Sequence[str], jitter_s: float = JITTER_S,
                  tolerance_s: float = TOLERANCE_S):
         """Track ``cameras`` (names) against a control loop of period ``period_s``."""
         self.period_s = period_s
-        self.margin_s = margin_s
+        self.jitter_s = jitter_s
         self.tolerance_s = tolerance_s
         self._cameras = frozenset(cameras)
         self._waiting = set(self._cameras)   # cameras with no new frame in the current set
@@ -126,7 +131,8 @@ class TickPhase:
         self._last_set_s = -math.inf
         self._ticks: Deque[float] = deque(maxlen=WINDOW)
         self._target: Optional[float] = None   # the phase of the last restart of the timer
-        self.dispatch_s = 0.0   # how much later than that phase the ticks came
+        self._lates: Deque[float] = deque(maxlen=5)   # how much later than aimed, each time
+        self.dispatch_s = 0.0   # their median: how much earlier to aim
 
     def frame_arrived(self, camera: str, time_s: float, in_episode: bool = False) -> None:
         """Record a new frame of ``camera`` received at ``time_s``."""
@@ -173,14 +179,14 @@ class TickPhase:
         if len(self._ticks) < MIN_TICKS or not self.frames_at_control_rate(now_s):
             return None
         period, arrivals = self.period_s, self.arrivals()
-        wanted, best_wait = best_tick_phase(arrivals, period, self.margin_s)
+        wanted, best_wait = best_tick_phase(arrivals, period, self.jitter_s)
         ticks = circular_median(self._ticks, period)
         if self._target is not None:
             # The ticks since the last re-phase show the timer's dispatch delay.
-            late = wrap(ticks - self._target, period)
-            self.dispatch_s = min(max(0.0, late), period / 4)
+            self._lates.append(min(max(0.0, wrap(ticks - self._target, period)), period / 4))
+            self.dispatch_s = float(np.median(self._lates))
             self._target = None
-        wait = mean_wait(ticks, arrivals, period, self.margin_s)
+        wait = float(mean_waits([ticks], arrivals, period, self.jitter_s)[0])
         aim = (wanted - self.dispatch_s) % period
         return PhasePlan(needed=wait - best_wait > self.tolerance_s,
                          delay_s=delay_to_phase(now_s, aim, period), restart_phase_s=aim,
