@@ -32,6 +32,7 @@ RATE_TOLERANCE = 0.1   # frame sets count as at the control rate within +-10 % o
 MIN_SETS = 10          # complete sets of frames needed to judge their phase
 MIN_TICKS = 5          # ticks (since the last re-phase) needed to judge theirs
 WINDOW = 60            # the newest arrivals and ticks kept
+STOPPED_AFTER_S = 1.0  # cameras silent for longer (and 3 periods) have stopped
 ROUNDING_S = 1e-9
 
 
@@ -163,8 +164,8 @@ class TickPhase:
         sets = self.arrivals()
         if not self._cameras or len(sets) < MIN_SETS:
             return False
-        if now_s - self._last_set_s > 3 * self.period_s:
-            return False   # the cameras stopped (or were never at this rate)
+        if now_s - self._last_set_s > max(3 * self.period_s, STOPPED_AFTER_S):
+            return False   # the cameras stopped (not a reset's short pause)
         interval = float(np.median(np.diff(np.asarray(sets, dtype=float))))
         return abs(interval - self.period_s) <= RATE_TOLERANCE * self.period_s
 
