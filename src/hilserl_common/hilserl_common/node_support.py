@@ -8,12 +8,14 @@ import sys
 from typing import Optional
 
 import rclpy
+import rclpy.node
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 
 from hilserl_common import EXIT_BAD_CONFIG
 from hilserl_common.stop_signals import StopSignals
+from hilserl_common.teardown_watchdog import TeardownWatchdog
 
 _SNAKE_CASE = re.compile(r'^[a-z][a-z0-9_]*$')
 
@@ -116,6 +118,11 @@ def valid_camera_name(name: str) -> bool:
 FORCE_STOP_AFTER_S = 2.0
 
 
+def _rclpy_teardown_codes() -> tuple:
+    """Return the code of rclpy's part of a node's end (watched by TeardownWatchdog)."""
+    return (rclpy.node.Node.destroy_node.__code__, rclpy.try_shutdown.__code__)
+
+
 class _BadConfiguration(Exception):
     """The node refused its configuration while it was created."""
 
@@ -134,7 +141,8 @@ def run_node(node_class, args=None, **node_kwargs) -> None:
     join) with nothing to interrupt it, however many signals follow. Only a signal
     ``FORCE_STOP_AFTER_S`` or more after the first, while the node still spins (a
     callback that does not return), raises KeyboardInterrupt in it. A requested stop
-    exits with status 0.
+    exits with status 0, also when the middleware's teardown does not return
+    (:mod:`hilserl_common.teardown_watchdog`).
     """
     name = getattr(node_class, '__name__', 'node')
     signals = StopSignals(name, grace_s=FORCE_STOP_AFTER_S)
@@ -172,9 +180,13 @@ def run_node(node_class, args=None, **node_kwargs) -> None:
             raise
     finally:
         signals.stop_interrupting()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+        # The status this run ends with, should the middleware's teardown not return.
+        status = (EXIT_BAD_CONFIG if fatal is not None
+                  else 1 if sys.exc_info()[1] is not None else 0)
+        with TeardownWatchdog(name, _rclpy_teardown_codes(), status=status):
+            if node is not None:
+                node.destroy_node()
+            rclpy.try_shutdown()
         signals.ignore()   # exiting now: a late SIGTERM must not turn status 0 into a kill
     if fatal is not None:
         print(f'[FATAL] {name}: {fatal}', file=sys.stderr, flush=True)
