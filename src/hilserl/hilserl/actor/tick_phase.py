@@ -165,7 +165,7 @@ class TickPhase:
         if not self._cameras or len(sets) < MIN_SETS:
             return False
         if now_s - self._last_set_s > max(3 * self.period_s, STOPPED_AFTER_S):
-            return False   # the cameras stopped (not a reset's short pause)
+            return False   # the cameras stopped (a short pause is not a stop)
         interval = float(np.median(np.diff(np.asarray(sets, dtype=float))))
         return abs(interval - self.period_s) <= RATE_TOLERANCE * self.period_s
 

@@ -29,7 +29,6 @@ class PhaseLockedTimer:
         self._timer = node.create_timer(1.0 / fps, self._on_tick)
         self._restart: Optional[Tuple[object, PhasePlan]] = None   # (one-shot timer, plan)
         self._in_phase_said = False   # said since the last re-phase that the ticks are in phase
-        self.rephased = 0
 
     def frame_arrived(self, camera: str) -> None:
         """Record that a new frame of ``camera`` was received just now."""
@@ -59,7 +58,6 @@ class PhaseLockedTimer:
             return   # an episode began meanwhile: not during one
         self._timer.reset()   # the next tick comes one period from now
         self.phase.rephased(plan.restart_phase_s)
-        self.rephased += 1
         self._in_phase_said = False
         period_ms = self.phase.period_s * 1e3
         self._node.get_logger().info(
