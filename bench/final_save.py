@@ -2,7 +2,7 @@
 """
 Time the learner's final checkpoint (LearnerCore.checkpoint) with full buffers.
 
-    scripts/in_env python bench/final_save.py state 1000000
+    scripts/in_env python bench/final_save.py state 1000000     # the default (make bench)
     scripts/in_env python bench/final_save.py features 100000   # 2 cameras, frozen encoder
     scripts/in_env python bench/final_save.py pixels 100000     # 2 cameras 128x128, cnn
 
@@ -82,8 +82,11 @@ def written_since(path: str, since_ns: int) -> int:
 def main() -> None:
     """Fill a learner's buffers, checkpoint, add new steps, time the next checkpoint."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('kind', choices=('state', 'features', 'pixels'))
-    parser.add_argument('transitions', type=int)
+    parser.add_argument('kind', nargs='?', default='state',
+                        choices=('state', 'features', 'pixels'),
+                        help='what a transition holds (default: state, as `make bench` runs it)')
+    parser.add_argument('transitions', nargs='?', type=int, default=1_000_000,
+                        help='transitions in the online buffer (default 1,000,000)')
     parser.add_argument('--demo-steps', type=int, default=1000,
                         help='steps in the demonstration buffer (default 1000)')
     parser.add_argument('--new-steps', type=int, default=300,
