@@ -15,6 +15,13 @@ Prints `key: value` lines for each --fps value N (targets in brackets):
                                      (the actor's thread_priority, where permitted) or
                                      'normal'
 
+With --encoders (default: resnet10 small_cnn) each figure is measured per frozen encoder: the
+train mode's default resnet10 (random weights: it costs what pretrained ones do) has the
+keys above; small_cnn, the reward classifier's backbone that `hilserl demo` uses as the
+image policy's encoder (a card written from a classifier with random weights, by
+`hilserl encoder from-classifier`'s function), has them with `_small_cnn` appended. With
+--encoder-fps (default 30) small_cnn is measured at those rates only.
+
 The graph is the train mode's (`hilserl launch train robot:=so101 policy_inputs:=images
 fps:=N teleop:=none`, no demonstrations), started node by node from the same
 description so that the learner can start learning after --learn-after online steps
@@ -34,18 +41,33 @@ import statistics
 import sys
 import tempfile
 
+ENCODERS = ('resnet10', 'small_cnn')
 STATUS_RATE = re.compile(r'(\d+) learner steps, ([0-9.]+) updates/s')
 SCHEDULING = re.compile(r'control loop thread: (SCHED_FIFO priority \d+)')
 
 
-def train_graph(fps: float, run_dir: str, options) -> list:
+def small_cnn_card(work_dir: str) -> str:
+    """Write the demo's image encoder (a classifier's small_cnn, random weights) as a card."""
+    from hilserl_learning.classifier_encoder import export_classifier_encoder
+    from hilserl_learning.reward_classifier import (ClassifierConfig, RewardClassifier,
+                                                    save_classifier)
+    classifier_dir = os.path.join(work_dir, 'classifier')
+    save_classifier(RewardClassifier(ClassifierConfig(camera_names=('front', 'wrist'))),
+                    classifier_dir)
+    card = os.path.join(work_dir, 'small_cnn_encoder.safetensors')
+    export_classifier_encoder(classifier_dir, card, True)
+    return card
+
+
+def train_graph(fps: float, run_dir: str, options, encoder_card: str = '') -> list:
     """Return the train mode's nodes, the learner starting to learn early."""
     from hilserl.launching.modes import TRAIN
+    # Timing only: random weights cost what pretrained ones do.
+    encoder = ({'frozen_encoder': encoder_card} if encoder_card
+               else {'allow_random_encoder': 'true'})
     nodes = TRAIN.nodes({'robot': 'so101', 'task': 'pick_lift', 'policy_inputs': 'images',
                          'fps': str(fps), 'control_time_s': str(options.control_time_s),
-                         'run_dir': run_dir, 'teleop': options.teleop,
-                         # Timing only: random weights cost what pretrained ones do.
-                         'allow_random_encoder': 'true'})
+                         'run_dir': run_dir, 'teleop': options.teleop, **encoder})
     overrides = {'learner': {'online_step_before_learning': options.learn_after,
                              'status_period_s': 2.0}}
     if options.thread_priority is not None:
@@ -69,8 +91,9 @@ class Watcher:
                                    f'its output ends:\n{process.output()[-3000:]}')
 
 
-def measure(fps: float, options, work_dir: str) -> dict:
-    """Run the train graph at ``fps`` and return its figures."""
+def measure(fps: float, options, work_dir: str, encoder_card: str = '',
+            suffix: str = '') -> dict:
+    """Run the train graph at ``fps`` and return its figures (keys end with ``suffix``)."""
     from hilserl_interfaces.msg import EpisodeStats
 
     from hilserl.nodes.learner import STATS_QOS
@@ -78,11 +101,11 @@ def measure(fps: float, options, work_dir: str) -> dict:
     from hilserl_testing.probe import GraphProbe
     from hilserl_testing.processes import ProcessGroup
 
-    run_dir = os.path.join(work_dir, f'fps{fps:g}')
+    run_dir = os.path.join(work_dir, f'fps{fps:g}{suffix}')
     processes = ProcessGroup(tempfile.mkdtemp(prefix='logs-', dir=work_dir))
     probe = GraphProbe('bench_actor_loop')
     try:
-        graph = train_graph(fps, run_dir, options)
+        graph = train_graph(fps, run_dir, options, encoder_card)
         started = [processes.start_node(spec) for spec in graph]
         # The managed nodes (the actor) start inactive, as under `hilserl launch`: bring them
         # up as it does.
@@ -113,7 +136,7 @@ def measure(fps: float, options, work_dir: str) -> dict:
         probe.close()
         processes.stop_all()
     steps = sum(e.steps for e in episodes)
-    name = f'fps{fps:g}'
+    name = f'fps{fps:g}{suffix}'
     return {
         f'actor_loop_hz_{name}': sum(e.policy_hz_mean * e.steps for e in episodes) / steps,
         f'actor_loop_hz_p90_{name}': min(e.policy_hz_p90 for e in episodes),
@@ -142,6 +165,11 @@ def main() -> int:
     parser.add_argument('--thread-priority', type=int, default=None,
                         help="the actor's thread_priority (default: the node's, 50: "
                              'SCHED_FIFO where permitted; 0: normal scheduling)')
+    parser.add_argument('--encoders', nargs='+', choices=ENCODERS, default=list(ENCODERS),
+                        help='frozen encoders to measure (default: resnet10 small_cnn)')
+    parser.add_argument('--encoder-fps', type=float, nargs='+', default=[30.0],
+                        help='rates at which encoders other than resnet10 are measured '
+                             '(default 30)')
     parser.add_argument('--timeout', type=float, default=120.0,
                         help='deadline for the first trained episode, s (default 120)')
     options = parser.parse_args()
@@ -157,8 +185,13 @@ def main() -> int:
     os.environ.update(isolated_environment(lease.domain_id, config_dir))
     work_dir = tempfile.mkdtemp(prefix='hilserl-bench-actor-loop-')
     try:
-        for fps in options.fps:
-            for key, value in measure(fps, options, work_dir).items():
+        runs = [(fps, '') for fps in options.fps if 'resnet10' in options.encoders]
+        if 'small_cnn' in options.encoders:
+            card = small_cnn_card(work_dir)
+            runs += [(fps, card) for fps in options.encoder_fps]
+        for fps, card in runs:
+            suffix = '_small_cnn' if card else ''
+            for key, value in measure(fps, options, work_dir, card, suffix).items():
                 print(f'{key}: {value:.2f}' if isinstance(value, float) else f'{key}: {value}',
                       flush=True)
     except (AssertionError, RuntimeError) as error:

@@ -12,7 +12,9 @@ one control step per joint command, as fast as its consumer runs (the safety
 filter's ``ticks_per_command`` paces it by the controller's commands). Either
 way ``joint_states`` keeps coming at the control rate and the cameras at their
 rate, as from a real arm: a lock-stepped arm waiting for a command republishes
-where it stands.
+where it stands. Each frame set also comes with ``joint_states`` and the ground
+truth of that instant (same stamp), as a real arm's driver streams its joints
+faster than the cameras deliver frames.
 """
 
 import math
@@ -193,8 +195,8 @@ class SimArmNode(Node):
         response.message = f'episode {self._episode}, seed {seed}'
         return response
 
-    def _publish_state(self) -> None:
-        stamp = self.get_clock().now().to_msg()
+    def _publish_state(self, stamp=None) -> None:
+        stamp = stamp or self.get_clock().now().to_msg()
         state = JointState(name=self._readout.names,
                            position=self._readout.positions(self._arm.data).tolist(),
                            velocity=self._readout.velocities(self._arm.data).tolist())
@@ -218,7 +220,11 @@ class SimArmNode(Node):
         self._truth_publisher.publish(msg)
 
     def _publish_cameras(self) -> None:
+        # The joints are read out with every frame set too, as a real arm's driver streams
+        # them faster than its cameras: a tick that acts on fresh frames has fresh joints.
         stamp = self.get_clock().now().to_msg()
+        if self._cameras:
+            self._publish_state(stamp)
         for name, (image_publisher, info_publisher, info) in self._cameras.items():
             image = array_to_image(self._arm.render(name), 'rgb8')
             image.header.stamp = info.header.stamp = stamp
