@@ -1,24 +1,23 @@
 """
 The HIL-SERL actor: the robot-side control loop that runs the policy, the human on top.
 
-Every 1/``fps`` s it builds the state vector from the newest ``joint_states``,
-``tcp_pose`` (and ``sim/ground_truth`` with ``state_from_ground_truth``) and the
-processed frames of ``camera_names``; executes the newest ``teleop/command`` while
-``teleop/intervention`` says the human is in control, else the policy's action
-(``hilserl_learning.SACAgent.select_action``), as an EndEffectorCommand (source HUMAN
-or POLICY) on ``end_effector_command`` (the safety filter); labels the previous step
-(:mod:`hilserl.actor.episodes`) and sends it as a Transition on ``transitions``, numbered per
-actor and held until ``transition_acks`` covers it (:mod:`hilserl.transport.transition_link`).
-Policy parameters (``policy_parameters``) are decoded on a worker thread and swapped
-in between two ticks. Until the first parameters arrive the policy's steps are zero
-actions (the arm holds still unless the human takes over), or, with ``wait_for_policy``,
-no episode starts. Between episodes it resets
-the arm through the safety filter's ``reset`` service, publishes EpisodeStats on
-``episode_stats`` and moves its ticks to just after the cameras' frames arrive
-(:mod:`hilserl.ros.control_timer`). The decisions are in :mod:`hilserl.actor.core`, the rewards in
-:mod:`hilserl.actor.reward_labeler` (``reward_source``), the sending in
-:mod:`hilserl.transport.transition_outbox`, the run's results in :mod:`hilserl.actor.results`; the
-inputs, the commands and the resets are shared with the recorder (:mod:`hilserl.ros.episode_io`).
+Every 1/``fps`` s it builds the state vector from the newest ``joint_states``, ``tcp_pose`` (and
+``sim/ground_truth`` with ``state_from_ground_truth``) and the processed frames of
+``camera_names``; executes the newest ``teleop/command`` while ``teleop/intervention`` says the
+human is in control, else the policy's action (``hilserl_learning.SACAgent.select_action``), as an
+EndEffectorCommand (source HUMAN or POLICY) on ``end_effector_command`` (the safety filter); then
+labels the previous step (:mod:`hilserl.actor.episodes`) and sends it as a Transition on
+``transitions``, numbered per actor and held until ``transition_acks`` covers it
+(:mod:`hilserl.transport.transition_link`). Policy parameters (``policy_parameters``) are decoded
+on a worker thread and swapped in between two ticks. Until the first parameters arrive the policy's
+steps are zero actions (the arm holds still unless the human takes over), or, with
+``wait_for_policy``, no episode starts. Between episodes it resets the arm through the safety
+filter's ``reset`` service, publishes EpisodeStats on ``episode_stats`` and moves its ticks to just
+after the cameras' frames arrive (:mod:`hilserl.ros.control_timer`). The decisions are in
+:mod:`hilserl.actor.core`, the rewards in :mod:`hilserl.actor.reward_labeler` (``reward_source``),
+the sending in :mod:`hilserl.transport.transition_outbox`, the run's results in
+:mod:`hilserl.actor.results`; the inputs, commands and resets are shared with the recorder
+(:mod:`hilserl.ros.episode_io`).
 
 A managed node (:mod:`hilserl_common.lifecycle_support`): deactivated, it stops commanding (the
 safety filter holds the arm; a reset under way finishes) and the step under way sends no
@@ -61,9 +60,8 @@ from hilserl.transport.transition_outbox import TransitionOutbox
 TRANSITIONS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 ACKS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 STATS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-# At the end of a run the actor waits this long at most for the learner to acknowledge
-# its last transitions and to have its last EpisodeStats; a mode stops the learner
-# when the actor exits, so what is still on the wire then is lost.
+# At a run's end the actor waits this long at most for the learner to acknowledge its last
+# transitions and EpisodeStats (a mode stops the learner when the actor exits).
 HANDOVER_TIMEOUT_S = 10.0
 PARAMETERS_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -233,17 +231,19 @@ class ActorNode(ActiveOnly, LifecycleNode):
                                  None if truth is None else truth.dense_reward):
             self._io.publish_event(SUCCESS, self._episode_index, now)
             events.append(SUCCESS)
+        previous = None
         if self._pending is not None:
             _, previous, action, intervention = self._pending
             # The human's hand on the device now is their verdict on the step before.
             taken_over = self._params.allow_interventions and self._io.human_in_control
             label = self._tracker.step(events, intervention, taken_over)
-            self._send_transition(now, previous, action, label,
-                                  obs_msg if label.done else None)
             if label.done:
+                self._send_transition(now, previous, action, label, obs_msg)
                 self._end_episode(now, label)
                 return
         self._act(now, observation, obs_msg, obs_dict, encoder)
+        if previous is not None:   # after the command: not part of its latency
+            self._send_transition(now, previous, action, label, None)
 
     def _admit_frames(self, observation) -> Optional[str]:
         """
