@@ -90,13 +90,20 @@ def manifest(package):
     return dependencies, comments
 
 
+def support_packages(package):
+    """Return the other Python packages a ROS package installs beside its own (test support)."""
+    root = os.path.join(ROOT, 'src', package)
+    return sorted(name for name in os.listdir(root) if name not in (package, 'test')
+                  and os.path.isfile(os.path.join(root, name, '__init__.py')))
+
+
 def missing_dependencies(package, files, allowed_tags):
     dependencies, comments = manifest(package)
     declared = set().union(*(dependencies.get(tag, set()) for tag in allowed_tags))
     missing = set()
     for path in files:
         for module in imported_modules(path):
-            if module == package:
+            if module == package or module in support_packages(package):
                 continue
             if module in PIP_ONLY:
                 if PIP_ONLY[module] not in comments:
@@ -115,7 +122,10 @@ def test_every_runtime_import_has_a_declared_dependency(package):
 
 @pytest.mark.parametrize('package', [name for name in PACKAGES if name != 'hilserl_interfaces'])
 def test_every_test_import_has_a_declared_dependency(package):
-    tests = python_files(os.path.join(ROOT, 'src', package, 'test'))
+    # The package's test support (hilserl's hilserl_testing) counts as test code.
+    tests = python_files(os.path.join(ROOT, 'src', package, 'test'),
+                         *(os.path.join(ROOT, 'src', package, name)
+                           for name in support_packages(package)))
     assert not missing_dependencies(package, tests, RUNTIME_DEPENDS + ('test_depend',))
 
 
