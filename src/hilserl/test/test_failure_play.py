@@ -47,6 +47,17 @@ def test_wrong_place_heads_to_the_side_of_the_cube_with_open_jaws():
     assert play.phase == 'wrong_place'
 
 
+def test_wrong_place_shuts_the_empty_jaws_from_the_start_every_other_round():
+    rounds = len(FAILURE_STYLES['pick_lift'])
+    cube = np.array([0.25, 0.0, 0.02])
+    grippers = []
+    for index in (0, rounds, 2 * rounds, 3 * rounds):
+        play = FailurePlay(ScriptedController('pick_lift'), episode_index=index)
+        assert play.style == 'wrong_place'
+        grippers.append(play.act((0.15, 0.0, 0.2), cube, cube + (0, 0, 0.1), False)[1])
+    assert grippers == [Gripper.OPEN, Gripper.CLOSE, Gripper.OPEN, Gripper.CLOSE]
+
+
 def test_short_lifts_toward_a_goal_part_of_the_way_up():
     controller = ScriptedController('pick_lift')
     play = FailurePlay(controller, episode_index=1)

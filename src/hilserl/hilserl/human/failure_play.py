@@ -8,7 +8,10 @@ the demonstrations and the failures of episodes that went wrong (about 200 posit
 episode index, and never completes the task:
 
 - ``wrong_place``: it moves the TCP ``wrong_place_distance`` to the side of where the
-  task is (above the cube, or the reach target) and stays there, jaws open;
+  task is (above the cube, or the reach target) and stays there; in pick_lift with the
+  jaws open the first time the styles come round and shut from the first step the next
+  (in turn): an empty closed gripper all the way from home, which a classifier that saw
+  closed jaws only around the cube took for a success (a policy closed its jaws at home);
 - ``short`` (reach, pick_lift): it does the task toward a goal only part of the way
   there, ``short_fractions`` in turn (a cube lifted about 4.5 or 7.5 cm instead of 10:
   3 or 6 cm and the controller's lift margin; a reach that stops short) and holds it
@@ -91,8 +94,8 @@ class FailurePlay:
         self._angle = WRONG_PLACE_TURN_RAD * episode_index
         # Each time the styles come round again, the next fraction of the way.
         fractions = settings.short_fractions
-        self._short_fraction = fractions[episode_index // len(FAILURE_STYLES[self.task])
-                                         % len(fractions)]
+        self._round = episode_index // len(FAILURE_STYLES[self.task])
+        self._short_fraction = fractions[self._round % len(fractions)]
         self._start: Optional[np.ndarray] = None   # where the task starts from (first act)
         self._cube_z0 = 0.0
         # drop: where the TCP stays once it let go; empty_lift: where it lifts the jaws to
@@ -140,7 +143,9 @@ class FailurePlay:
         else:
             # Above where the cube started, clear of it: the cube is never touched.
             anchor = self._start + np.array([0.0, 0.0, config.hover_height])
-            gripper = Gripper.OPEN if self.task == 'pick_lift' else Gripper.STAY
+            gripper = Gripper.STAY
+            if self.task == 'pick_lift':
+                gripper = Gripper.CLOSE if self._round % 2 else Gripper.OPEN
         side = self.settings.wrong_place_distance * np.array(
             [np.cos(self._angle), np.sin(self._angle), 0.0])
         return move_toward(tcp, anchor + side, config.step_sizes, config.gain), gripper
