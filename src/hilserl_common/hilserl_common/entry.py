@@ -36,15 +36,7 @@ import signal
 import sys
 from typing import Callable, Dict, Optional
 
-from hilserl_common.stop_signals import signal_name, STOP_SIGNALS
-
-
-def _flush_standard_streams() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:   # e.g. the main thread was writing to it when the signal came
-            pass
+from hilserl_common.stop_signals import flush_standard_streams, signal_name, STOP_SIGNALS
 
 
 class StartupSignals:
@@ -78,7 +70,7 @@ class StartupSignals:
 
     def handle(self, signum: int, _frame=None) -> None:
         """Stop the process now, quietly: the import is abandoned."""
-        _flush_standard_streams()
+        flush_standard_streams()
         try:
             os.write(2, f'[{self.name}] {signal_name(signum)} while starting: stopped\n'
                      .encode(errors='replace'))

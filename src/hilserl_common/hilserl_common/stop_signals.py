@@ -20,6 +20,7 @@ says.
 
 import os
 import signal
+import sys
 import threading
 import time
 from typing import Callable, Dict, List, Optional
@@ -35,13 +36,23 @@ def signal_name(signum: int) -> str:
         return f'signal {signum}'
 
 
-def _write_stderr(text: str) -> None:
-    # One write(2) call: safe inside a signal handler, whatever the main thread was
-    # printing when the signal came (Python's buffered streams refuse re-entry).
+def write_stderr(text: str) -> None:
+    """Write ``text`` to stderr in one write(2) call, never raising."""
+    # Safe inside a signal handler, whatever the main thread was printing when the
+    # signal came (Python's buffered streams refuse re-entry).
     try:
         os.write(2, text.encode(errors='replace'))
     except OSError:
         pass
+
+
+def flush_standard_streams() -> None:
+    """Flush stdout and stderr before an ``os._exit``, never raising."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:   # e.g. the main thread was writing to it when the signal came
+            pass
 
 
 class StopSignals:
@@ -53,7 +64,7 @@ class StopSignals:
     """
 
     def __init__(self, name: str, grace_s: float = 0.0,
-                 write: Callable[[str], None] = _write_stderr):
+                 write: Callable[[str], None] = write_stderr):
         """Prepare the handler; :meth:`install` puts it in place."""
         self.name = name
         self.grace_s = grace_s

@@ -18,24 +18,14 @@ import threading
 import time
 from typing import Callable, Iterable, Optional
 
+from hilserl_common.stop_signals import flush_standard_streams, write_stderr
+
 # rclpy's teardown of a node takes milliseconds; launch sends SIGTERM 5 s after SIGINT.
 TEARDOWN_GRACE_S = 3.0
 
 
-def _write_stderr(text: str) -> None:
-    try:
-        sys.stderr.write(text + '\n')
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-
-
 def _flush_and_exit(status: int) -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    flush_standard_streams()
     os._exit(status)
 
 
@@ -95,8 +85,9 @@ class TeardownWatchdog:
             since = now if since is None else since
             if now - since >= self.grace_s:
                 self.fired = True
-                _write_stderr(f'[WARN] {self.name}: {where} did not return in '
-                              f'{self.grace_s:g} s (the middleware\'s teardown); the node\'s '
-                              f'own cleanup is done, so it exits now')
+                flush_standard_streams()
+                write_stderr(f'[WARN] {self.name}: {where} did not return in '
+                             f'{self.grace_s:g} s (the middleware\'s teardown); the node\'s '
+                             f'own cleanup is done, so it exits now\n')
                 self.on_stuck(self.status)
                 return
