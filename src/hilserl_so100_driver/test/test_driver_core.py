@@ -20,6 +20,10 @@ from hilserl_so100_driver.driver_core import DriverCore
 from hilserl_so100_driver.sdk_bus import BusError, SdkBus
 
 pytest.importorskip('scservo_sdk')
+# The SDK waits 100 ms for a reply here (conftest.patient_replies): a servo that answers
+# must not count as failing because a loaded CI machine left the emulator's thread
+# unscheduled for the SDK's own 34 ms. The one test about that window asks for it.
+pytestmark = pytest.mark.usefixtures('patient_replies')
 
 IDS = (1, 2, 3, 4, 5, 6)
 PERIOD = 0.02
@@ -284,7 +288,7 @@ def test_fault_corrupt_replies_are_retried(bus, loop):
     arm.assert_step_limited()
 
 
-def test_fault_late_replies_never_mix_up_servos(bus, loop):
+def test_fault_late_replies_never_mix_up_servos(bus, loop, sdk_timing):
     arm = loop(max_failed_ticks=100)
     arm.start()
     bus.set_fault(2, delay_ms=60)  # beyond the SDK's time-out: replies arrive late
