@@ -2,6 +2,7 @@
 
 from hilserl.launching.graph import GraphError
 from hilserl.launching.modes import MODES
+from hilserl.vision.success_decision import DEFAULT_SUCCESS_FRAMES
 import pytest
 
 
@@ -56,3 +57,14 @@ def test_train_mode_can_set_the_classifier_threshold():
     assert classifier.parameters['success_threshold'] == 0.7
     with pytest.raises(GraphError, match=r'classifier_threshold:=1.5 must be in \[0, 1\]'):
         MODES['train'].nodes({**given, 'classifier_threshold': '1.5'})
+
+
+def test_train_mode_holds_the_classifier_success_over_consecutive_sets():
+    given = {'reward': 'classifier', 'classifier_model': '/m'}
+    classifier = node(MODES['train'].nodes(given), 'reward_classifier')
+    assert classifier.parameters['success_frames'] == DEFAULT_SUCCESS_FRAMES
+    single = node(MODES['train'].nodes({**given, 'classifier_success_frames': '1'}),
+                  'reward_classifier')
+    assert single.parameters['success_frames'] == 1
+    with pytest.raises(GraphError, match='classifier_success_frames:=0 must be a whole number'):
+        MODES['train'].nodes({**given, 'classifier_success_frames': '0'})

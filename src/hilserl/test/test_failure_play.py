@@ -75,6 +75,12 @@ def test_short_lifts_toward_a_goal_part_of_the_way_up():
     controller.act = lambda *a: calls.append(a) or original(*a)
     later.act((0.25, 0.0, 0.2), cube, cube + (0, 0, 0.1), False)
     assert np.allclose(calls[1][2], cube + (0, 0, 0.06))
+    # The third, 80%: the near miss just short of the success height.
+    controller = ScriptedController('pick_lift')
+    third = FailurePlay(controller, episode_index=1 + 2 * len(FAILURE_STYLES['pick_lift']))
+    controller.act = lambda *a: calls.append(a) or original(*a)
+    third.act((0.25, 0.0, 0.2), cube, cube + (0, 0, 0.1), False)
+    assert np.allclose(calls[2][2], cube + (0, 0, 0.08))
 
 
 def test_drop_lets_go_once_the_cube_has_risen_and_holds_still():

@@ -94,9 +94,10 @@ def register(subparsers) -> None:
                         help='reward source during training (default: ground_truth); '
                              'classifier: records --failures too, trains a reward classifier '
                              'on them and the demonstrations, and trains with its reward')
-    parser.add_argument('--failures', type=int, default=10,
+    parser.add_argument('--failures', type=int, default=15,
                         help='--reward classifier: episodes the scripted human plays badly, '
-                             "recorded as the classifier's negative examples (default: 10)")
+                             "recorded as the classifier's negative examples; 15 play "
+                             "each failure style three times (default: 15)")
     parser.add_argument('--classifier-epochs', type=int, default=CLASSIFIER_EPOCHS,
                         help="--reward classifier: most epochs of the classifier's training; "
                              'it stops earlier when the validation loss stops falling '

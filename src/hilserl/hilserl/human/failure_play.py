@@ -13,9 +13,11 @@ episode index, and never completes the task:
   (in turn): an empty closed gripper all the way from home, which a classifier that saw
   closed jaws only around the cube took for a success (a policy closed its jaws at home);
 - ``short`` (reach, pick_lift): it does the task toward a goal only part of the way
-  there, ``short_fractions`` in turn (a cube lifted about 4.5 or 7.5 cm instead of 10:
-  3 or 6 cm and the controller's lift margin; a reach that stops short) and holds it
-  there: the near misses a classifier most easily takes for a success;
+  there, ``short_fractions`` in turn (a reach that stops short; a cube lifted part of
+  the way plus the controller's lift margin: on the SO-101, whose success is 8 cm up,
+  about 5.8 and 7.4 cm for 0.6 and 0.8) and holds it there: the near misses a
+  classifier most easily takes for a success (trained without the 0.8 it called 7 cm a
+  success, and the policy learned to lift the cube that far);
 - ``wrong_way`` (push): it pushes the cube ``wrong_way_distance`` away from the goal
   (pushed part of the way toward it, the push controller's lead would carry it on);
 - ``drop`` (pick_lift): it grasps and lifts the cube, opens the jaws once the cube has
@@ -54,7 +56,7 @@ class FailureSettings:
     """How far off each failure style plays (metres, fraction of the way)."""
 
     wrong_place_distance: float = 0.08
-    short_fractions: Tuple[float, ...] = (0.3, 0.6)
+    short_fractions: Tuple[float, ...] = (0.3, 0.6, 0.8)
     wrong_way_distance: float = 0.04
     drop_rise: float = 0.03
     wander_radius: float = 0.1

@@ -306,6 +306,13 @@ def success_threshold(args: Dict[str, str], name: str) -> Dict[str, float]:
     return {'success_threshold': threshold}
 
 
+def success_frames(args: Dict[str, str], name: str) -> int:
+    """Return the reward classifier's success_frames from argument ``name``."""
+    if not args[name].isdigit() or int(args[name]) < 1:
+        raise GraphError(f'{name}:={args[name]} must be a whole number, 1 or more')
+    return int(args[name])
+
+
 def split_paths(value: str) -> List[str]:
     """Return the absolute paths of a comma-separated list (empty for '')."""
     return [os.path.abspath(word.strip()) for word in value.split(',') if word.strip()]

@@ -15,8 +15,9 @@ from hilserl.sim.gym.env_file import EnvRobot
 from hilserl.launching.graph import argument_as_float, GraphError, LaunchArgument, Mode, NodeSpec
 from hilserl.launching.mode_parts import (arm_nodes, DEMO_CAMERAS, ENV_ARGUMENT, LOCK_STEP,
                                           ROBOT_ARGUMENT, robot_file, split_paths,
-                                          success_threshold, TASK_ARGUMENT, TELEOP_CHOICES,
-                                          teleop_nodes, VISUAL_VARIATION)
+                                          success_frames, success_threshold, TASK_ARGUMENT,
+                                          TELEOP_CHOICES, teleop_nodes, VISUAL_VARIATION)
+from hilserl.vision.success_decision import DEFAULT_SUCCESS_FRAMES
 
 
 def policy_inputs(args: Dict[str, str], robot: Union[RobotFile, EnvRobot]
@@ -128,6 +129,7 @@ def train_nodes(args: Dict[str, str]) -> List[NodeSpec]:
             'model_path': os.path.abspath(args['classifier_model']),
             'camera_names': list(DEMO_CAMERAS),   # as `hilserl classifier train` uses
             'terminate_on_success': True,
+            'success_frames': success_frames(args, 'classifier_success_frames'),
             **success_threshold(args, 'classifier_threshold')}))
     if evaluate or args['teleop'] == 'none':
         return nodes
@@ -166,6 +168,9 @@ TRAIN = Mode(
         LaunchArgument('classifier_threshold', '',
                        'reward:=classifier: probability counted as a success; empty: the '
                        'threshold saved with the classifier.'),
+        LaunchArgument('classifier_success_frames', str(DEFAULT_SUCCESS_FRAMES),
+                       'reward:=classifier: consecutive frame sets at or above the threshold '
+                       'that make a success (1: each set on its own).'),
         LaunchArgument('teleop', 'scripted', 'Who can take over (none: nobody).',
                        TELEOP_CHOICES + ('none',)),
         LaunchArgument('fps', '10', 'Control steps per second.'),

@@ -5,7 +5,8 @@ Subscribes ``<camera>/<image_topic>`` (sensor data QoS) for every camera the
 classifier reads, groups the frames into synchronised sets
 (:class:`hilserl.vision.frame_sync.FrameSynchronizer`) and publishes per set
 ``reward_classifier/probability`` (std_msgs/Float32) and
-``reward_classifier/success`` (std_msgs/Bool, probability >= threshold). For people it
+``reward_classifier/success`` (std_msgs/Bool: the probability at or above the threshold
+for ``success_frames`` consecutive sets, :mod:`hilserl.vision.success_decision`). For people it
 publishes ``reward_classifier/marker`` (visualization_msgs/Marker, the probability as
 text above the TCP of ``tcp_pose``, for rviz) and, with ``report_period_s``, logs a
 summary line per period (:mod:`hilserl.vision.classifier_display`). With
@@ -31,6 +32,7 @@ from hilserl_common.node_support import declare, run_node, valid_camera_name
 from hilserl.vision import classifier_display
 from hilserl.vision.frame_sync import FrameSet, FrameSynchronizer
 from hilserl.vision.image_processing import ImageProcessingError
+from hilserl.vision.success_decision import DEFAULT_SUCCESS_FRAMES, SuccessDecision
 
 EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 EPISODE_OVER = (EpisodeEvent.SUCCESS, EpisodeEvent.FAILURE, EpisodeEvent.RERECORD,
@@ -55,6 +57,10 @@ class RewardClassifierNode(Node):
         threshold = declare(self, 'success_threshold', Parameter.Type.DOUBLE,
                             'Probability at or above which a frame set is a success; unset '
                             'uses the threshold saved with the classifier.')
+        success_frames = declare(self, 'success_frames', DEFAULT_SUCCESS_FRAMES,
+                                 'Consecutive frame sets at or above the threshold that make '
+                                 'a success (1: each set on its own); counted afresh at '
+                                 'each EPISODE_START.')
         self._terminate = declare(self, 'terminate_on_success', False,
                                   'Also publish a SUCCESS event on episode_events, once per '
                                   'episode, when a frame set is a success.')
@@ -76,6 +82,8 @@ class RewardClassifierNode(Node):
             raise ValueError(f'sync_tolerance_s must be >= 0, got {tolerance}')
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError(f'success_threshold must be in [0, 1], got {threshold}')
+        if success_frames < 1:
+            raise ValueError(f'success_frames must be 1 or more, got {success_frames}')
 
         # Imported here: torch takes a while to load and is not needed to refuse a bad config.
         import torch
@@ -87,6 +95,7 @@ class RewardClassifierNode(Node):
         except ClassifierError as error:
             raise ValueError(str(error)) from error
         self.threshold = self._model.threshold if threshold is None else float(threshold)
+        self._decision = SuccessDecision(self.threshold, success_frames)
         self._report_line = classifier_display.ProbabilityReport(report_period_s, self.threshold)
 
         cameras = self._model.camera_names
@@ -111,11 +120,13 @@ class RewardClassifierNode(Node):
         self.get_logger().info(
             f'classifying {", ".join(f"{c}/{image_topic}" for c in cameras)} with '
             f'{model_path}, success at p >= {self.threshold:.3f}'
+            + (f' over {success_frames} consecutive sets' if success_frames > 1 else '')
             + (', raising SUCCESS events' if self._terminate else ''))
 
     def _on_event(self, msg: EpisodeEvent) -> None:
         if msg.event == EpisodeEvent.EPISODE_START:
             self._armed = True
+            self._decision.reset()
             self.episode_index = msg.episode_index
         elif msg.event in EPISODE_OVER:
             self._armed = False
@@ -141,7 +152,7 @@ class RewardClassifierNode(Node):
         if not math.isfinite(probability):
             self._report('the classifier returned a non-finite probability')
             return
-        success = probability >= self.threshold
+        success = self._decision.add(probability)
         self.sets_classified += 1
         self._probability_publisher.publish(Float32(data=probability))
         self._success_publisher.publish(Bool(data=success))
