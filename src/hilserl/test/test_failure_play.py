@@ -27,7 +27,8 @@ def test_each_task_cycles_through_its_styles_by_episode_index():
 
 @pytest.mark.parametrize('settings', [dict(wrong_place_distance=0),
                                       dict(short_fractions=(0.3, 1.0)), dict(drop_rise=-0.01),
-                                      dict(wrong_way_distance=0), dict(wander_steps=0)])
+                                      dict(wrong_way_distance=0), dict(wander_steps=0),
+                                      dict(short_lift_rate=0), dict(short_lift_rate=1.5)])
 def test_settings_that_could_succeed_or_mean_nothing_are_refused(settings):
     with pytest.raises(ValueError):
         FailureSettings(**settings)
@@ -81,6 +82,19 @@ def test_short_lifts_toward_a_goal_part_of_the_way_up():
     controller.act = lambda *a: calls.append(a) or original(*a)
     third.act((0.25, 0.0, 0.2), cube, cube + (0, 0, 0.1), False)
     assert np.allclose(calls[2][2], cube + (0, 0, 0.08))
+
+
+def test_short_lifts_slowly_so_the_arm_does_not_overshoot_into_a_success():
+    controller = ScriptedController('pick_lift')
+    play = FailurePlay(controller, episode_index=1, settings=FailureSettings(short_lift_rate=0.25))
+    controller.phase = 'lift'   # grasped: the controller lifts toward the short goal
+    controller._lift_xy = np.array([0.25, 0.0])
+    cube = np.array([0.25, 0.0, 0.02])
+    delta, gripper = play.act((0.25, 0.0, 0.01), cube, cube + (0, 0, 0.1), True)
+    assert gripper == Gripper.CLOSE and delta[2] == pytest.approx(0.25)
+    full = ScriptedController('pick_lift')
+    full.phase, full._lift_xy = 'lift', np.array([0.25, 0.0])
+    assert full.act(np.array([0.25, 0.0, 0.01]), cube, cube + (0, 0, 0.1), True)[0][2] == 1.0
 
 
 def test_drop_lets_go_once_the_cube_has_risen_and_holds_still():
