@@ -128,6 +128,24 @@ def test_probability_success_and_one_success_event_per_episode(processes, probe,
     assert node.alive() and 'Traceback' not in node.output()
 
 
+def test_a_success_needs_the_threshold_held_over_success_frames_sets(processes, probe,
+                                                                     classifier_dir):
+    node = processes.start_node(classifier_spec(classifier_dir, success_frames=3,
+                                                success_threshold=0.5))
+    rig = Rig(probe)
+    rig.send_until(DARK, lambda: rig.success.messages, 'a decision on a dark set')
+    rig.send_until(BRIGHT, lambda: any(m.data for m in rig.success.messages), 'a success')
+    decisions = [m.data for m in rig.success.messages]
+    probabilities = [m.data for m in rig.probability.wait_for_messages(len(decisions))]
+    # One probability and one decision per set, in order: the third bright set in a row
+    # is the first success.
+    first_bright = next(i for i, p in enumerate(probabilities) if p >= 0.5)
+    assert probabilities[0] < 0.5 and decisions.index(True) == first_bright + 2
+    event = rig.events.wait_for(lambda m: m.event == EpisodeEvent.SUCCESS, what='SUCCESS')
+    assert event.source == 'reward_classifier'
+    assert 'over 3 consecutive sets' in node.output()
+
+
 def test_a_camera_the_classifier_needs_but_the_graph_lacks_is_one_line_and_exit_78(
         processes, classifier_dir):
     node = processes.start_node(classifier_spec(classifier_dir, camera_names=['front']))
